@@ -1,0 +1,85 @@
+"""Injected time.
+
+The OCPP core and the station model never read the wall clock: they are handed a
+:class:`Clock`. Scenarios run on a :class:`VirtualClock` whose ``speed`` says how virtual
+time relates to real time (0: it moves only when advanced, so a 10-hour session takes no
+real time; 1: real time; 60: a minute per real second). Times are POSIX seconds (float).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """What the core needs of time: the current (possibly virtual) POSIX time."""
+
+    def now(self) -> float: ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+class VirtualClock:
+    """Virtual time that starts at ``start`` and runs at ``speed`` times real time.
+
+    At speed 0 it moves only through :meth:`advance_to`; at any other speed it also moves
+    with the real monotonic clock, and :meth:`real_delay` says how long to really wait for a
+    virtual instant.
+    """
+
+    def __init__(
+        self,
+        start: float,
+        speed: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed < 0:
+            raise ValueError("clock speed must be >= 0")
+        self.speed = speed
+        self._monotonic = monotonic
+        self._base = start
+        self._anchor = monotonic()
+
+    def now(self) -> float:
+        if self.speed == 0:
+            return self._base
+        return self._base + (self._monotonic() - self._anchor) * self.speed
+
+    def advance_to(self, when: float) -> None:
+        """Jump forward to ``when`` (never backwards)."""
+        if when > self.now():
+            self._base = when
+            self._anchor = self._monotonic()
+
+    def advance(self, seconds: float) -> None:
+        self.advance_to(self.now() + seconds)
+
+    def real_delay(self, when: float) -> float:
+        """Real seconds until virtual ``when``; 0 at speed 0 (the caller jumps instead)."""
+        if self.speed == 0:
+            return 0.0
+        return max(0.0, (when - self.now()) / self.speed)
+
+
+def parse_timestamp(text: str) -> float:
+    """POSIX seconds of an RFC 3339 timestamp; a naive one is taken as UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def format_timestamp(when: float) -> str:
+    """RFC 3339 in UTC with a ``Z``: whole seconds, or milliseconds when there are any."""
+    millis = round(when * 1000)
+    seconds, ms = divmod(millis, 1000)
+    moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{moment}.{ms:03d}Z" if ms else f"{moment}Z"

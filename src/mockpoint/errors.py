@@ -1,0 +1,202 @@
+"""The one exception tree of mockpoint.
+
+::
+
+    MockpointError                    base; carries the process exit code it maps to
+    ├── UsageError                    bad command line or input file (exit 2)
+    ├── ConnectError                  the CSMS could not be reached (exit 3)
+    ├── ConnectionLost                an established connection went away (exit 1)
+    ├── ProtocolError                 something broke OCPP-J (exit 1)
+    │   ├── LocalProtocolError        we were asked to send something invalid
+    │   └── RemoteProtocolError       the peer sent something invalid
+    ├── CallFailed                    an outgoing CALL got no usable answer (exit 1)
+    │   ├── CallTimeout               ... no answer in time
+    │   └── CallErrorReceived         ... a CALLERROR came back
+    └── OcppError                     raised by a request handler; becomes a CALLERROR
+        ├── NotImplementedAction      NotImplemented
+        ├── NotSupportedAction        NotSupported
+        ├── FormationViolation        FormationViolation
+        ├── PropertyConstraintViolation
+        ├── OccurenceConstraintViolation
+        ├── TypeConstraintViolation
+        ├── ProtocolViolation         ProtocolError
+        ├── SecurityViolation         SecurityError
+        ├── GenericOcppError          GenericError
+        └── InternalOcppError         InternalError
+
+Every exception that crosses a layer boundary is one of these; third-party exceptions
+(websockets, OSError, ssl) are translated at the edge, in ``transport/``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes of ``mockpoint run`` and ``mockpoint load`` (PRODUCT.md)."""
+
+    #: every scenario passed (load: every threshold held)
+    OK = 0
+    #: at least one scenario failed, or the CSMS violated the protocol
+    FAILED = 1
+    #: usage error or invalid scenario file; nothing was run
+    USAGE = 2
+    #: the CSMS could not be reached
+    UNREACHABLE = 3
+    #: a bug in mockpoint
+    INTERNAL = 4
+
+
+class ErrorCode(enum.StrEnum):
+    """CALLERROR codes of OCPP-J 1.6 §4.2.3."""
+
+    NOT_IMPLEMENTED = "NotImplemented"
+    NOT_SUPPORTED = "NotSupported"
+    INTERNAL_ERROR = "InternalError"
+    PROTOCOL_ERROR = "ProtocolError"
+    SECURITY_ERROR = "SecurityError"
+    FORMATION_VIOLATION = "FormationViolation"
+    PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
+    #: OCPP-J 1.6 spells it with one "r"; the double-r spelling is accepted on receipt.
+    OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
+    TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
+    GENERIC_ERROR = "GenericError"
+
+    @classmethod
+    def parse(cls, text: str) -> ErrorCode | None:
+        """The code named by ``text``, tolerating the double-r spelling; None if unknown."""
+        if text == "OccurrenceConstraintViolation":
+            return cls.OCCURENCE_CONSTRAINT_VIOLATION
+        try:
+            return cls(text)
+        except ValueError:
+            return None
+
+
+class MockpointError(Exception):
+    """Base of every error mockpoint raises on purpose."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
+
+
+class UsageError(MockpointError):
+    """The command line, a configuration file or a scenario file is wrong."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConnectError(MockpointError):
+    """The CSMS could not be reached: refused, DNS, TLS, upgrade or subprotocol."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class ConnectionLost(MockpointError):
+    """A connection that was established went away."""
+
+    exit_code = ExitCode.FAILED
+
+
+class ProtocolError(MockpointError):
+    """Something broke OCPP-J."""
+
+    exit_code = ExitCode.FAILED
+
+
+class LocalProtocolError(ProtocolError):
+    """We were asked to send something that breaks OCPP-J or the OCA schemas."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something that breaks OCPP-J or the OCA schemas."""
+
+
+class CallFailed(MockpointError):
+    """An outgoing CALL got no usable answer."""
+
+    exit_code = ExitCode.FAILED
+
+
+class CallTimeout(CallFailed):
+    """No answer arrived before the call's deadline."""
+
+
+class CallErrorReceived(CallFailed):
+    """The peer answered a CALL with a CALLERROR."""
+
+    def __init__(self, code: str, description: str, details: object = None) -> None:
+        super().__init__(f"{code}: {description}" if description else code)
+        self.code = code
+        self.description = description
+        self.details = details
+
+
+class OcppError(MockpointError):
+    """Raised by a request handler; the RPC layer answers it as a CALLERROR with ``code``."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.GENERIC_ERROR
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, description: str = "", details: dict[str, object] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.details = details or {}
+
+
+class NotImplementedAction(OcppError):
+    code = ErrorCode.NOT_IMPLEMENTED
+
+
+class NotSupportedAction(OcppError):
+    code = ErrorCode.NOT_SUPPORTED
+
+
+class FormationViolation(OcppError):
+    code = ErrorCode.FORMATION_VIOLATION
+
+
+class PropertyConstraintViolation(OcppError):
+    code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+
+
+class OccurenceConstraintViolation(OcppError):
+    code = ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
+
+
+class TypeConstraintViolation(OcppError):
+    code = ErrorCode.TYPE_CONSTRAINT_VIOLATION
+
+
+class ProtocolViolation(OcppError):
+    code = ErrorCode.PROTOCOL_ERROR
+
+
+class SecurityViolation(OcppError):
+    code = ErrorCode.SECURITY_ERROR
+
+
+class GenericOcppError(OcppError):
+    code = ErrorCode.GENERIC_ERROR
+
+
+class InternalOcppError(OcppError):
+    code = ErrorCode.INTERNAL_ERROR
+
+
+OCPP_ERRORS: dict[ErrorCode, type[OcppError]] = {
+    cls.code: cls
+    for cls in (
+        NotImplementedAction,
+        NotSupportedAction,
+        FormationViolation,
+        PropertyConstraintViolation,
+        OccurenceConstraintViolation,
+        TypeConstraintViolation,
+        ProtocolViolation,
+        SecurityViolation,
+        GenericOcppError,
+        InternalOcppError,
+    )
+}
