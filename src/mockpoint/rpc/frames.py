@@ -1,0 +1,209 @@
+"""OCPP-J message frames: parse text into values, encode values into text.
+
+OCPP-J 1.6 §4.1: every message is a JSON array whose first element is the message type:
+
+- CALL ``[2, "<uniqueId>", "<Action>", {payload}]`` (§4.2.1)
+- CALLRESULT ``[3, "<uniqueId>", {payload}]`` (§4.2.2)
+- CALLERROR ``[4, "<uniqueId>", "<errorCode>", "<errorDescription>", {errorDetails}]``
+  (§4.2.3)
+
+:func:`parse` never raises: text that is not a well-formed frame becomes a
+:class:`MalformedFrame` value that says why and, when it can be read, the unique id, so the
+caller can answer it with a CALLERROR.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+#: OCPP-J 1.6 §4.1.3: a unique id is a string of at most 36 characters.
+MAX_UNIQUE_ID_LENGTH = 36
+
+
+class MessageType(enum.IntEnum):
+    CALL = 2
+    CALLRESULT = 3
+    CALLERROR = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    unique_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    unique_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallError:
+    unique_id: str
+    error_code: str
+    error_description: str = ""
+    error_details: dict[str, Any] = field(default_factory=dict)
+
+
+Frame = Call | CallResult | CallError
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedFrame:
+    """Text that is not a well-formed OCPP-J frame."""
+
+    text: str
+    reason: str
+    #: the unique id, when it could be read despite the damage
+    unique_id: str | None = None
+    #: the message type, when it could be read
+    message_type: int | None = None
+
+
+# A broken frame often still starts well: `[2, "abc", ...`. Reading the id from it lets us
+# answer with a CALLERROR instead of leaving the peer waiting for its timeout.
+_LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,36})"')
+
+
+def parse(text: str) -> Frame | MalformedFrame:
+    """Parse one WebSocket text message into a frame value; never raises."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return _salvage(text, f"not valid JSON: {exc}")
+    if not isinstance(data, list):
+        return MalformedFrame(text, f"a frame must be a JSON array, got {_json_type(data)}")
+    if len(data) < 3:
+        return MalformedFrame(
+            text, f"a frame has at least 3 elements, got {len(data)}", *_readable_head(data)
+        )
+    unique_id, message_type = _readable_head(data)
+    if message_type is None:
+        return MalformedFrame(
+            text, "the message type must be the integer 2, 3 or 4", unique_id, message_type
+        )
+    if unique_id is None:
+        return MalformedFrame(
+            text,
+            f"the unique id must be a string of 1 to {MAX_UNIQUE_ID_LENGTH} characters",
+            None,
+            message_type,
+        )
+    if message_type == MessageType.CALL:
+        return _parse_call(text, data, unique_id)
+    if message_type == MessageType.CALLRESULT:
+        return _parse_call_result(text, data, unique_id)
+    if message_type == MessageType.CALLERROR:
+        return _parse_call_error(text, data, unique_id)
+    return MalformedFrame(
+        text, f"unknown message type {message_type} (expected 2, 3 or 4)", unique_id, message_type
+    )
+
+
+def encode(frame: Frame) -> str:
+    """The OCPP-J text of ``frame``: compact JSON, keys in the payload's order."""
+    body: list[Any]
+    if isinstance(frame, Call):
+        body = [MessageType.CALL.value, frame.unique_id, frame.action, frame.payload]
+    elif isinstance(frame, CallResult):
+        body = [MessageType.CALLRESULT.value, frame.unique_id, frame.payload]
+    else:
+        body = [
+            MessageType.CALLERROR.value,
+            frame.unique_id,
+            frame.error_code,
+            frame.error_description,
+            frame.error_details,
+        ]
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse_call(text: str, data: list[Any], unique_id: str) -> Call | MalformedFrame:
+    if len(data) != 4:
+        return _bad(text, f"a CALL has 4 elements, got {len(data)}", unique_id, 2)
+    _, _, action, payload = data
+    if not isinstance(action, str) or not action:
+        return _bad(text, "the action of a CALL must be a non-empty string", unique_id, 2)
+    if not isinstance(payload, dict):
+        return _bad(
+            text, f"the payload of a CALL must be an object, got {_json_type(payload)}", unique_id, 2
+        )
+    return Call(unique_id, action, payload)
+
+
+def _parse_call_result(text: str, data: list[Any], unique_id: str) -> CallResult | MalformedFrame:
+    if len(data) != 3:
+        return _bad(text, f"a CALLRESULT has 3 elements, got {len(data)}", unique_id, 3)
+    payload = data[2]
+    if not isinstance(payload, dict):
+        return _bad(
+            text,
+            f"the payload of a CALLRESULT must be an object, got {_json_type(payload)}",
+            unique_id,
+            3,
+        )
+    return CallResult(unique_id, payload)
+
+
+def _parse_call_error(text: str, data: list[Any], unique_id: str) -> CallError | MalformedFrame:
+    if len(data) != 5:
+        return _bad(text, f"a CALLERROR has 5 elements, got {len(data)}", unique_id, 4)
+    _, _, code, description, details = data
+    if not isinstance(code, str) or not isinstance(description, str):
+        return _bad(
+            text, "the error code and description of a CALLERROR must be strings", unique_id, 4
+        )
+    if not isinstance(details, dict):
+        return _bad(
+            text,
+            f"the error details of a CALLERROR must be an object, got {_json_type(details)}",
+            unique_id,
+            4,
+        )
+    return CallError(unique_id, code, description, details)
+
+
+def _bad(text: str, reason: str, unique_id: str, message_type: int) -> MalformedFrame:
+    return MalformedFrame(text, reason, unique_id, message_type)
+
+
+def _readable_head(data: list[Any]) -> tuple[str | None, int | None]:
+    """The unique id and message type of a decoded array, where they are well-typed."""
+    message_type = data[0] if data else None
+    if isinstance(message_type, bool) or not isinstance(message_type, int):
+        message_type = None
+    unique_id = data[1] if len(data) > 1 else None
+    if not isinstance(unique_id, str) or not 0 < len(unique_id) <= MAX_UNIQUE_ID_LENGTH:
+        unique_id = None
+    return unique_id, message_type
+
+
+def _salvage(text: str, reason: str) -> MalformedFrame:
+    match = _LEADING_ID.match(text)
+    if match is None:
+        return MalformedFrame(text, reason)
+    try:
+        unique_id = json.loads(f'"{match.group(2)}"')
+    except ValueError:
+        return MalformedFrame(text, reason)
+    return MalformedFrame(text, reason, unique_id, int(match.group(1)))
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
