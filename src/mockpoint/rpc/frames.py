@@ -132,7 +132,10 @@ def _parse_call(text: str, data: list[Any], unique_id: str) -> Call | MalformedF
         return _bad(text, "the action of a CALL must be a non-empty string", unique_id, 2)
     if not isinstance(payload, dict):
         return _bad(
-            text, f"the payload of a CALL must be an object, got {_json_type(payload)}", unique_id, 2
+            text,
+            f"the payload of a CALL must be an object, got {_json_type(payload)}",
+            unique_id,
+            2,
         )
     return Call(unique_id, action, payload)
 

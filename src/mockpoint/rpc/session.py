@@ -90,7 +90,9 @@ class RemoteViolation:
     call: Call | None = None
 
 
-Event = CallReceived | ResultReceived | ErrorReceived | InvalidAnswer | CallTimedOut | RemoteViolation
+Event = (
+    CallReceived | ResultReceived | ErrorReceived | InvalidAnswer | CallTimedOut | RemoteViolation
+)
 
 
 @dataclass(slots=True)

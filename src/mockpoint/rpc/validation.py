@@ -98,6 +98,8 @@ def _check(validate: Callable[[Any], Any], payload: dict[str, Any]) -> Violation
             return Violation(code, f"required field missing: {fields}", path, rule)
         message = exc.message or str(exc)
         message = message[len("data.") :] if message.startswith("data.") else message
-        message = "the payload " + message[len("data ") :] if message.startswith("data ") else message
+        message = (
+            "the payload " + message[len("data ") :] if message.startswith("data ") else message
+        )
         return Violation(code, message, path, rule)
     return None

@@ -1,0 +1,248 @@
+"""One side of an OCPP-J connection on an event loop: an :class:`RpcSession` over a
+:class:`Transport`.
+
+The session decides everything (framing, validation, one CALL in flight, timeouts); the
+endpoint only moves text between it and the transport, wakes it when a deadline passes, and
+turns its events into awaited results for callers and handler calls for requests. The
+charge point runner and the mock CSMS both sit on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, Protocol
+
+from mockpoint.errors import (
+    CallErrorReceived,
+    CallTimeout,
+    ConnectionLost,
+    InternalOcppError,
+    LocalProtocolError,
+    OcppError,
+    RemoteProtocolError,
+)
+from mockpoint.rpc.frames import Call
+from mockpoint.rpc.session import (
+    CallReceived,
+    CallTimedOut,
+    ErrorReceived,
+    Event,
+    InvalidAnswer,
+    RemoteViolation,
+    ResultReceived,
+    RpcSession,
+)
+from mockpoint.transport.base import Transport
+
+logger = logging.getLogger(__name__)
+
+Direction = Literal["in", "out"]
+
+#: Answers a received request with a response payload, or raises an OcppError.
+RequestHandler = Callable[[Call], Awaitable[dict[str, Any]]]
+
+
+class FrameObserver(Protocol):
+    """Told about every text that crosses the connection, and every peer violation."""
+
+    def frame(self, direction: Direction, text: str) -> None: ...
+
+    def violation(self, event: RemoteViolation | InvalidAnswer) -> None: ...
+
+
+class Endpoint:
+    def __init__(
+        self,
+        transport: Transport,
+        session: RpcSession,
+        handler: RequestHandler,
+        *,
+        observer: FrameObserver | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.transport = transport
+        self.session = session
+        self._handler = handler
+        self._observer = observer
+        self._monotonic = monotonic
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._write_lock = asyncio.Lock()
+        self._deadline_moved = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._lost: ConnectionLost | None = None
+
+    # --- public --------------------------------------------------------------------------
+
+    async def run(self) -> ConnectionLost:
+        """Receive until the connection is gone; returns why it ended."""
+        timer = asyncio.create_task(self._expire_loop())
+        try:
+            while True:
+                try:
+                    text = await self.transport.receive()
+                except ConnectionLost as exc:
+                    self._connection_lost(exc)
+                    return exc
+                self._notify_frame("in", text)
+                for event in self.session.receive(text, self._monotonic()):
+                    self._dispatch(event)
+                await self._flush()
+        finally:
+            timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timer
+            if self._lost is None:
+                self._connection_lost(ConnectionLost("connection closed"))
+
+    async def call(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        validate: bool = True,
+    ) -> dict[str, Any]:
+        """Send a CALL and return the payload of its CALLRESULT.
+
+        Raises :class:`CallErrorReceived`, :class:`CallTimeout`,
+        :class:`RemoteProtocolError` (the answer broke its schema), :class:`ConnectionLost`
+        or :class:`LocalProtocolError` (``payload`` breaks the schema and ``validate`` is on).
+        """
+        if self._lost is not None:
+            raise ConnectionLost(str(self._lost))
+        call = self.session.call(
+            action, payload, self._monotonic(), timeout=timeout, validate=validate
+        )
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[call.unique_id] = future
+        self._deadline_moved.set()
+        await self._flush()
+        return await future
+
+    async def send_raw(self, text: str) -> None:
+        """Write ``text`` as it is (fault injection)."""
+        self.session.send_raw(text)
+        await self._flush()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self.transport.close(code, reason)
+
+    @property
+    def lost(self) -> ConnectionLost | None:
+        return self._lost
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, CallReceived):
+            task = asyncio.create_task(self._answer(event.call))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif isinstance(event, ResultReceived):
+            self._settle(event.call, result=event.result.payload)
+        elif isinstance(event, ErrorReceived):
+            error = event.error
+            self._settle(
+                event.call,
+                exc=CallErrorReceived(
+                    error.error_code, error.error_description, error.error_details
+                ),
+            )
+        elif isinstance(event, CallTimedOut):
+            self._settle(event.call, exc=CallTimeout(f"no answer to {event.call.action}"))
+        elif isinstance(event, InvalidAnswer):
+            self._notify_violation(event)
+            self._settle(
+                event.call,
+                exc=RemoteProtocolError(
+                    f"{event.call.action} answer breaks the OCA schema: {event.violation.message}"
+                ),
+            )
+        else:
+            self._notify_violation(event)
+        self._deadline_moved.set()
+
+    def _settle(
+        self,
+        call: Call,
+        *,
+        result: dict[str, Any] | None = None,
+        exc: BaseException | None = None,
+    ) -> None:
+        future = self._waiting.pop(call.unique_id, None)
+        if future is None or future.done():
+            return
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result if result is not None else {})
+
+    async def _answer(self, call: Call) -> None:
+        try:
+            payload = await self._handler(call)
+        except OcppError as exc:
+            self.session.reply_error(call, exc.code, exc.description, exc.details)
+        except Exception as exc:  # a handler bug must not leave the peer waiting
+            logger.exception("handler for %s failed", call.action)
+            error = InternalOcppError(f"{type(exc).__name__} while handling {call.action}")
+            self.session.reply_error(call, error.code, error.description)
+        else:
+            try:
+                self.session.reply(call, payload)
+            except LocalProtocolError as exc:
+                logger.error("invalid answer to %s: %s", call.action, exc)
+                self.session.reply_error(call, InternalOcppError.code, str(exc))
+        with contextlib.suppress(ConnectionLost):
+            await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._write_lock:
+            for text in self.session.data_to_send():
+                if self._lost is not None:
+                    return
+                self._notify_frame("out", text)
+                try:
+                    await self.transport.send(text)
+                except ConnectionLost as exc:
+                    self._connection_lost(exc)
+                    raise
+
+    async def _expire_loop(self) -> None:
+        while True:
+            deadline = self.session.next_deadline()
+            self._deadline_moved.clear()
+            delay = None if deadline is None else max(0.0, deadline - self._monotonic())
+            if delay is None or delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._deadline_moved.wait()
+                continue
+            for event in self.session.expire(self._monotonic()):
+                self._dispatch(event)
+            with contextlib.suppress(ConnectionLost):
+                await self._flush()
+
+    def _connection_lost(self, exc: ConnectionLost) -> None:
+        if self._lost is not None:
+            return
+        self._lost = exc
+        for call in self.session.abandon():
+            self._settle(call, exc=ConnectionLost(f"{exc} before {call.action} was answered"))
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(ConnectionLost(str(exc)))
+        self._waiting.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    def _notify_frame(self, direction: Direction, text: str) -> None:
+        if self._observer is not None:
+            self._observer.frame(direction, text)
+
+    def _notify_violation(self, event: RemoteViolation | InvalidAnswer) -> None:
+        if self._observer is not None:
+            self._observer.violation(event)

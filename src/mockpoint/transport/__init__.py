@@ -1,0 +1,20 @@
+"""Byte movers: the WebSocket adapter and an in-memory pair behind one small protocol."""
+
+from mockpoint.transport.base import Transport
+from mockpoint.transport.memory import MemoryTransport, memory_pair
+from mockpoint.transport.websocket import (
+    SUBPROTOCOL,
+    WebSocketTransport,
+    charge_point_url,
+    connect,
+)
+
+__all__ = [
+    "SUBPROTOCOL",
+    "MemoryTransport",
+    "Transport",
+    "WebSocketTransport",
+    "charge_point_url",
+    "connect",
+    "memory_pair",
+]
