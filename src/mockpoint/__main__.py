@@ -1,0 +1,3 @@
+from mockpoint.cli.main import entry_point
+
+entry_point()

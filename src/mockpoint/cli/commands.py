@@ -1,0 +1,1 @@
+"""Registers every subcommand on the group (imported for its side effect by ``main``)."""
