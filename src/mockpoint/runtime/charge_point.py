@@ -1,0 +1,371 @@
+"""A station on an event loop: connects it, sends its outbox, fires its timers.
+
+:class:`ChargePoint` is the one driver of a :class:`~mockpoint.station.Station`, shared by
+the scenario runner, the load runner and the shell. Charge-point-initiated traffic leaves
+through one sequential executor, in outbox order, one CALL at a time. Background work is
+due in virtual time: at clock speed 0 it fires only while :meth:`ChargePoint.advance_to`
+moves the clock (so runs are deterministic and take no real time); at any other speed a
+timer task fires it as real time passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mockpoint.clock import Clock, VirtualClock
+from mockpoint.errors import (
+    CallFailed,
+    ConnectError,
+    ConnectionLost,
+    LocalProtocolError,
+    MockpointError,
+    OcppError,
+    RemoteProtocolError,
+)
+from mockpoint.ids import IdGenerator, SeededIds
+from mockpoint.rpc.frames import Call
+from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
+from mockpoint.runtime.endpoint import Direction, Endpoint, FrameObserver
+from mockpoint.station.handlers import HANDLERS, handle
+from mockpoint.station.station import Message, Reboot, Station
+from mockpoint.transport.base import Transport
+
+logger = logging.getLogger(__name__)
+
+Connect = Callable[[], Awaitable[Transport]]
+#: May answer a CSMS request instead of the station model (a scenario's ``reply``):
+#: returns a response payload, raises an OcppError, or returns None to let the station answer.
+Interceptor = Callable[[Call], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass
+class Received:
+    """A request of the Central System and how it was answered."""
+
+    call: Call
+    response: dict[str, Any] | None = None
+    error: OcppError | None = None
+
+
+class ChargePoint:
+    """Drives one station over connections made by ``connect``."""
+
+    def __init__(
+        self,
+        station: Station,
+        connect: Connect,
+        *,
+        clock: Clock,
+        ids: IdGenerator | None = None,
+        call_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        observer: FrameObserver | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.station = station
+        self.clock = clock
+        self.call_timeout = call_timeout
+        self.connect_timeout = connect_timeout
+        self.interceptor: Interceptor | None = None
+        #: every request of the Central System, in arrival order
+        self.received: list[Received] = []
+        #: what the Central System did wrong, and background messages that failed
+        self.problems: list[str] = []
+        self._connect = connect
+        self._ids = ids or SeededIds(0)
+        self._observer = observer
+        self._monotonic = monotonic
+        self._endpoint: Endpoint | None = None
+        self._connected = asyncio.Event()
+        # One event per waiter: clearing a shared one would lose another's wake-up.
+        self._wake_executor = asyncio.Event()
+        self._wake_timers = asyncio.Event()
+        self._wake_steps = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._received_changed = asyncio.Event()
+        self._waiters: dict[Message, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._rebooting = False
+        station.notify = self._changed
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, *, auto_boot: bool = True) -> None:
+        """Connect (retrying up to ``connect_timeout``) and start sending.
+
+        Raises :class:`ConnectError` when the Central System cannot be reached.
+        """
+        self._auto_boot = auto_boot
+        await self._open_connection(first=True)
+        self._tasks = [
+            asyncio.create_task(self._supervise(), name="supervise"),
+            asyncio.create_task(self._execute(), name="execute"),
+            asyncio.create_task(self._fire_timers(), name="timers"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop everything and close the connection."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._endpoint is not None:
+            await self._endpoint.close()
+        self.station.on_disconnected()
+
+    async def __aenter__(self) -> ChargePoint:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # --- what steps use --------------------------------------------------------------------
+
+    async def outcome(self, message: Message) -> dict[str, Any]:
+        """The answer to ``message`` once it has been sent and answered.
+
+        Raises what the exchange raised: CallErrorReceived, CallTimeout, RemoteProtocolError,
+        ConnectionLost, LocalProtocolError.
+        """
+        if message.response is not None:
+            return message.response
+        if message.error is not None:
+            raise message.error
+        future = self._waiters.get(message)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._waiters[message] = future
+        return await future
+
+    async def wait_idle(self) -> None:
+        """Until nothing sendable is queued and nothing is in flight."""
+        while not self._idle.is_set() or self.station.has_sendable():
+            self._wake_executor.set()
+            await self._idle.wait()
+            await asyncio.sleep(0)
+
+    async def advance_to(self, when: float) -> None:
+        """Let virtual time reach ``when``, with every timer due before it fired in order."""
+        clock = self.clock
+        if isinstance(clock, VirtualClock) and clock.speed == 0:
+            while True:
+                await self.wait_idle()
+                due = self.station.next_timer()
+                if due is None or due > when:
+                    break
+                clock.advance_to(due)
+                self.station.on_timer(due)
+            clock.advance_to(when)
+            await self.wait_idle()
+            return
+        delay = clock.real_delay(when) if isinstance(clock, VirtualClock) else when - clock.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def advance(self, seconds: float) -> None:
+        await self.advance_to(self.clock.now() + seconds)
+
+    async def wait_registered(self, timeout: float) -> None:
+        """Until a boot is accepted; Pending / Rejected boots are retried in virtual time."""
+        async with asyncio.timeout(timeout):
+            while not self.station.accepted:
+                await self.wait_idle()
+                if self.station.accepted:
+                    break
+                due = self.station.next_timer()
+                if due is not None:
+                    await self.advance_to(due)
+                else:
+                    self._wake_steps.clear()
+                    await self._wake_steps.wait()
+
+    async def wait_received(self, start: int = 0) -> int:
+        """Until a request beyond index ``start`` of :attr:`received` arrives."""
+        while len(self.received) <= start:
+            self._received_changed.clear()
+            await self._received_changed.wait()
+        return len(self.received)
+
+    async def send_raw(self, text: str) -> None:
+        if self._endpoint is None:
+            raise ConnectionLost("not connected")
+        await self._endpoint.send_raw(text)
+
+    async def disconnect(self, code: int = 1000, reason: str = "") -> None:
+        if self._endpoint is not None:
+            await self._endpoint.close(code, reason)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._wake_executor.set()
+        self._wake_timers.set()
+        self._wake_steps.set()
+
+    async def _open_connection(self, *, first: bool) -> None:
+        deadline = self._monotonic() + self.connect_timeout
+        delay = 0.05
+        while True:
+            try:
+                transport = await self._connect()
+                break
+            except ConnectError as exc:
+                remaining = deadline - self._monotonic()
+                if remaining <= 0:
+                    raise
+                logger.info("connect failed (%s); retrying in %.2f s", exc, min(delay, remaining))
+                await asyncio.sleep(min(delay, remaining))
+                delay = min(delay * 2, 2.0)
+        session = RpcSession(HANDLERS.keys(), ids=self._ids, default_timeout=self.call_timeout)
+        self._endpoint = Endpoint(
+            transport, session, self._answer, observer=_Observer(self), monotonic=self._monotonic
+        )
+        self._connected.set()
+        self.station.on_connected(auto_boot=self._auto_boot)
+
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            endpoint = self._endpoint
+            assert endpoint is not None
+            lost = await endpoint.run()
+            self._connected.clear()
+            self.station.on_disconnected()
+            if self._stopping:
+                return
+            if self._rebooting:
+                self._rebooting = False
+                self.station.rebooted()
+            else:
+                self.problems.append(f"connection lost: {lost}")
+            try:
+                await self._open_connection(first=False)
+            except ConnectError as exc:
+                self.problems.append(f"could not reconnect: {exc}")
+                return
+
+    async def _execute(self) -> None:
+        while True:
+            item = self.station.next_item()
+            if item is None:
+                self._idle.set()
+                self._wake_executor.clear()
+                await self._wake_executor.wait()
+                continue
+            self._idle.clear()
+            if isinstance(item, Reboot):
+                await self._reboot()
+                continue
+            await self._send(item)
+
+    async def _send(self, message: Message) -> None:
+        await self._connected.wait()
+        endpoint = self._endpoint
+        assert endpoint is not None
+        try:
+            response = await endpoint.call(
+                message.action, message.payload, validate=message.validate
+            )
+        except ConnectionLost as exc:
+            if message.transactional:
+                # OCPP 1.6 §4.7 / §4.10: transaction messages wait for the connection.
+                self.station.requeue(message)
+                await self._connected.wait()
+                return
+            self._fail(message, exc)
+        except (CallFailed, RemoteProtocolError, LocalProtocolError) as exc:
+            self._fail(message, exc)
+        else:
+            self.station.on_result(message, response)
+            future = self._waiters.pop(message, None)
+            if future is not None and not future.done():
+                future.set_result(response)
+
+    def _fail(self, message: Message, exc: MockpointError) -> None:
+        self.station.on_failure(message, exc)
+        future = self._waiters.pop(message, None)
+        if future is not None and not future.done():
+            future.set_exception(exc)
+        else:
+            self.problems.append(f"{message.action}: {exc}")
+
+    async def _reboot(self) -> None:
+        self._rebooting = True
+        if self._endpoint is not None:
+            await self._endpoint.close(1000, "reset")
+        self._connected.clear()
+        await self._connected.wait()
+
+    async def _fire_timers(self) -> None:
+        clock = self.clock
+        while True:
+            due = self.station.next_timer()
+            paused = isinstance(clock, VirtualClock) and clock.speed == 0
+            if due is None or paused and due > clock.now():
+                await self._wait_change()
+                continue
+            delay = clock.real_delay(due) if isinstance(clock, VirtualClock) else due - clock.now()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._wait_change()
+                continue
+            if self.connected:
+                self.station.on_timer(clock.now())
+            else:
+                await self._connected.wait()
+
+    async def _wait_change(self) -> None:
+        self._wake_timers.clear()
+        await self._wake_timers.wait()
+
+    async def _answer(self, call: Call) -> dict[str, Any]:
+        record = Received(call)
+        self.received.append(record)
+        self._received_changed.set()
+        try:
+            response = None
+            if self.interceptor is not None:
+                response = await self.interceptor(call)
+            if response is None:
+                response = handle(self.station, call.action, call.payload)
+        except OcppError as exc:
+            record.error = exc
+            raise
+        record.response = response
+        return response
+
+
+class _Observer:
+    """Forwards frames to the user's observer and records the CSMS's violations."""
+
+    def __init__(self, owner: ChargePoint) -> None:
+        self._owner = owner
+
+    def frame(self, direction: Direction, text: str) -> None:
+        if self._owner._observer is not None:
+            self._owner._observer.frame(direction, text)
+
+    def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
+        if isinstance(event, InvalidAnswer):
+            text = f"{event.call.action} answer breaks the OCA schema: {event.violation.message}"
+        else:
+            text = event.description
+            if event.reply is not None:
+                text += f" (answered {event.reply.error_code})"
+        self._owner.problems.append(f"CSMS protocol violation: {text}")
+        if self._owner._observer is not None:
+            self._owner._observer.violation(event)

@@ -1,0 +1,180 @@
+"""Requests of the Central System, in a table keyed by action.
+
+Each handler takes the station and the (schema-valid) request payload, applies the request's
+effects to the station, and returns the response payload. Effects that are messages (the
+StopTransaction after an accepted RemoteStopTransaction, the message a TriggerMessage asks
+for) go to the station's outbox and therefore leave after the response, as OCPP-J requires
+(OCPP-J 1.6 §4.1.1: a request is answered before the answering side's own new requests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mockpoint.errors import NotSupportedAction
+from mockpoint.ocpp16.enums import (
+    AvailabilityStatus,
+    AvailabilityType,
+    ChargePointStatus,
+    ClearCacheStatus,
+    ConfigurationStatus,
+    MessageTrigger,
+    ReadingContext,
+    Reason,
+    RemoteStartStopStatus,
+    ResetStatus,
+    ResetType,
+    TriggerMessageStatus,
+    UnlockStatus,
+)
+from mockpoint.station.station import Message, Station
+
+Handler = Callable[[Station, dict[str, Any]], dict[str, Any]]
+
+
+def remote_start_transaction(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.11: Accepted if a connector can start a transaction for ``idTag``.
+
+    With no ``connectorId`` the station picks one: a connector with a cable in and no
+    transaction first, else the first Available one. A ``chargingProfile`` is accepted and
+    not applied (Smart Charging is out of scope).
+    """
+    id_tag = payload["idTag"]
+    wanted = payload.get("connectorId")
+    if wanted is not None:
+        candidates = [wanted] if _can_start(station, wanted) else []
+    else:
+        free = [n for n in station.meters if _can_start(station, n)]
+        plugged = [n for n in free if station.connectors[n].plugged]
+        candidates = plugged or free
+    if not candidates:
+        return {"status": RemoteStartStopStatus.REJECTED.value}
+    station.remote_start(candidates[0], id_tag)
+    return {"status": RemoteStartStopStatus.ACCEPTED.value}
+
+
+def _can_start(station: Station, connector_id: int) -> bool:
+    connector = station.connectors.get(connector_id)
+    return (
+        connector is not None
+        and connector_id > 0
+        and connector_id not in station.transactions
+        and connector_id not in station.pending_remote_starts
+        and connector.status in (ChargePointStatus.AVAILABLE, ChargePointStatus.PREPARING)
+        and station.connectors[0].status is not ChargePointStatus.UNAVAILABLE
+    )
+
+
+def remote_stop_transaction(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.12: Accepted and StopTransaction (reason Remote) if the transaction runs here."""
+    wanted = payload["transactionId"]
+    for connector_id, transaction in station.transactions.items():
+        if transaction.transaction_id == wanted and not transaction.stopping:
+            station.stop_transaction(connector_id, Reason.REMOTE)
+            return {"status": RemoteStartStopStatus.ACCEPTED.value}
+    return {"status": RemoteStartStopStatus.REJECTED.value}
+
+
+def reset(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.14: Accepted; transactions stop (SoftReset / HardReset), then the station reboots."""
+    station.request_reboot(hard=payload["type"] == ResetType.HARD)
+    return {"status": ResetStatus.ACCEPTED.value}
+
+
+def get_configuration(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.8: known keys with their values (AuthorizationKey without), unknown keys listed."""
+    known, unknown = station.configuration.get_configuration(payload.get("key"))
+    response: dict[str, Any] = {}
+    if known or not unknown:
+        response["configurationKey"] = known
+    if unknown:
+        response["unknownKey"] = unknown
+    return response
+
+
+def change_configuration(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.3: Accepted / Rejected / RebootRequired / NotSupported, as the registry decides."""
+    key = payload["key"]
+    status = station.configuration.change(key, payload["value"])
+    if status in (ConfigurationStatus.ACCEPTED, ConfigurationStatus.REBOOT_REQUIRED):
+        station.configuration_changed(key)
+    return {"status": status.value}
+
+
+def clear_cache(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.4: the authorization cache is emptied."""
+    station.cache.clear()
+    return {"status": ClearCacheStatus.ACCEPTED.value}
+
+
+def change_availability(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.2: Accepted, or Scheduled where a transaction runs (applied when it ends)."""
+    connector_id = payload["connectorId"]
+    if connector_id not in station.connectors:
+        return {"status": AvailabilityStatus.REJECTED.value}
+    operative = payload["type"] == AvailabilityType.OPERATIVE
+    targets = list(station.connectors) if connector_id == 0 else [connector_id]
+    scheduled = station.set_availability(targets, operative)
+    status = AvailabilityStatus.SCHEDULED if scheduled else AvailabilityStatus.ACCEPTED
+    return {"status": status.value}
+
+
+def unlock_connector(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.17: a running transaction stops (UnlockCommand), then the cable is released."""
+    connector_id = payload["connectorId"]
+    if connector_id not in station.meters:
+        return {"status": UnlockStatus.NOT_SUPPORTED.value}
+    transaction = station.transactions.get(connector_id)
+    if transaction is not None and not transaction.stopping:
+        station.stop_transaction(connector_id, Reason.UNLOCK_COMMAND)
+    return {"status": UnlockStatus.UNLOCKED.value}
+
+
+def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.17 TriggerMessage: Accepted, then the requested message.
+
+    The diagnostics and firmware notifications belong to Firmware Management, which
+    mockpoint does not implement: NotImplemented.
+    """
+    requested = payload["requestedMessage"]
+    connector_id = payload.get("connectorId")
+    if connector_id is not None and connector_id not in station.connectors:
+        return {"status": TriggerMessageStatus.REJECTED.value}
+    if requested == MessageTrigger.BOOT_NOTIFICATION:
+        station.boot()
+    elif requested == MessageTrigger.HEARTBEAT:
+        station.send_background(Message("Heartbeat", {}))
+    elif requested == MessageTrigger.STATUS_NOTIFICATION:
+        for n in [connector_id] if connector_id is not None else list(station.connectors):
+            station.status_notification(n)
+    elif requested == MessageTrigger.METER_VALUES:
+        for n in [connector_id] if connector_id else list(station.meters):
+            station.meter_values(n, ReadingContext.TRIGGER)
+    else:
+        return {"status": TriggerMessageStatus.NOT_IMPLEMENTED.value}
+    return {"status": TriggerMessageStatus.ACCEPTED.value}
+
+
+HANDLERS: dict[str, Handler] = {
+    "RemoteStartTransaction": remote_start_transaction,
+    "RemoteStopTransaction": remote_stop_transaction,
+    "Reset": reset,
+    "GetConfiguration": get_configuration,
+    "ChangeConfiguration": change_configuration,
+    "ClearCache": clear_cache,
+    "ChangeAvailability": change_availability,
+    "UnlockConnector": unlock_connector,
+    "TriggerMessage": trigger_message,
+}
+
+
+def handle(station: Station, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Answer a Central System request; NotSupported for actions without a handler."""
+    handler = HANDLERS.get(action)
+    if handler is None:
+        raise NotSupportedAction(f"{action} is not supported by this charge point")
+    return handler(station, payload)
+
+
+__all__ = ["HANDLERS", "Handler", "handle"]
