@@ -8,7 +8,9 @@ kind of breach.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,26 @@ _CODE_BY_RULE: dict[str, ErrorCode] = {
     "maxItems": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
     "uniqueItems": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
 }
+
+
+# RFC 3339 §5.6 date-time. fastjsonschema's own pattern also takes "+0200" offsets, leap
+# seconds and non-ASCII digits, which RFC 3339 refuses and parse_timestamp cannot read.
+_DATE_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+    r"(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+    re.ASCII,
+)
+
+
+def _is_date_time(text: str) -> bool:
+    match = _DATE_TIME.fullmatch(text)
+    if match is None:
+        return False
+    try:
+        datetime.date(*map(int, match.groups()))
+    except ValueError:  # no such day, or year 0
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +93,9 @@ def check_response(action: str, payload: dict[str, Any]) -> Violation | None:
 
 @functools.cache
 def _validator(action: str, response: bool) -> Callable[[Any], Any]:
-    validate: Callable[[Any], Any] = fastjsonschema.compile(load_schema(action, response))
+    validate: Callable[[Any], Any] = fastjsonschema.compile(
+        load_schema(action, response), formats={"date-time": _is_date_time}
+    )
     return validate
 
 
@@ -87,6 +111,11 @@ def _json_path(parts: list[Any]) -> str:
 def _check(validate: Callable[[Any], Any], payload: dict[str, Any]) -> Violation | None:
     try:
         validate(payload)
+    except OverflowError:
+        # fastjsonschema checks multipleOf by dividing by a float: an integer beyond the
+        # float range (a peer can send 10**400) overflows. No OCPP quantity is that large.
+        message = "a number is too large for its field"
+        return Violation(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, message, "", "multipleOf")
     except fastjsonschema.JsonSchemaValueException as exc:
         rule = exc.rule or ""
         path = _json_path(exc.path or [])
@@ -96,6 +125,13 @@ def _check(validate: Callable[[Any], Any], payload: dict[str, Any]) -> Violation
             where = f"{path}." if path else ""
             fields = ", ".join(f"{where}{key}" for key in missing)
             return Violation(code, f"required field missing: {fields}", path, rule)
+        if rule == "additionalProperties" and isinstance(exc.value, dict):
+            # fastjsonschema names the extra keys as a set, whose order changes from run to
+            # run; CALLERROR descriptions must not (PRODUCT.md, "Determinism").
+            known = exc.definition.get("properties", {}) if isinstance(exc.definition, dict) else {}
+            where = f"{path}." if path else ""
+            fields = ", ".join(f"{where}{key}" for key in exc.value if key not in known)
+            return Violation(code, f"unknown field: {fields}", path, rule)
         message = exc.message or str(exc)
         message = message[len("data.") :] if message.startswith("data.") else message
         message = (

@@ -90,7 +90,10 @@ class Endpoint:
                 self._notify_frame("in", text)
                 for event in self.session.receive(text, self._monotonic()):
                     self._dispatch(event)
-                await self._flush()
+                try:
+                    await self._flush()
+                except ConnectionLost as exc:  # the peer left before our answer went out
+                    return exc
         finally:
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
