@@ -57,6 +57,8 @@ _BASE_PATHS: list[list[ConnectorEvent]] = [
     [E.PLUG_IN, E.START, E.EV_SUSPEND],
     [E.PLUG_IN, E.START, E.EVSE_SUSPEND],
     [E.PLUG_IN, E.START, E.STOP],
+    [E.PLUG_IN, E.START, E.EV_DISCONNECT],
+    [E.PLUG_IN, E.START, E.EVSE_SUSPEND, E.EV_DISCONNECT],
     [E.RESERVE],
     [E.SET_INOPERATIVE],
     [E.SET_INOPERATIVE, E.PLUG_IN],
@@ -399,7 +401,9 @@ class ConnectorMachine(RuleBasedStateMachine):
             assert not (c.plugged or c.in_transaction or c.reserved or c.authorized)
             assert c.operative
         if c.in_transaction:
-            assert c.plugged and c.operative and not c.authorized and not c.finishing
+            assert c.operative and not c.authorized and not c.finishing
+            # StopTransactionOnEVSideDisconnect false: the cable may go, the EV is suspended
+            assert c.plugged or c.ev_suspended or c.evse_suspended
         assert not (c.ev_suspended and c.evse_suspended)
         if c.ev_suspended or c.evse_suspended:
             assert c.in_transaction

@@ -21,15 +21,16 @@ columns the status the event comes from; a test keeps this copy in step)::
 
     ======================================================================
     event              Avail Prep  Charg SusEV SusSE Finis Resvd Unav  Fault
-    plug_in            Prep  =     -     -     -     -     Prep  =     =
+    plug_in            Prep  =     -     Charg =     -     Prep  =     =
     unplug             -     Avail Avail Avail Avail Avail -     =     =
     authorize          Prep  =     -     -     -     Prep  Prep  -     -
+    ev_disconnect      -     -     SusEV =     =     -     -     -     =
     start              -     Charg -     -     -     -     -     -     -
-    stop               -     -     Finis Finis Finis -     -     -     =
+    stop               -     -     Finis *     *     -     -     -     =
     ev_suspend         -     -     SusEV -     -     -     -     -     =
     ev_resume          -     -     -     Charg -     -     -     -     =
     evse_suspend       -     -     SusSE SusSE -     -     -     -     =
-    evse_resume        -     -     -     -     Charg -     -     -     =
+    evse_resume        -     -     -     -     *     -     -     -     =
     preparing_timeout  -     Avail -     -     -     -     -     -     =
     reserve            Resvd -     -     -     -     -     -     -     -
     reservation_end    -     -     -     -     -     -     Avail -     =
@@ -78,6 +79,9 @@ class ConnectorEvent(StrEnum):
     #: an id tag was accepted (local or Authorize.conf) or a RemoteStartTransaction accepted,
     #: with no transaction running yet
     AUTHORIZE = "authorize"
+    #: the cable is removed during a transaction that goes on: StopTransactionOnEVSideDisconnect
+    #: is false (§9.1.31), so the EV counts as suspended until it is plugged in again
+    EV_DISCONNECT = "ev_disconnect"
     #: StartTransaction was sent: cable and (if required) authorization are both there
     START = "start"
     #: the transaction stopped while the cable is still in (local, remote, reset, ...)
@@ -146,6 +150,7 @@ _OPERATIVE_STATUSES = SPEC_ORDER[:7]
 _WHILE_FAULTED = (
     _E.PLUG_IN,
     _E.UNPLUG,
+    _E.EV_DISCONNECT,
     _E.STOP,
     _E.EV_SUSPEND,
     _E.EV_RESUME,
@@ -183,12 +188,10 @@ TRANSITIONS: dict[tuple[ChargePointStatus, ConnectorEvent], ChargePointStatus] =
     (_S.CHARGING, _E.STOP): _S.FINISHING,  # C6
     (_S.SUSPENDED_EV, _E.EV_RESUME): _S.CHARGING,  # D3
     # D5: the EVSE restriction outranks the EV's own pause; when it is lifted the connector
-    # goes back to Charging (E3) and the EV suspends again if it still takes nothing. So E4
-    # (SuspendedEVSE -> SuspendedEV) is not used: only one suspension is kept at a time.
+    # goes back to Charging (E3) and the EV suspends again if it still takes nothing. E4
+    # (SuspendedEVSE -> SuspendedEV) happens only when the EV was unplugged meanwhile
+    # (RESTORING): one suspension is kept at a time.
     (_S.SUSPENDED_EV, _E.EVSE_SUSPEND): _S.SUSPENDED_EVSE,
-    (_S.SUSPENDED_EV, _E.STOP): _S.FINISHING,  # D6
-    (_S.SUSPENDED_EVSE, _E.EVSE_RESUME): _S.CHARGING,  # E3
-    (_S.SUSPENDED_EVSE, _E.STOP): _S.FINISHING,  # E6
     # Unplugging during a transaction: with StopTransactionOnEVSideDisconnect true (§9.1,
     # the usual setting) the transaction ends with reason EVDisconnected and, the cable
     # being gone, no user action is left: C1/D1/E1 straight to Available, no Finishing.
@@ -197,6 +200,13 @@ TRANSITIONS: dict[tuple[ChargePointStatus, ConnectorEvent], ChargePointStatus] =
     (_S.CHARGING, _E.UNPLUG): _S.AVAILABLE,  # C1
     (_S.SUSPENDED_EV, _E.UNPLUG): _S.AVAILABLE,  # D1
     (_S.SUSPENDED_EVSE, _E.UNPLUG): _S.AVAILABLE,  # E1
+    # With the key false the cable leaves and the transaction stays: C4, the EV can take no
+    # energy; plugging it back in resumes charging (D3). An EVSE suspension stays in force.
+    (_S.CHARGING, _E.EV_DISCONNECT): _S.SUSPENDED_EV,  # C4
+    (_S.SUSPENDED_EV, _E.EV_DISCONNECT): _S.SUSPENDED_EV,
+    (_S.SUSPENDED_EVSE, _E.EV_DISCONNECT): _S.SUSPENDED_EVSE,
+    (_S.SUSPENDED_EV, _E.PLUG_IN): _S.CHARGING,  # D3
+    (_S.SUSPENDED_EVSE, _E.PLUG_IN): _S.SUSPENDED_EVSE,
     # C8/D8/E8 (straight to Unavailable) are not used: ChangeAvailability during a
     # transaction is Scheduled by the station and applied once the connector is free.
     #
@@ -237,6 +247,12 @@ RESTORING: dict[tuple[ChargePointStatus, ConnectorEvent], frozenset[ChargePointS
     # no transaction runs on an inoperative connector. H6/H7 are not in the spec, which is
     # why going inoperative forgets Finishing and the reservation.
     (_S.UNAVAILABLE, _E.SET_OPERATIVE): frozenset({_S.AVAILABLE, _S.PREPARING}),
+    # D6 / E6 with the cable in; D1 / E1 when the EV left earlier (EV_DISCONNECT) and the
+    # transaction now stops: nobody needs to unplug, so no Finishing.
+    (_S.SUSPENDED_EV, _E.STOP): frozenset({_S.FINISHING, _S.AVAILABLE}),
+    (_S.SUSPENDED_EVSE, _E.STOP): frozenset({_S.FINISHING, _S.AVAILABLE}),
+    # E3, or E4 when the EV was unplugged during the EVSE suspension.
+    (_S.SUSPENDED_EVSE, _E.EVSE_RESUME): frozenset({_S.CHARGING, _S.SUSPENDED_EV}),
 }
 
 #: The events connector 0 (the charge point as a whole) takes.
@@ -257,6 +273,11 @@ _GUARDS: dict[ConnectorEvent, tuple[_Guard, str]] = {
     _E.UNPLUG: (lambda c: c.plugged, "no cable is plugged in"),
     _E.AUTHORIZE: (lambda c: not c.authorized, "an id is already authorized"),
     _E.START: (lambda c: c.plugged, "no cable is plugged in"),
+    _E.EV_RESUME: (lambda c: c.plugged, "the EV is not plugged in"),
+    _E.EV_DISCONNECT: (
+        lambda c: c.plugged and c.in_transaction,
+        "no transaction with a cable plugged in",
+    ),
     _E.PREPARING_TIMEOUT: (
         lambda c: c.authorized and not c.plugged,
         "nothing is waiting for a cable",
@@ -427,6 +448,12 @@ class Connector:
                 self.plugged = True
                 # Decision (a), see TRANSITIONS: a cable claims the reservation.
                 self.reserved = False
+                if self.in_transaction:
+                    self.ev_suspended = False  # D3: the EV is back
+            case _E.EV_DISCONNECT:
+                self.plugged = False
+                if not self.evse_suspended:
+                    self.ev_suspended = True
             case _E.UNPLUG:
                 self.plugged = False
                 # B1: a session that had not started is abandoned with its authorization.
@@ -443,7 +470,7 @@ class Connector:
                 self.authorized = False
             case _E.STOP:
                 self._end_transaction()
-                self.finishing = True
+                self.finishing = self.plugged
             case _E.EV_SUSPEND:
                 self.ev_suspended = True
             case _E.EV_RESUME:
@@ -453,6 +480,7 @@ class Connector:
                 self.ev_suspended = False
             case _E.EVSE_RESUME:
                 self.evse_suspended = False
+                self.ev_suspended = not self.plugged
             case _E.PREPARING_TIMEOUT:
                 self.authorized = False
             case _E.RESERVE:
