@@ -290,14 +290,6 @@ def test_remote_start_without_cable_refused_by_authorize_does_not_start() -> Non
     assert rig.station.transactions == {}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: Station.remote_start queues Authorize and StartTransaction together when a "
-        "cable is in, so a refused Authorize still starts the transaction (§5.11: start "
-        "only after authorization was obtained)"
-    ),
-    strict=True,
-)
 def test_remote_start_with_cable_refused_by_authorize_does_not_start() -> None:
     rig = make_rig({"AuthorizeRemoteTxRequests": True})
     rig.station.plug_in(1)
@@ -395,6 +387,10 @@ def test_reboot_keeps_undelivered_transaction_messages_for_after_the_new_boot() 
     rig.station.rebooted()
     rig.station.on_connected()
     rig.csms.exchange("BootNotification")
+    # TC_032_1_CSMS: the boot's status reports come first, then the queued stop.
+    assert [m.action for m in [rig.csms.expect("StatusNotification") for _ in range(3)]] == [
+        "StatusNotification"
+    ] * 3
     stop = rig.csms.exchange("StopTransaction")
     assert (stop["transactionId"], stop["reason"]) == (transaction_id, "HardReset")
 
@@ -587,11 +583,13 @@ def test_change_availability_of_connector_zero_during_a_transaction_is_scheduled
     rig.charging(2)
     response = rig.call("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
     assert response == {"status": "Scheduled"}
-    assert rig.station.connectors[1].status == "Unavailable"
+    # The charge point as a whole waits for its last transaction (§5.2).
+    assert rig.station.connectors[1].status == "Available"
     assert rig.station.connectors[2].status == "Charging"
     rig.csms.drain()
     rig.station.stop_transaction(2)
-    assert rig.station.connectors[2].status == "Unavailable"
+    assert [c.status for c in rig.station.connectors.values()] == ["Unavailable"] * 3
+    assert rig.station.pending_availability == {}
 
 
 def test_change_availability_of_a_missing_connector_is_rejected() -> None:
@@ -730,14 +728,6 @@ def test_trigger_for_a_missing_connector_is_rejected() -> None:
     assert rig.station.next_item() is None
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: a message requested by TriggerMessage while the boot is Pending is queued as "
-        "not before_boot, so next_item() holds it back until Accepted (§4.2: while Pending "
-        "the charge point sends requests when instructed with TriggerMessage)"
-    ),
-    strict=True,
-)
 def test_trigger_while_pending_is_sent() -> None:
     rig = make_rig(boot=False)
     rig.station.on_connected()

@@ -217,15 +217,16 @@ def test_nothing_but_the_boot_goes_out_until_it_is_accepted() -> None:
     assert rig.station.next_item() is None
     assert rig.run_until(29) == []
     seen = rig.run_until(30)  # the retry; the default answer accepts it
+    # §4.2: the boot's report of every connector comes first and replaces the plug_in's
+    # stale Preparing; what waited (the Authorize) follows it.
     assert [(when, m.action) for when, m in seen] == [
         (30, "BootNotification"),
-        (30, "StatusNotification"),  # the plug_in's Preparing, queued before
+        (30, "StatusNotification"),
+        (30, "StatusNotification"),
+        (30, "StatusNotification"),
         (30, "Authorize"),
-        (30, "StatusNotification"),
-        (30, "StatusNotification"),
-        (30, "StatusNotification"),
     ]
-    assert statuses([m for _, m in seen[3:]]) == [
+    assert statuses([m for _, m in seen[1:4]]) == [
         (0, "Available"),
         (1, "Preparing"),
         (2, "Available"),
@@ -240,8 +241,8 @@ def test_accepted_boot_reports_every_connector_in_order_and_releases_the_queue()
         "BootNotification", {"status": "Accepted", "currentTime": ts(0), "interval": 120}
     )
     taken = rig.csms.drain()
-    assert [m.action for m in taken] == ["Authorize"] + ["StatusNotification"] * 3
-    assert [m.payload for m in taken[1:]] == [
+    assert [m.action for m in taken] == ["StatusNotification"] * 3 + ["Authorize"]
+    assert [m.payload for m in taken[:3]] == [
         {"connectorId": n, "errorCode": "NoError", "status": "Available", "timestamp": ts(0)}
         for n in (0, 1, 2)
     ]
@@ -304,14 +305,6 @@ def test_reconnecting_after_a_lost_connection_does_not_boot_again() -> None:
     assert rig.station.next_timer() == T0 + 300
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: Station._boot_answered lets set_internal raise ConfigurationError for a "
-        "schema-valid interval above 2**31-1, after registration is already Accepted: "
-        "on_result crashes and no StatusNotifications or heartbeat follow"
-    ),
-    strict=True,
-)
 def test_accepted_boot_with_an_out_of_range_interval_still_completes() -> None:
     rig = make_rig()
     rig.station.on_connected()
@@ -499,8 +492,8 @@ def test_stop_txn_sampled_data_measurands_are_the_configured_ones() -> None:
         [(v["measurand"], v["value"], v["context"]) for v in d["sampledValue"]] for d in data
     ] == [
         [(ENERGY, "0", "Transaction.Begin"), ("Power.Active.Import", "0.0", "Transaction.Begin")],
-        # The stop ends the draw first, so the End sample shows no power.
-        [(ENERGY, "59", "Transaction.End"), ("Power.Active.Import", "0.0", "Transaction.End")],
+        # The End sample is taken as the transaction stops: the power drawn until then.
+        [(ENERGY, "59", "Transaction.End"), ("Power.Active.Import", "3600.0", "Transaction.End")],
     ]
 
 
@@ -539,15 +532,6 @@ def test_two_connectors_are_sampled_independently() -> None:
     assert got == [(100, 1, 1, "50"), (150, 2, 2, "200"), (200, 1, 1, "150")]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: Station._stop applies no connector event when the StartTransaction is still "
-        "unanswered and _start_answered returns early for a stopping transaction, so the "
-        "connector stays Preparing with the cable in (§4.9: a stopped transaction with the "
-        "cable still in is Finishing)"
-    ),
-    strict=True,
-)
 def test_stop_before_the_start_answer_leaves_the_connector_finishing() -> None:
     rig = make_rig()
     rig.boot()
@@ -644,15 +628,6 @@ def test_unplug_during_transaction_without_stop_on_disconnect_suspends() -> None
     assert not rig.station.transactions[1].stopping
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: with StopTransactionOnEVSideDisconnect false, Station.unplug leaves the "
-        "connector 'plugged' in SuspendedEV and Station.plug_in then raises "
-        "InvalidTransition; §9.1 StopTransactionOnEVSideDisconnect: if the EV is reconnected, "
-        "energy transfer is allowed again"
-    ),
-    strict=True,
-)
 def test_replugging_after_unplug_without_stop_on_disconnect_resumes_charging() -> None:
     rig = make_rig({"StopTransactionOnEVSideDisconnect": False})
     rig.boot()
@@ -664,13 +639,6 @@ def test_replugging_after_unplug_without_stop_on_disconnect_resumes_charging() -
     assert rig.station.transactions[1].transaction_id == transaction_id
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: with StopTransactionOnEVSideDisconnect false, Station.unplug does not end the "
-        "meter's power draw, so an unplugged EV (SuspendedEV) keeps adding energy"
-    ),
-    strict=True,
-)
 def test_unplugged_ev_draws_no_energy() -> None:
     rig = make_rig({"StopTransactionOnEVSideDisconnect": False})
     rig.boot()
@@ -809,14 +777,6 @@ def test_explicit_stop_transaction_defaults_and_its_answer_closes_the_transactio
     assert rig.station.next_timer() == T0 + 300  # sampling stopped
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: Station._stop_answered closes a hand-made StopTransaction's transaction but "
-        "leaves the meter's power on, unlike the station's own stop (Station._stop sets it "
-        "to 0); PRODUCT.md: the answer is applied exactly as if the station had sent it"
-    ),
-    strict=True,
-)
 def test_explicit_stop_transaction_ends_the_energy_draw() -> None:
     rig = make_rig()
     rig.boot()

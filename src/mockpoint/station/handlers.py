@@ -114,14 +114,21 @@ def change_availability(station: Station, payload: dict[str, Any]) -> dict[str, 
     if connector_id not in station.connectors:
         return {"status": AvailabilityStatus.REJECTED.value}
     operative = payload["type"] == AvailabilityType.OPERATIVE
-    targets = list(station.connectors) if connector_id == 0 else [connector_id]
+    if connector_id == 0:
+        # The charge point as a whole: while any transaction runs, all of it waits.
+        targets = list(station.connectors)
+        if not operative and station.transactions:
+            station.pending_availability.update({n: operative for n in targets})
+            return {"status": AvailabilityStatus.SCHEDULED.value}
+    else:
+        targets = [connector_id]
     scheduled = station.set_availability(targets, operative)
     status = AvailabilityStatus.SCHEDULED if scheduled else AvailabilityStatus.ACCEPTED
     return {"status": status.value}
 
 
 def unlock_connector(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
-    """§5.17: a running transaction stops (UnlockCommand), then the cable is released."""
+    """§5.18: a running transaction stops (UnlockCommand), then the cable is released."""
     connector_id = payload["connectorId"]
     if connector_id not in station.meters:
         return {"status": UnlockStatus.NOT_SUPPORTED.value}
@@ -144,10 +151,10 @@ def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]
     if requested == MessageTrigger.BOOT_NOTIFICATION:
         station.boot()
     elif requested == MessageTrigger.HEARTBEAT:
-        station.send_background(Message("Heartbeat", {}))
+        station.send_triggered(Message("Heartbeat", {}))
     elif requested == MessageTrigger.STATUS_NOTIFICATION:
         for n in [connector_id] if connector_id is not None else list(station.connectors):
-            station.status_notification(n)
+            station.status_notification(n, triggered=True)
     elif requested == MessageTrigger.METER_VALUES:
         for n in [connector_id] if connector_id else list(station.meters):
             station.meter_values(n, ReadingContext.TRIGGER)

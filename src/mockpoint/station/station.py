@@ -7,8 +7,8 @@ puts them on the wire one at a time, and hands the answer back with
 :meth:`Station.on_result`. Time is read from the injected clock; background work
 (heartbeats, sampled meter values, boot retries, ConnectionTimeOut) is kept as timers that
 the driver fires with :meth:`Station.on_timer` when virtual time reaches them. Requests of
-the Central System are answered by :meth:`Station.handle`, through the table in
-``handlers.py``.
+the Central System are answered by ``handlers.handle(station, action, payload)``, through
+the table in ``handlers.py``.
 
 Answers are applied from the request payload that was actually sent, not from what the
 station meant to send, so a message a scenario sends by hand has the same effects
@@ -17,6 +17,7 @@ station meant to send, so a message a scenario sends by hand has the same effect
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from mockpoint.ocpp16.enums import (
     Reason,
     RegistrationStatus,
 )
-from mockpoint.station.configuration import Configuration
+from mockpoint.station.configuration import Configuration, ConfigurationError
 from mockpoint.station.connector import Connector, ConnectorEvent
 from mockpoint.station.metering import Meter
 from mockpoint.station.transaction import AuthorizationCache, Transaction
@@ -142,6 +143,8 @@ class Station:
         self.last_authorized: str | None = None
         #: connector -> id tag of an accepted remote start waiting for a cable (§5.11)
         self.pending_remote_starts: dict[int, str] = {}
+        #: connectors whose remote start waits for its Authorize answer (§9.1.3)
+        self.remote_starts_authorizing: set[int] = set()
         #: connector -> operative? for a ChangeAvailability answered Scheduled (§5.2)
         self.pending_availability: dict[int, bool] = {}
         self.connected = False
@@ -244,6 +247,7 @@ class Station:
     # --- station operations (what a user or scenario makes happen) -------------------------
 
     def boot(self) -> Message:
+        """BootNotification.req with the identity's vendor, model, serial and firmware."""
         payload: dict[str, Any] = {
             "chargePointVendor": self.identity.vendor,
             "chargePointModel": self.identity.model,
@@ -259,6 +263,7 @@ class Station:
         self.registration = None
         self._timers = _Timers()
         self.pending_remote_starts.clear()
+        self.remote_starts_authorizing.clear()
         self._outbox = deque(m for m in self._outbox if isinstance(m, Message) and m.transactional)
         for connector in self.connectors.values():
             if connector.connector_id and connector.authorized and not connector.plugged:
@@ -281,6 +286,8 @@ class Station:
         """An EV's cable is connected (Available → Preparing, §4.9)."""
         connector = self.connector(connector_id)
         self._transition(connector, ConnectorEvent.PLUG_IN)
+        if connector_id in self.remote_starts_authorizing:
+            return  # the start follows the Authorize answer
         id_tag = self.pending_remote_starts.pop(connector_id, None)
         if id_tag is not None:
             self._timers.cancel(f"connection_timeout:{connector_id}")
@@ -294,7 +301,9 @@ class Station:
             if self.configuration.get_bool("StopTransactionOnEVSideDisconnect"):
                 self._stop(transaction, Reason.EV_DISCONNECTED, unplugged=True)
                 return
-            self._transition(connector, ConnectorEvent.EV_SUSPEND)
+            # The transaction goes on without an EV to charge (SuspendedEV).
+            self.meters[connector_id].set_power(0, self.clock.now())
+            self._transition(connector, ConnectorEvent.EV_DISCONNECT)
             return
         self._transition(connector, ConnectorEvent.UNPLUG)
 
@@ -362,7 +371,7 @@ class Station:
                 f"{self.identity.connectors})"
             ) from None
 
-    def status_notification(self, connector_id: int) -> Message:
+    def status_notification(self, connector_id: int, *, triggered: bool = False) -> Message:
         """StatusNotification.req with the connector's current status (§4.9)."""
         connector = self.connectors[connector_id]
         payload: dict[str, Any] = {
@@ -375,7 +384,8 @@ class Station:
         payload["timestamp"] = format_timestamp(self.clock.now())
         if connector.vendor_error_code:
             payload["vendorErrorCode"] = connector.vendor_error_code
-        return self._enqueue(Message("StatusNotification", payload))
+        message = Message("StatusNotification", payload)
+        return self.send_triggered(message) if triggered else self._enqueue(message)
 
     # --- defaults for explicit sends -------------------------------------------------------
 
@@ -441,13 +451,18 @@ class Station:
         for event in events:
             connector.apply(event, **fault)
         operative = self.pending_availability.get(connector.connector_id)
-        if operative is not None:
+        if operative is not None and 0 not in self.pending_availability:
             event = ConnectorEvent.SET_OPERATIVE if operative else ConnectorEvent.SET_INOPERATIVE
             if connector.can_apply(event):
                 del self.pending_availability[connector.connector_id]
                 connector.apply(event)
         if (connector.status, connector.error_code, connector.info) != before:
             self.status_notification(connector.connector_id)
+        if 0 in self.pending_availability and not self.transactions:
+            # A whole-charge-point change waited for the last transaction (§5.2).
+            pending, self.pending_availability = self.pending_availability, {}
+            for connector_id, operative in sorted(pending.items()):
+                self.set_availability([connector_id], operative)
 
     def set_availability(self, connector_ids: Iterable[int], operative: bool) -> bool:
         """Make connectors (in)operative now where possible, later where a session runs.
@@ -466,8 +481,9 @@ class Station:
                 scheduled = True
         return scheduled
 
-    def send_background(self, message: Message) -> Message:
-        """Queue a message the station sends by itself (a triggered Heartbeat, say)."""
+    def send_triggered(self, message: Message) -> Message:
+        """Queue a message a TriggerMessage asked for; it may go out while Pending (§4.2)."""
+        message.before_boot = self.registration is RegistrationStatus.PENDING
         return self._enqueue(message)
 
     def meter_values(self, connector_id: int, context: str) -> Message:
@@ -477,7 +493,7 @@ class Station:
         if transaction is not None:
             payload["transactionId"] = transaction.transaction_id
         payload["meterValue"] = [self._meter_value(connector_id, context)]
-        return self._enqueue(Message("MeterValues", payload, transaction=transaction))
+        return self.send_triggered(Message("MeterValues", payload, transaction=transaction))
 
     def _start_payload(
         self, connector_id: int, id_tag: str, reservation_id: int | None
@@ -518,6 +534,7 @@ class Station:
         now = self.clock.now()
         connector_id = transaction.connector_id
         meter = self.meters[connector_id]
+        data = self._transaction_data(transaction)
         meter.set_power(0, now)
         transaction.stopping = True
         self._timers.cancel(f"sample:{connector_id}")
@@ -530,7 +547,6 @@ class Station:
         }
         if not transaction.id_tag:
             del payload["idTag"]
-        data = self._transaction_data(transaction)
         if data:
             payload["transactionData"] = data
         message = self._enqueue(
@@ -538,11 +554,12 @@ class Station:
         )
         del self.transactions[connector_id]
         connector = self.connectors[connector_id]
-        if connector.in_transaction:
-            events = [ConnectorEvent.UNPLUG] if unplugged else [ConnectorEvent.STOP]
+        events = [ConnectorEvent.UNPLUG] if unplugged else [ConnectorEvent.STOP]
+        if not connector.in_transaction and connector.can_apply(ConnectorEvent.START):
+            # Stopped before the StartTransaction answer came: it started all the same.
+            connector.apply(ConnectorEvent.START)
+        if connector.in_transaction or unplugged:
             self._transition(connector, *events)
-        elif unplugged:
-            self._transition(connector, ConnectorEvent.UNPLUG)
         return message
 
     def _transaction_data(self, transaction: Transaction) -> list[dict[str, Any]]:
@@ -618,14 +635,22 @@ class Station:
         self._enqueue(Reboot(hard))
 
     def remote_start(self, connector_id: int, id_tag: str) -> None:
-        """An accepted RemoteStartTransaction (§5.11): start now if a cable is in, else wait."""
+        """An accepted RemoteStartTransaction (§5.11).
+
+        With AuthorizeRemoteTxRequests the id tag is authorized first and the transaction
+        starts only if it is accepted; it starts once a cable is in, or lapses after
+        ConnectionTimeOut.
+        """
         connector = self.connectors[connector_id]
         if self.configuration.get_bool("AuthorizeRemoteTxRequests"):
+            self.remote_starts_authorizing.add(connector_id)
             self.authorize(id_tag)
-        if connector.plugged:
+        elif connector.plugged:
             self.start_transaction(connector_id, id_tag, remote=True)
             return
         self.pending_remote_starts[connector_id] = id_tag
+        if connector.plugged:
+            return
         self._transition(connector, ConnectorEvent.AUTHORIZE)
         timeout = self.configuration.get_int("ConnectionTimeOut")
         if timeout > 0:
@@ -642,9 +667,21 @@ class Station:
         self._timers.cancel("boot")
         if status is RegistrationStatus.ACCEPTED:
             if interval > 0:
-                self.configuration.set_internal("HeartbeatInterval", interval)
+                with contextlib.suppress(ConfigurationError):  # out of the key's range
+                    self.configuration.set_internal("HeartbeatInterval", interval)
+            # §4.2: after an accepted boot, the status of every connector; statuses queued
+            # before it are stale by now and go, the others wait behind these.
+            self._outbox = deque(
+                item
+                for item in self._outbox
+                if not (isinstance(item, Message) and item.action == "StatusNotification")
+                or item.before_boot
+            )
+            waiting = list(self._outbox)
+            self._outbox.clear()
             for connector_id in self.connectors:
                 self.status_notification(connector_id)
+            self._outbox.extend(waiting)
             self._schedule_heartbeat(now)
             for connector_id in self.transactions:
                 self._schedule_sample(connector_id, now)
@@ -658,15 +695,22 @@ class Station:
             return
         if self.configuration.get_bool("AuthorizationCacheEnabled"):
             self.cache.remember(id_tag, info)
-        if info.get("status") == AuthorizationStatus.ACCEPTED:
+        accepted = info.get("status") == AuthorizationStatus.ACCEPTED
+        if accepted:
             self.last_authorized = id_tag
-        else:
-            # A remote start whose Authorize was refused does not start (§5.11).
-            for connector_id, tag in list(self.pending_remote_starts.items()):
-                if tag == id_tag:
-                    del self.pending_remote_starts[connector_id]
-                    self._timers.cancel(f"connection_timeout:{connector_id}")
-                    self._connection_timeout_now(connector_id)
+        for connector_id in sorted(self.remote_starts_authorizing):
+            if self.pending_remote_starts.get(connector_id) != id_tag:
+                continue
+            self.remote_starts_authorizing.discard(connector_id)
+            if not accepted:
+                # A remote start whose Authorize was refused does not start (§5.11).
+                del self.pending_remote_starts[connector_id]
+                self._timers.cancel(f"connection_timeout:{connector_id}")
+                self._connection_timeout_now(connector_id)
+            elif self.connectors[connector_id].plugged:
+                del self.pending_remote_starts[connector_id]
+                self._timers.cancel(f"connection_timeout:{connector_id}")
+                self.start_transaction(connector_id, id_tag, remote=True)
 
     def _connection_timeout_now(self, connector_id: int) -> None:
         connector = self.connectors[connector_id]
@@ -725,6 +769,7 @@ class Station:
             if transaction.transaction_id == wanted and not transaction.stopping:
                 del self.transactions[connector_id]
                 self._timers.cancel(f"sample:{connector_id}")
+                self.meters[connector_id].set_power(0, self.clock.now())
                 connector = self.connectors[connector_id]
                 if connector.can_apply(ConnectorEvent.STOP):
                     self._transition(connector, ConnectorEvent.STOP)
