@@ -8,145 +8,22 @@ station is driven directly, sans I/O; a small :class:`CentralSystem` answers its
 from __future__ import annotations
 
 import copy
-import itertools
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import station_rig
+from station_rig import ACCEPTED, T0, Rig, actions, statuses, ts
 
 from conftest import oca_errors
-from mockpoint.clock import VirtualClock, format_timestamp, parse_timestamp
 from mockpoint.errors import NotSupportedAction
-from mockpoint.station.configuration import Configuration
 from mockpoint.station.handlers import HANDLERS, handle
-from mockpoint.station.metering import Meter
-from mockpoint.station.station import Identity, Message, Reboot, Station
+from mockpoint.station.station import Reboot
 
-T0 = parse_timestamp("2025-06-01T08:00:00Z")
-IDENTITY = Identity(
-    "CP-001",
-    vendor="Acme",
-    model="AC22",
-    serial_number="SN-0001",
-    firmware_version="1.4.2",
-    connectors=2,
-)
-ACCEPTED = {"status": "Accepted"}
 AUTHORIZATION_KEY = "0123456789abcdef0123"
 
 
-def ts(offset: float) -> str:
-    return format_timestamp(T0 + offset)
-
-
-class CentralSystem:
-    """Plays the Central System: takes the station's messages, validates them, answers."""
-
-    def __init__(self, station: Station) -> None:
-        self.station = station
-        self.transaction_ids = itertools.count(1)
-        self.log: list[tuple[str, dict[str, Any]]] = []
-
-    def take(self) -> Message | None:
-        item = self.station.next_item()
-        if item is None:
-            return None
-        assert isinstance(item, Message), f"expected a message, got {item!r}"
-        errors = oca_errors(item.action, item.payload)
-        assert errors == [], f"{item.action} {item.payload} breaks the OCA schema: {errors}"
-        self.log.append((item.action, copy.deepcopy(item.payload)))
-        return item
-
-    def expect(self, action: str) -> Message:
-        message = self.take()
-        assert message is not None, f"expected {action}, nothing is sendable"
-        assert message.action == action, (message.action, message.payload)
-        return message
-
-    def answer(self, message: Message, response: dict[str, Any] | None = None) -> None:
-        if response is None:
-            response = self.default_answer(message)
-        errors = oca_errors(message.action, response, response=True)
-        assert errors == [], f"test bug: invalid {message.action} answer {response}: {errors}"
-        self.station.on_result(message, response)
-
-    def exchange(self, action: str, response: dict[str, Any] | None = None) -> dict[str, Any]:
-        message = self.expect(action)
-        self.answer(message, response)
-        return message.payload
-
-    def drain(self) -> list[Message]:
-        taken = []
-        while (message := self.take()) is not None:
-            self.answer(message)
-            taken.append(message)
-        return taken
-
-    def default_answer(self, message: Message) -> dict[str, Any]:
-        now = format_timestamp(self.station.clock.now())
-        match message.action:
-            case "BootNotification":
-                return {"status": "Accepted", "currentTime": now, "interval": 300}
-            case "Heartbeat":
-                return {"currentTime": now}
-            case "Authorize" | "StopTransaction":
-                return {"idTagInfo": ACCEPTED}
-            case "StartTransaction":
-                return {"transactionId": next(self.transaction_ids), "idTagInfo": ACCEPTED}
-            case _:
-                return {}
-
-
-@dataclass
-class Rig:
-    clock: VirtualClock
-    station: Station
-    csms: CentralSystem
-
-    def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """The Central System's request, checked both ways against the OCA schemas."""
-        assert oca_errors(action, payload) == [], f"test bug: invalid {action} request"
-        response = handle(self.station, action, payload)
-        errors = oca_errors(action, response, response=True)
-        assert errors == [], f"{action} answer {response} breaks the OCA schema: {errors}"
-        return response
-
-    def run_until(self, offset: float) -> list[tuple[float, Message]]:
-        seen: list[tuple[float, Message]] = []
-        while (due := self.station.next_timer()) is not None and due <= T0 + offset:
-            self.clock.advance_to(due)
-            self.station.on_timer(due)
-            seen.extend((due - T0, message) for message in self.csms.drain())
-        self.clock.advance_to(T0 + offset)
-        return seen
-
-    def charging(self, connector_id: int = 1, id_tag: str = "TAG-001") -> int:
-        self.station.plug_in(connector_id)
-        self.station.start_transaction(connector_id, id_tag)
-        self.csms.drain()
-        transaction_id = self.station.transactions[connector_id].transaction_id
-        assert transaction_id is not None
-        return transaction_id
-
-
 def make_rig(overrides: dict[str, object] | None = None, *, boot: bool = True) -> Rig:
-    clock = VirtualClock(T0, speed=0)
-    configuration = Configuration(overrides, number_of_connectors=IDENTITY.connectors)
-    station = Station(IDENTITY, clock, configuration, meter_factory=lambda _n: Meter())
-    rig = Rig(clock, station, CentralSystem(station))
-    if boot:
-        station.on_connected()
-        rig.csms.drain()
-    return rig
-
-
-def actions(messages: list[Message]) -> list[str]:
-    return [m.action for m in messages]
-
-
-def statuses(messages: list[Message]) -> list[tuple[int, str]]:
-    assert actions(messages) == ["StatusNotification"] * len(messages), actions(messages)
-    return [(m.payload["connectorId"], m.payload["status"]) for m in messages]
+    return station_rig.make_rig(overrides, boot=boot)
 
 
 # --- RemoteStartTransaction (§5.11) ----------------------------------------------------------
@@ -223,7 +100,7 @@ def test_remote_start_lapses_after_connection_timeout() -> None:
 )
 def test_remote_start_on_a_busy_or_missing_connector_is_rejected(connector_id: int) -> None:
     rig = make_rig()
-    rig.charging(1)
+    rig.charging(1, authorize=False)
     before = copy.deepcopy(rig.csms.log)
     response = rig.call("RemoteStartTransaction", {"idTag": "TAG-R", "connectorId": connector_id})
     assert response == {"status": "Rejected"}
@@ -256,8 +133,8 @@ def test_remote_start_is_rejected_when_a_remote_start_already_waits_there() -> N
 
 def test_remote_start_is_rejected_when_every_connector_is_busy() -> None:
     rig = make_rig()
-    rig.charging(1)
-    rig.charging(2, "TAG-002")
+    rig.charging(1, authorize=False)
+    rig.charging(2, "TAG-002", authorize=False)
     assert rig.call("RemoteStartTransaction", {"idTag": "TAG-R"}) == {"status": "Rejected"}
 
 
@@ -306,8 +183,8 @@ def test_remote_start_with_cable_refused_by_authorize_does_not_start() -> None:
 
 def test_remote_stop_of_a_running_transaction() -> None:
     rig = make_rig()
-    rig.charging(1)
-    transaction_id = rig.charging(2, "TAG-002")
+    rig.charging(1, authorize=False)
+    transaction_id = rig.charging(2, "TAG-002", authorize=False)
     rig.station.set_power(2, 3_600)
     rig.run_until(10)
     assert rig.call("RemoteStopTransaction", {"transactionId": transaction_id}) == ACCEPTED
@@ -324,7 +201,7 @@ def test_remote_stop_of_a_running_transaction() -> None:
 
 def test_remote_stop_of_an_unknown_transaction_is_rejected() -> None:
     rig = make_rig()
-    transaction_id = rig.charging(1)
+    transaction_id = rig.charging(1, authorize=False)
     assert rig.call("RemoteStopTransaction", {"transactionId": transaction_id + 100}) == {
         "status": "Rejected"
     }
@@ -334,7 +211,7 @@ def test_remote_stop_of_an_unknown_transaction_is_rejected() -> None:
 
 def test_remote_stop_of_a_transaction_already_stopping_is_rejected() -> None:
     rig = make_rig()
-    transaction_id = rig.charging(1)
+    transaction_id = rig.charging(1, authorize=False)
     rig.station.stop_transaction(1)
     assert rig.call("RemoteStopTransaction", {"transactionId": transaction_id}) == {
         "status": "Rejected"
@@ -350,8 +227,8 @@ def test_remote_stop_of_a_transaction_already_stopping_is_rejected() -> None:
 )
 def test_reset_stops_transactions_then_reboots(kind: str, reason: str, hard: bool) -> None:
     rig = make_rig()
-    first = rig.charging(1)
-    second = rig.charging(2, "TAG-002")
+    first = rig.charging(1, authorize=False)
+    second = rig.charging(2, "TAG-002", authorize=False)
     assert rig.call("Reset", {"type": kind}) == ACCEPTED
     stops = []
     for connector_id in (1, 2):
@@ -381,7 +258,7 @@ def test_reset_without_transactions_only_reboots() -> None:
 
 def test_reboot_keeps_undelivered_transaction_messages_for_after_the_new_boot() -> None:
     rig = make_rig()
-    transaction_id = rig.charging(1)
+    transaction_id = rig.charging(1, authorize=False)
     rig.call("Reset", {"type": "Hard"})
     # The connection drops before anything is delivered; the stop must survive the reboot.
     rig.station.rebooted()
@@ -472,7 +349,7 @@ def test_change_configuration_accepted_changes_the_value() -> None:
 
 def test_change_of_meter_value_sample_interval_reschedules_sampling() -> None:
     rig = make_rig()
-    rig.charging(1)
+    rig.charging(1, authorize=False)
     rig.run_until(10)
     rig.call("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "20"})
     seen = rig.run_until(50)
@@ -544,7 +421,7 @@ def test_change_availability_of_one_connector() -> None:
 
 def test_change_availability_during_a_transaction_is_scheduled() -> None:
     rig = make_rig()
-    rig.charging(1)
+    rig.charging(1, authorize=False)
     response = rig.call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
     assert response == {"status": "Scheduled"}
     assert rig.station.next_item() is None
@@ -557,7 +434,7 @@ def test_change_availability_during_a_transaction_is_scheduled() -> None:
 
 def test_change_availability_scheduled_applies_in_the_status_report_after_the_stop() -> None:
     rig = make_rig()
-    rig.charging(1)
+    rig.charging(1, authorize=False)
     rig.call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
     rig.station.stop_transaction(1)
     taken = rig.csms.drain()
@@ -580,7 +457,7 @@ def test_change_availability_of_connector_zero_covers_all() -> None:
 
 def test_change_availability_of_connector_zero_during_a_transaction_is_scheduled() -> None:
     rig = make_rig()
-    rig.charging(2)
+    rig.charging(2, authorize=False)
     response = rig.call("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
     assert response == {"status": "Scheduled"}
     # The charge point as a whole waits for its last transaction (§5.2).
@@ -605,7 +482,7 @@ def test_change_availability_of_a_missing_connector_is_rejected() -> None:
 
 def test_unlock_connector_stops_a_running_transaction() -> None:
     rig = make_rig()
-    transaction_id = rig.charging(1)
+    transaction_id = rig.charging(1, authorize=False)
     assert rig.call("UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
     stop = rig.csms.exchange("StopTransaction")
     assert (stop["transactionId"], stop["reason"]) == (transaction_id, "UnlockCommand")
@@ -667,7 +544,7 @@ def test_trigger_status_notification_for_all_connectors() -> None:
 
 def test_trigger_meter_values_has_context_trigger() -> None:
     rig = make_rig({"MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import"})
-    transaction_id = rig.charging(1)
+    transaction_id = rig.charging(1, authorize=False)
     rig.station.set_power(1, 7_200)
     rig.run_until(30)
     response = rig.call("TriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 1})
