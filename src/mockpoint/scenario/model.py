@@ -1,0 +1,405 @@
+"""The scenario format, v1 (PRODUCT.md, "Scenario format"), as typed models.
+
+These models are the single source of the format: the loader validates YAML into them and
+``mockpoint schema`` prints their JSON Schema for editors. Every model forbids unknown keys.
+
+Durations are ``500ms``, ``30s``, ``5m``, ``2h`` or a number of seconds; power is ``7.4kW``,
+``11000W`` or a number of watts; energy ``20kWh``, ``500Wh`` or a number of watt-hours.
+Strings may hold ``${name}``: a variable saved by an earlier step, or else an environment
+variable; they are resolved when the step runs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+)
+
+from mockpoint.ocpp16.enums import ChargePointErrorCode, Reason
+
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def _quantity(value: object, units: dict[str, float], what: str, example: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"a {what} is a number or a string like {example}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"a {what} cannot be negative")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"a {what} is a number or a string like {example}")
+    match = _QUANTITY.match(value)
+    unit = match.group(2) if match else None
+    if match is None or unit not in units:
+        known = ", ".join(u for u in units if u)
+        raise ValueError(f"{value!r} is not a {what}: use a number and one of {known} ({example})")
+    return float(match.group(1)) * units[unit]
+
+
+def parse_duration(value: object) -> float:
+    """Seconds of ``500ms``, ``30s``, ``5m``, ``2h`` (a bare number is seconds)."""
+    return _quantity(value, {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}, "duration", "30s")
+
+
+def parse_power(value: object) -> float:
+    """Watts of ``7.4kW``, ``11000W`` (a bare number is watts)."""
+    return _quantity(value, {"kW": 1000, "W": 1, "": 1}, "power", "11kW")
+
+
+def parse_energy(value: object) -> float:
+    """Watt-hours of ``20kWh``, ``500Wh`` (a bare number is watt-hours)."""
+    return _quantity(value, {"kWh": 1000, "Wh": 1, "": 1}, "energy", "20kWh")
+
+
+def _quantity_schema(pattern: str, description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "description": description,
+            "anyOf": [{"type": "string", "pattern": pattern}, {"type": "number", "minimum": 0}],
+        }
+    )
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    _quantity_schema(r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$", "500ms, 30s, 5m, 2h, or seconds"),
+]
+Power = Annotated[
+    float,
+    BeforeValidator(parse_power),
+    _quantity_schema(r"^\s*\d+(\.\d+)?\s*(kW|W)?\s*$", "7.4kW, 11000W, or watts"),
+]
+Energy = Annotated[
+    float,
+    BeforeValidator(parse_energy),
+    _quantity_schema(r"^\s*\d+(\.\d+)?\s*(kWh|Wh)?\s*$", "20kWh, 500Wh, or watt-hours"),
+]
+
+#: A JSON object as the scenario writes it: an OCPP payload, a subset to expect, ...
+Json = dict[str, Any]
+ConnectorId = Annotated[int, Field(ge=0, description="0 is the charge point as a whole")]
+Outlet = Annotated[int, Field(ge=1, description="a connector number, 1 to connectors")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+# --- the header ---------------------------------------------------------------------------
+
+
+class CsmsTarget(_Model):
+    """Where the CSMS is and how to reach it (OCPP 1.6 security whitepaper profiles)."""
+
+    url: str = Field(description="ws:// or wss:// URL; the charge point id is appended")
+    security_profile: Literal[0, 1, 2, 3] = Field(
+        0, description="0 none, 1 Basic auth over ws, 2 Basic auth over TLS, 3 mutual TLS"
+    )
+    password: str | None = Field(None, description="Basic auth password; never printed")
+    ca: str | None = Field(None, description="CA certificate (PEM) to verify the CSMS")
+    cert: str | None = Field(None, description="client certificate (PEM), profile 3")
+    key: str | None = Field(None, description="client private key (PEM), profile 3")
+
+
+class ChargePointSpec(_Model):
+    id: str = Field("CP-001", min_length=1, max_length=48)
+    vendor: str = Field("mockpoint", min_length=1, max_length=20)
+    model: str = Field("Simulator", min_length=1, max_length=20)
+    serial_number: str | None = Field(None, max_length=25)
+    firmware_version: str | None = Field(None, max_length=50)
+    connectors: int = Field(1, ge=1, le=100)
+    configuration: dict[str, str | int | bool | list[str]] = Field(
+        default_factory=dict,
+        description="overrides of the standard configuration keys (read-only ones too)",
+    )
+
+
+class ClockSpec(_Model):
+    start: datetime | None = Field(
+        None, description="virtual start time; default: the wall time when the run starts"
+    )
+    speed: float = Field(
+        1.0, ge=0, description="0: no real waiting; 1: real time; 60: sixty times faster"
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give the time zone, e.g. 2025-06-01T08:00:00Z")
+        return value
+
+
+# --- steps --------------------------------------------------------------------------------
+
+
+class Location(_Model):
+    """Where a step stands in its file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class StepBase(_Model):
+    """What every step may say besides its kind."""
+
+    kind: ClassVar[str]
+
+    name: str | None = Field(None, description="a label for reports")
+    continue_on_failure: bool = False
+    timeout: Duration | None = Field(
+        None, description="real time to wait for the CSMS (default: the scenario's timeout)"
+    )
+    _location: Location | None = PrivateAttr(None)
+
+    @property
+    def location(self) -> Location | None:
+        return self._location
+
+    def at(self, location: Location) -> StepBase:
+        """Attach where the step stands in its file (done by the loader)."""
+        self._location = location
+        return self
+
+
+class _Exchange(StepBase):
+    """Steps that send one request and check its answer."""
+
+    expect: Json | None = Field(None, description="a subset of the answer's payload")
+    expect_error: str | None = Field(None, description="the CALLERROR code expected instead")
+    save: dict[str, str] | None = Field(
+        None, description="variable: dotted path into the answer, e.g. idTagInfo.status"
+    )
+
+
+class SendStep(_Exchange):
+    kind = "send"
+    send: str = Field(description="any OCPP 1.6 action the charge point sends")
+    payload: Json = Field(default_factory=dict, description="fields over the station's defaults")
+    invalid: bool = Field(False, description="send it even though it breaks the OCA schema")
+
+
+class Connector(_Model):
+    connector: Outlet = 1
+
+
+class PlugInStep(StepBase):
+    kind = "plug_in"
+    plug_in: Connector
+
+
+class UnplugStep(StepBase):
+    kind = "unplug"
+    unplug: Connector
+
+
+class IdTag(_Model):
+    id_tag: str = Field(min_length=1, max_length=20)
+
+
+class AuthorizeStep(_Exchange):
+    kind = "authorize"
+    authorize: IdTag
+
+
+class StartTransaction(_Model):
+    connector: Outlet = 1
+    id_tag: str | None = Field(None, max_length=20, description="default: the last authorized")
+    reservation_id: int | None = None
+
+
+class StartTransactionStep(_Exchange):
+    kind = "start_transaction"
+    start_transaction: StartTransaction
+
+
+class Charge(_Model):
+    connector: Outlet = 1
+    power: Power
+    duration: Duration
+
+
+class ChargeStep(StepBase):
+    kind = "charge"
+    charge: Charge
+
+
+class StopTransaction(_Model):
+    connector: Outlet = 1
+    reason: Reason = Reason.LOCAL
+
+
+class StopTransactionStep(_Exchange):
+    kind = "stop_transaction"
+    stop_transaction: StopTransaction
+
+
+class Fault(_Model):
+    connector: ConnectorId = 1
+    error_code: ChargePointErrorCode
+    info: str | None = Field(None, max_length=50)
+    vendor_error_code: str | None = Field(None, max_length=50)
+
+
+class FaultStep(StepBase):
+    kind = "fault"
+    fault: Fault
+
+
+class ClearFault(_Model):
+    connector: ConnectorId = 1
+
+
+class ClearFaultStep(StepBase):
+    kind = "clear_fault"
+    clear_fault: ClearFault
+
+
+class Availability(_Model):
+    connector: ConnectorId = 1
+    type: Literal["Operative", "Inoperative"]
+
+
+class SetAvailabilityStep(StepBase):
+    kind = "set_availability"
+    set_availability: Availability
+
+
+class Session(_Model):
+    connector: Outlet = 1
+    id_tag: str = Field(min_length=1, max_length=20)
+    power: Power = 11_000.0
+    duration: Duration = 1800.0
+    reason: Reason = Reason.LOCAL
+
+
+class SessionStep(StepBase):
+    kind = "session"
+    session: Session
+
+
+class ReplyError(_Model):
+    code: str
+    description: str = ""
+
+
+class AwaitStep(StepBase):
+    kind = "await"
+    await_: str = Field(alias="await", description="a request the CSMS sends")
+    within: Duration | None = Field(None, description="real time to wait for it")
+    expect: Json | None = Field(None, description="a subset of the request's payload")
+    reply: Json | None = Field(None, description="the answer to send instead of the station's")
+    reply_error: str | ReplyError | None = Field(None, description="answer with this CALLERROR")
+    save: dict[str, str] | None = Field(None, description="variable: path into the request")
+
+
+class WaitStep(StepBase):
+    kind = "wait"
+    wait: Duration
+
+
+class ExpectedState(_Model):
+    connectors: dict[int, Json] | None = None
+    configuration: dict[str, Any] | None = None
+    connected: Any = None
+    registration: Any = None
+
+
+class ExpectStateStep(StepBase):
+    kind = "expect_state"
+    expect_state: ExpectedState
+
+
+STEP_TYPES: tuple[type[StepBase], ...] = (
+    SendStep,
+    PlugInStep,
+    UnplugStep,
+    AuthorizeStep,
+    StartTransactionStep,
+    ChargeStep,
+    StopTransactionStep,
+    FaultStep,
+    ClearFaultStep,
+    SetAvailabilityStep,
+    SessionStep,
+    AwaitStep,
+    WaitStep,
+    ExpectStateStep,
+)
+STEP_KINDS: tuple[str, ...] = tuple(t.kind for t in STEP_TYPES)
+
+
+def step_kind(value: object) -> str | None:
+    """The kind of a step: its one kind key (None when it has none or several)."""
+    if isinstance(value, StepBase):
+        return value.kind
+    if isinstance(value, dict):
+        kinds = [key for key in value if key in STEP_KINDS]
+        return kinds[0] if len(kinds) == 1 else None
+    return None
+
+
+Step = Annotated[
+    Annotated[SendStep, Tag("send")]
+    | Annotated[PlugInStep, Tag("plug_in")]
+    | Annotated[UnplugStep, Tag("unplug")]
+    | Annotated[AuthorizeStep, Tag("authorize")]
+    | Annotated[StartTransactionStep, Tag("start_transaction")]
+    | Annotated[ChargeStep, Tag("charge")]
+    | Annotated[StopTransactionStep, Tag("stop_transaction")]
+    | Annotated[FaultStep, Tag("fault")]
+    | Annotated[ClearFaultStep, Tag("clear_fault")]
+    | Annotated[SetAvailabilityStep, Tag("set_availability")]
+    | Annotated[SessionStep, Tag("session")]
+    | Annotated[AwaitStep, Tag("await")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[ExpectStateStep, Tag("expect_state")],
+    Discriminator(step_kind),
+]
+
+
+class Scenario(_Model):
+    """One scenario file: a charge point, a clock, and the steps it takes."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    csms: str | CsmsTarget | None = Field(
+        None, description="CSMS URL (the charge point id is appended), or the long form"
+    )
+    charge_point: ChargePointSpec = Field(default_factory=ChargePointSpec)
+    clock: ClockSpec = Field(default_factory=ClockSpec)
+    seed: int = 0
+    timeout: Duration = Field(30.0, description="default real time to wait for each answer")
+    steps: list[Step] = Field(min_length=1)
+
+    @property
+    def target(self) -> CsmsTarget | None:
+        if isinstance(self.csms, str):
+            return CsmsTarget(url=self.csms)
+        return self.csms
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the scenario format, for editors."""
+    schema = Scenario.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mockpoint scenario (format v1)"
+    return schema
