@@ -32,19 +32,34 @@ _SAMPLE_REQUEST: dict[str, Any] = {"idTag": "SAMPLE", "connectorId": 1, "meterSt
 _SAMPLE_TIME = "2025-01-01T00:00:00Z"
 
 
+#: With no list naming it, a tag that starts with one of these gets that status, so that
+#: scenarios can try every outcome against the embedded CSMS with no configuration.
+STATUS_PREFIXES: tuple[tuple[str, AuthorizationStatus], ...] = (
+    ("BLOCKED", AuthorizationStatus.BLOCKED),
+    ("EXPIRED", AuthorizationStatus.EXPIRED),
+    ("INVALID", AuthorizationStatus.INVALID),
+    ("CONCURRENT", AuthorizationStatus.CONCURRENT_TX),
+)
+
+
 def authorization_status(id_tags: IdTagConfig | None, id_tag: str) -> AuthorizationStatus:
-    """The status the id-tag lists give ``id_tag`` (OCPP 1.6 §7.2 AuthorizationStatus);
-    every tag is Accepted when there are no lists."""
-    if id_tags is None:
-        return AuthorizationStatus.ACCEPTED
-    if id_tag in id_tags.blocked:
-        return AuthorizationStatus.BLOCKED
-    if id_tag in id_tags.expired:
-        return AuthorizationStatus.EXPIRED
-    if id_tag in id_tags.invalid:
-        return AuthorizationStatus.INVALID
-    if id_tag in id_tags.concurrent_tx:
-        return AuthorizationStatus.CONCURRENT_TX
+    """The status the id-tag lists give ``id_tag`` (OCPP 1.6 §7.2 AuthorizationStatus).
+
+    A tag on no list is Accepted, unless it starts with BLOCKED, EXPIRED, INVALID or
+    CONCURRENT (:data:`STATUS_PREFIXES`).
+    """
+    if id_tags is not None:
+        if id_tag in id_tags.blocked:
+            return AuthorizationStatus.BLOCKED
+        if id_tag in id_tags.expired:
+            return AuthorizationStatus.EXPIRED
+        if id_tag in id_tags.invalid:
+            return AuthorizationStatus.INVALID
+        if id_tag in id_tags.concurrent_tx:
+            return AuthorizationStatus.CONCURRENT_TX
+    for prefix, status in STATUS_PREFIXES:
+        if id_tag.startswith(prefix):
+            return status
     return AuthorizationStatus.ACCEPTED
 
 

@@ -20,6 +20,10 @@ A configuration file, every key optional::
       - {action: GetConfiguration, payload: {}, delay: 500ms}
     periodic:                         # every period, from the accepted boot on
       - {action: TriggerMessage, payload: {requestedMessage: Heartbeat}, period: 60s}
+    on_request:                       # after answering a matching charge point request
+      - when: {action: StatusNotification, match: {connectorId: 1, status: Charging}}
+        send: {action: RemoteStopTransaction, payload: {transactionId: "${transaction_id}"}}
+        delay: 0s                     # times: 1 (default) per charge point
     call_timeout: 30s                 # how long the CSMS waits for a charge point's answer
 
 Every request payload is checked against its OCA schema when the file is loaded, and every
@@ -105,6 +109,25 @@ class ScriptedRequest:
 
 
 @dataclass(frozen=True)
+class TriggeredRequest:
+    """A CSMS-initiated request sent ``delay`` seconds after the CSMS has answered a request
+    of the charge point of action ``when_action`` whose payload contains ``when_match``; at
+    most ``times`` times per charge point. Keyed to the charge point's own traffic, it
+    arrives at the same point of a scenario in every run.
+
+    A payload string ``${transaction_id}`` becomes the id of the charge point's latest
+    open transaction.
+    """
+
+    when_action: str
+    when_match: Mapping[str, Any]
+    action: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    delay: float = 0.0
+    times: int = 1
+
+
+@dataclass(frozen=True)
 class PeriodicRequest:
     """A CSMS-initiated request sent every ``period`` seconds, from the accepted boot on."""
 
@@ -122,6 +145,7 @@ class CsmsConfig:
     answers: Mapping[str, AnswerOverride] = field(default_factory=dict)
     on_boot: tuple[ScriptedRequest, ...] = ()
     periodic: tuple[PeriodicRequest, ...] = ()
+    on_request: tuple[TriggeredRequest, ...] = ()
     #: real seconds the CSMS waits for the answer to each request of its own
     call_timeout: float = 30.0
 
@@ -158,6 +182,10 @@ def config_from_mapping(data: object, source: str = "<config>") -> CsmsConfig:
         periodic=tuple(
             _periodic(reader, item, f"periodic[{n}]")
             for n, item in enumerate(reader.sequence(top.get("periodic", []), "periodic"))
+        ),
+        on_request=tuple(
+            _triggered(reader, item, f"on_request[{n}]")
+            for n, item in enumerate(reader.sequence(top.get("on_request", []), "on_request"))
         ),
         call_timeout=(
             reader.duration(top["call_timeout"], "call_timeout", positive=True)
@@ -206,7 +234,13 @@ def check_csms_request(action: str, payload: Mapping[str, Any]) -> str | None:
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-_TOP_KEYS = frozenset({"boot", "id_tags", "answers", "on_boot", "periodic", "call_timeout"})
+_TOP_KEYS = frozenset(
+    {"boot", "id_tags", "answers", "on_boot", "periodic", "on_request", "call_timeout"}
+)
+_TRIGGERED_KEYS = frozenset({"when", "send", "delay", "times"})
+_WHEN_KEYS = frozenset({"action", "match"})
+#: placeholders of triggered payloads, and a stand-in value to check the schema with
+PLACEHOLDERS: dict[str, object] = {"${transaction_id}": 1}
 _BOOT_KEYS = frozenset({"status", "interval"})
 _ID_TAG_LISTS = ("blocked", "expired", "invalid", "concurrent_tx")
 _ID_TAG_KEYS = frozenset({*_ID_TAG_LISTS, "expiry_date", "parent_id_tag"})
@@ -423,6 +457,36 @@ def _scripted(reader: _Reader, value: object, key: str) -> ScriptedRequest:
     action, payload = _request(reader, entry, key)
     delay = reader.duration(entry.get("delay", 0), f"{key}.delay")
     return ScriptedRequest(action, payload, delay)
+
+
+def _triggered(reader: _Reader, value: object, key: str) -> TriggeredRequest:
+    entry = reader.mapping(value, key, _TRIGGERED_KEYS)
+    when = reader.mapping(entry.get("when"), f"{key}.when", _WHEN_KEYS)
+    when_action = reader.string(when.get("action"), f"{key}.when.action")
+    info = ACTIONS.get(when_action)
+    if info is None or not info.sent_by_charge_point():
+        raise reader.fail(f"{key}.when.action", f"{when_action!r} is not sent by a charge point")
+    when_match = reader.payload(when.get("match", {}), f"{key}.when.match")
+    request = reader.mapping(entry.get("send"), f"{key}.send", _SCRIPTED_KEYS - {"delay"})
+    action = reader.string(request.get("action"), f"{key}.send.action")
+    payload = reader.payload(request.get("payload", {}), f"{key}.send.payload")
+    problem = check_csms_request(action, substitute(payload, PLACEHOLDERS))
+    if problem is not None:
+        raise reader.fail(f"{key}.send", problem)
+    delay = reader.duration(entry.get("delay", 0), f"{key}.delay")
+    times = reader.integer(entry.get("times", 1), f"{key}.times", 1)
+    return TriggeredRequest(when_action, when_match, action, payload, delay, times)
+
+
+def substitute(value: Any, values: Mapping[str, object]) -> Any:
+    """``value`` with every string that is a key of ``values`` replaced by its value."""
+    if isinstance(value, str):
+        return values.get(value, value)
+    if isinstance(value, Mapping):
+        return {key: substitute(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute(item, values) for item in value]
+    return value
 
 
 def _periodic(reader: _Reader, value: object, key: str) -> PeriodicRequest:

@@ -52,7 +52,7 @@ from websockets.http11 import Request, Response
 
 from mockpoint.clock import Clock, format_timestamp
 from mockpoint.csms.behaviour import ChargePointState, CsmsBehaviour, Fail, Ignore
-from mockpoint.csms.config import CsmsConfig
+from mockpoint.csms.config import CsmsConfig, TriggeredRequest, substitute
 from mockpoint.errors import OCPP_ERRORS, CallFailed, ConnectionLost, ProtocolError
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_HANDLES
@@ -180,6 +180,8 @@ class MockCsms:
         self._server: Server | None = None
         self._connections: dict[str, _Connection] = {}
         self._connection_numbers: dict[str, int] = {}
+        #: per charge point: how often each on_request trigger fired
+        self._trigger_counts: dict[str, dict[int, int]] = {}
         self._violations: dict[str, list[PeerViolation]] = {}
         self._background: set[asyncio.Task[None]] = set()
         # Replaced by a fresh Event at every change: waiters re-check their condition.
@@ -465,7 +467,31 @@ class MockCsms:
                 # Started before the answer is queued, yet each script sleeps first, so the
                 # boot answer always goes out before the first scripted request.
                 self._start_scripts(connection, on_boot=True)
+        self._fire_triggers(connection, call)
         return answer.payload
+
+    def _fire_triggers(self, connection: _Connection, call: Call) -> None:
+        """Start the ``on_request`` requests that ``call`` triggers (after its answer)."""
+        counts = self._trigger_counts.setdefault(connection.cp_id, {})
+        for index, trigger in enumerate(self.config.on_request):
+            if trigger.when_action != call.action or counts.get(index, 0) >= trigger.times:
+                continue
+            if not _contains(call.payload, trigger.when_match):
+                continue
+            counts[index] = counts.get(index, 0) + 1
+            transactions = self.behaviour.state(connection.cp_id).transactions
+            values = {"${transaction_id}": max(transactions, default=0)}
+            payload = substitute(trigger.payload, values)
+            task = asyncio.create_task(self._triggered(connection, trigger, payload))
+            connection.scripts.add(task)
+            task.add_done_callback(connection.scripts.discard)
+
+    async def _triggered(
+        self, connection: _Connection, trigger: TriggeredRequest, payload: Mapping[str, Any]
+    ) -> None:
+        # Even at delay 0 this runs after the triggering answer has been queued.
+        await asyncio.sleep(trigger.delay)
+        await self._script_call(connection, trigger.action, payload)
 
     def _start_scripts(self, connection: _Connection, *, on_boot: bool) -> None:
         for task in connection.scripts:
@@ -557,3 +583,12 @@ async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
 
 
 __all__ = ["URL_PATH", "FrameLog", "MockCsms", "PeerViolation", "wire_logger"]
+
+
+def _contains(payload: Any, wanted: Any) -> bool:
+    """Whether ``payload`` holds ``wanted``: equal scalars, mappings recursively a subset."""
+    if isinstance(wanted, Mapping):
+        return isinstance(payload, Mapping) and all(
+            key in payload and _contains(payload[key], value) for key, value in wanted.items()
+        )
+    return bool(payload == wanted) and type(payload) is type(wanted)
