@@ -74,5 +74,5 @@ def summarize(action: str, payload: Any, *, response: bool = False) -> str:
         return _json(payload)
     try:
         return describe(payload)
-    except (AttributeError, TypeError, IndexError):
+    except (AttributeError, TypeError, IndexError, KeyError):
         return _json(payload)
