@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 demo: venv
-	$(BIN)/mockpoint demo
+	$(BIN)/mockpoint run -v examples/02-plug-in-first-charging.yaml
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks

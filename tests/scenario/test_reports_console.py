@@ -63,22 +63,24 @@ def test_default_shows_scenarios_and_steps() -> None:
 def test_failure_details() -> None:
     lines = output(full_run(), 0).splitlines()
     start = lines.index("  ✗ send Authorize  scenarios/fail.yaml:7:5  10 ms  (tolerated)")
-    assert lines[start + 1 : start + 5] == [
+    assert lines[start + 1 : start + 6] == [
+        "      at scenarios/fail.yaml:7:5",
         "      idTagInfo.status: expected Accepted, got Blocked",
         '      expected: {"idTagInfo":{"status":"Accepted"}}',
         '      actual:   {"idTagInfo":{"status":"Blocked"}}',
         "      frames before:",
     ]
-    frames = lines[start + 5 : start + 8]
+    frames = lines[start + 6 : start + 9]
     assert frames[0].split() == ["08:01:00", "CP", "→", "CSMS", "BootNotification", "Acme", "AC22"]
     assert frames[1].split()[:6] == ["08:02:00", "CSMS", "→", "CP", "BootNotification", "✓"]
     assert frames[2].split()[4:] == ["Authorize", 'TAG;#1"<x>']
     start = lines.index("  ✗ await RemoteStartTransaction  scenarios/fail.yaml:11:5  1.50 s")
-    assert lines[start + 1 : start + 3] == [
+    assert lines[start + 1 : start + 4] == [
+        "      at scenarios/fail.yaml:11:5",
         "      no RemoteStartTransaction within 1.5 s",
         "      the CSMS sent DataTransfer instead",
     ]
-    assert "DataTransfer ✗ NotSupported" in lines[start + 8]
+    assert "DataTransfer ✗ NotSupported" in lines[start + 9]
 
 
 def test_quiet_shows_failures_and_the_summary() -> None:

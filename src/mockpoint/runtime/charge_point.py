@@ -133,6 +133,12 @@ class ChargePoint:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def in_flight_action(self) -> str | None:
+        """The action of the CALL waiting for its answer, if any."""
+        call = self._endpoint.session.in_flight if self._endpoint else None
+        return call.action if call else None
+
     # --- what steps use --------------------------------------------------------------------
 
     async def outcome(self, message: Message) -> dict[str, Any]:
@@ -277,7 +283,7 @@ class ChargePoint:
         assert endpoint is not None
         try:
             response = await endpoint.call(
-                message.action, message.payload, validate=message.validate
+                message.action, message.payload, validate=message.validate, timeout=message.timeout
             )
         except ConnectionLost as exc:
             if message.transactional:

@@ -384,6 +384,13 @@ class Scenario(_Model):
     csms: str | CsmsTarget | None = Field(
         None, description="CSMS URL (the charge point id is appended), or the long form"
     )
+    mock_csms: Json | None = Field(
+        None,
+        description=(
+            "configuration of the embedded mock CSMS, used when no CSMS is named: boot, "
+            "id_tags, answers, on_boot, periodic (as in `mockpoint csms --config`)"
+        ),
+    )
     charge_point: ChargePointSpec = Field(default_factory=ChargePointSpec)
     clock: ClockSpec = Field(default_factory=ClockSpec)
     seed: int = 0

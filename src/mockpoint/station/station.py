@@ -70,6 +70,8 @@ class Message:
     transactional: bool = False
     #: validate against the OCA schema before sending (a scenario may send invalid ones)
     validate: bool = True
+    #: seconds to wait for the answer; None: the driver's default
+    timeout: float | None = None
     #: the answer, once applied
     response: dict[str, Any] | None = None
     #: why it failed: a CALLERROR, an invalid answer, a timeout, a lost connection

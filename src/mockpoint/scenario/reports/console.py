@@ -193,6 +193,8 @@ class ConsoleReporter:
     def _failure_details(self, step: StepOutcome) -> None:
         """Message, expected and actual, and the frames just before: everything needed to
         see why, without opening a report file (PRODUCT.md: "Every failure names...")."""
+        # The step line may be cut to the terminal's width; the location must not be.
+        self._detail(Text(f"at {step.location}", style="bold"))
         if step.message:
             self._detail(Text(step.message, style="red"))
         for name, value in (("expected", step.expected), ("actual", step.actual)):

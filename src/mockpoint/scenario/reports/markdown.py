@@ -143,7 +143,7 @@ def _arrow_text(view: FrameView) -> str:
     if view.kind == "call":
         text = f"{view.action} {view.summary()}".strip()
     elif view.kind == "result":
-        text = view.summary() or view.full()
+        text = view.summary() or view.label
     elif view.kind == "error":
         text = f"{view.action or '?'} CALLERROR {view.code}"
     else:

@@ -1,0 +1,783 @@
+"""Scenario files: YAML in, validated :class:`~mockpoint.scenario.model.Scenario` out.
+
+The loader finds every problem of every file before it gives up, each named by
+``file:line:column`` (PRODUCT.md, ``mockpoint validate``): an invalid file means exit code 2
+and nothing run. It checks, in turn:
+
+- the YAML itself: syntax, duplicate keys (PyYAML accepts them silently), unknown tags;
+- the format: one kind key per step, known keys, types, durations and power, by the models
+  of ``model.py``, whose errors are mapped from their ``loc`` back to the YAML node;
+- what the models cannot know: ``send`` names a request the charge point sends and
+  ``await`` one the CSMS sends; the fields a ``send`` payload or an ``await`` reply writes
+  agree with the OCA schema (unknown fields, types, enums, formats, lengths; required
+  fields are left to run time, when the station fills them); ``charge_point.configuration``
+  builds a :class:`~mockpoint.station.configuration.Configuration`; ``mock_csms`` is a
+  valid mock CSMS configuration.
+
+Timestamps are not resolved by the YAML reader: ``2025-06-01T08:00:00Z`` in a payload stays
+the string OCPP puts on the wire (the model parses ``clock.start`` itself). ``${name}``
+strings are the runner's to expand; the schema check skips them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_args
+
+import pydantic
+import yaml
+
+from mockpoint.csms.config import config_from_mapping
+from mockpoint.errors import UsageError
+from mockpoint.ocpp16.actions import ACTIONS
+from mockpoint.ocpp16.schemas import load_schema
+from mockpoint.rpc.validation import check_request, check_response
+from mockpoint.scenario.model import STEP_KINDS, STEP_TYPES, Location, Scenario, step_kind
+from mockpoint.station.configuration import Configuration, ConfigurationError
+
+__all__ = ["SUFFIXES", "Problem", "ScenarioError", "load_paths", "load_scenario"]
+
+#: What a folder's scenario files end with.
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario file, and where: 1-based line and column, or 0 and 0
+    when it is about the path itself (a file that does not exist, an empty folder)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line == 0:
+            return f"{self.file}: {self.message}"
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class ScenarioError(UsageError):
+    """Scenario files are invalid; ``problems`` holds every problem of every file, one per
+    line in the message, by file and then by position."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+def load_scenario(path: Path) -> Scenario:
+    """The scenario of one file; raises :class:`ScenarioError` with all its problems."""
+    path = Path(path)
+    if path.is_dir():
+        raise ScenarioError([Problem(str(path), 0, 0, "is a folder, not a scenario file")])
+    scenario, problems = _load_file(path)
+    if scenario is None:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def load_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario]]:
+    """Every scenario of ``paths``: files, and folders for every ``*.yaml`` and ``*.yml``
+    below them (recursively, sorted by path). Each file is loaded once, in the order given.
+
+    Raises :class:`ScenarioError` with the problems of all files after reading them all.
+    """
+    loaded: list[tuple[Path, Scenario]] = []
+    problems: list[Problem] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            if not files:
+                problems.append(Problem(str(path), 0, 0, "no *.yaml or *.yml file in this folder"))
+        elif path.exists():
+            files = [path]
+        else:
+            problems.append(Problem(str(path), 0, 0, "no such file or folder"))
+            continue
+        for file in files:
+            if file.resolve() in seen:
+                continue
+            seen.add(file.resolve())
+            scenario, found = _load_file(file)
+            problems.extend(found)
+            if scenario is not None:
+                loaded.append((file, scenario))
+    if problems:
+        raise ScenarioError(problems)
+    return loaded
+
+
+def _load_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
+    name = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(name, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except OSError as exc:
+        return None, [Problem(name, 0, 0, f"cannot read it: {exc.strerror or exc}")]
+    check = _FileCheck(name, text)
+    scenario = check.run()
+    problems = sorted(dict.fromkeys(check.problems), key=lambda p: (p.line, p.column))
+    return (scenario if not problems else None), problems
+
+
+# --- YAML with positions ------------------------------------------------------------------
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader without the YAML 1.1 timestamp resolver (timestamps stay strings)."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class _Tree:
+    """Where a decoded value stands: its node, and the nodes of its keys and items."""
+
+    node: yaml.Node
+    keys: dict[Any, tuple[yaml.Node, _Tree]] = field(default_factory=dict)
+    items: list[_Tree] = field(default_factory=list)
+
+    def child(self, part: object) -> tuple[yaml.Node, _Tree] | None:
+        """The key node (for a list item, its own node) and the tree of ``part``."""
+        if isinstance(self.node, yaml.SequenceNode):
+            if isinstance(part, int) and 0 <= part < len(self.items):
+                return self.items[part].node, self.items[part]
+            return None
+        if part in self.keys:
+            return self.keys[part]
+        # pydantic names a dict key as validated (1 where YAML wrote "1") and the schema
+        # checks name them as text.
+        return next((found for key, found in self.keys.items() if str(key) == str(part)), None)
+
+    def point(self, path: Iterable[object], *, at_key: bool = False) -> yaml.Node:
+        """The node of the value at ``path`` (of its key with ``at_key``), or the deepest
+        node on the way when the path goes further than the file."""
+        tree, key_node = self, self.node
+        for part in path:
+            found = tree.child(part)
+            if found is None:
+                return tree.node
+            key_node, tree = found
+        return key_node if at_key else tree.node
+
+
+def _mark(where: yaml.Node | yaml.Mark | None) -> tuple[int, int]:
+    mark = where.start_mark if isinstance(where, yaml.Node) else where
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+class _FileCheck:
+    """Every problem of one file, found in one pass (see the module docstring)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.problems: list[Problem] = []
+        #: nodes that could not be decoded: said once, not again by the models
+        self.broken: set[int] = set()
+
+    def add(self, where: yaml.Node | yaml.Mark | None, message: str) -> None:
+        line, column = _mark(where)
+        self.problems.append(Problem(self.name, line, column, message))
+
+    def run(self) -> Scenario | None:
+        decoded = self.read()
+        if decoded is None:
+            return None
+        data, tree = decoded
+        if not isinstance(data, dict):
+            what = "nothing" if data is None else _shown(data)
+            self.add(tree.node, f"a scenario is a mapping (name:, steps:, ...), not {what}")
+            return None
+        self.check_steps(data, tree)
+        configuration_checked = self.check_configuration(data, tree)
+        scenario = self.validate(data, tree, configuration_checked)
+        self.check_actions(data, tree)
+        self.check_mock_csms(data, tree)
+        if scenario is None or self.problems:
+            return None
+        steps = tree.child("steps")
+        if steps is not None:
+            for step, step_tree in zip(scenario.steps, steps[1].items, strict=True):
+                line, column = _mark(step_tree.node)
+                step.at(Location(file=self.name, line=line, column=column))
+        return scenario
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self) -> tuple[Any, _Tree] | None:
+        try:
+            loader = _YamlLoader(self.text)
+        except yaml.reader.ReaderError as exc:  # the reader checks every character first
+            before = self.text[: exc.position]
+            line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+            reason = f"invalid YAML: character #x{exc.character:04x} is not allowed"
+            self.problems.append(Problem(self.name, line, column, reason))
+            return None
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                self.add(None, "the file is empty: a scenario needs at least name: and steps:")
+                return None
+            return self.decode(loader, root, set())
+        except yaml.MarkedYAMLError as exc:
+            context = f" ({exc.context})" if exc.context else ""
+            self.add(exc.problem_mark or exc.context_mark, f"invalid YAML: {exc.problem}{context}")
+        except yaml.YAMLError as exc:
+            self.add(None, f"invalid YAML: {exc}")
+        finally:
+            loader.dispose()
+        return None
+
+    def decode(self, loader: _YamlLoader, node: yaml.Node, active: set[int]) -> tuple[Any, _Tree]:
+        """The value of ``node`` as the safe loader builds it, with its positions; duplicate
+        keys and unknown tags are problems."""
+        tree = _Tree(node)
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return loader.construct_object(node), tree
+            except yaml.constructor.ConstructorError as exc:
+                self.add(exc.problem_mark or node, f"invalid YAML: {exc.problem}")
+                self.broken.add(id(node))
+                return None, tree
+        if id(node) in active:
+            self.add(node, "this alias contains itself")
+            return None, tree
+        active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                items = []
+                for item_node in node.value:
+                    item, item_tree = self.decode(loader, item_node, active)
+                    items.append(item)
+                    tree.items.append(item_tree)
+                return items, tree
+            return self.decode_mapping(loader, node, tree, active), tree
+        finally:
+            active.discard(id(node))
+
+    def decode_mapping(
+        self, loader: _YamlLoader, node: yaml.Node, tree: _Tree, active: set[int]
+    ) -> dict[Any, Any]:
+        value: dict[Any, Any] = {}
+        merged: dict[Any, tuple[Any, yaml.Node, _Tree]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self.merge(loader, value_node, merged, active)
+                continue
+            key, _ = self.decode(loader, key_node, active)
+            try:
+                hash(key)
+            except TypeError:
+                self.add(key_node, "a key must be a plain value, not a list or a mapping")
+                continue
+            if key in tree.keys:
+                first, _ = _mark(tree.keys[key][0])
+                self.add(key_node, f"duplicate key {_shown(key)} (first given on line {first})")
+                continue
+            value[key], item_tree = self.decode(loader, value_node, active)
+            tree.keys[key] = (key_node, item_tree)
+        for key, (item, key_node, item_tree) in merged.items():
+            if key not in value:  # keys written in the mapping win over merged ones
+                value[key] = item
+                tree.keys[key] = (key_node, item_tree)
+        return value
+
+    def merge(
+        self,
+        loader: _YamlLoader,
+        node: yaml.Node,
+        merged: dict[Any, tuple[Any, yaml.Node, _Tree]],
+        active: set[int],
+    ) -> None:
+        """A ``<<`` merge key: the first mapping that has a key gives its value."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self.add(source, "'<<' merges a mapping or a list of mappings")
+                continue
+            data, tree = self.decode(loader, source, active)
+            for key, (key_node, item_tree) in tree.keys.items():
+                merged.setdefault(key, (data[key], key_node, item_tree))
+
+    # -- the format ----------------------------------------------------------------------
+
+    def check_steps(self, data: dict[Any, Any], tree: _Tree) -> None:
+        """Each step has exactly one kind key (the models cannot say which is missing)."""
+        steps, steps_tree = data.get("steps"), tree.child("steps")
+        if not isinstance(steps, list) or steps_tree is None:
+            return
+        kinds = ", ".join(STEP_KINDS)
+        for step, step_tree in zip(steps, steps_tree[1].items, strict=True):
+            if step_kind(step) is not None:
+                continue
+            if not isinstance(step, dict):
+                self.add(
+                    step_tree.node,
+                    f"a step is a mapping with one of: {kinds}; found {_shown(step)}",
+                )
+                continue
+            found = [key for key in step if key in STEP_KINDS]
+            if found:
+                listed = " and ".join(found)
+                self.add(step_tree.node, f"a step needs exactly one of: {kinds}; found {listed}")
+                continue
+            for key in step:
+                close = difflib.get_close_matches(str(key), STEP_KINDS, n=1)
+                if key not in _STEP_MODIFIERS and close:
+                    self.add(
+                        step_tree.keys[key][0],
+                        f"unknown step kind {_shown(key)}; did you mean {close[0]}?",
+                    )
+                    break
+            else:
+                self.add(step_tree.node, f"a step needs exactly one of: {kinds}; found none")
+
+    def validate(
+        self, data: dict[Any, Any], tree: _Tree, configuration_checked: bool
+    ) -> Scenario | None:
+        try:
+            return Scenario.model_validate(data)
+        except pydantic.ValidationError as exc:
+            errors = [_PlacedError.of(error, data) for error in exc.errors(include_url=False)]
+        for error in _resolve_unions(errors):
+            if error.kind.startswith("union_tag_"):
+                continue  # a step without exactly one kind: check_steps said so
+            if configuration_checked and error.path[:2] == ("charge_point", "configuration"):
+                if len(error.path) > 2:
+                    continue  # Configuration checked every value, with better messages
+            node = tree.point(error.path, at_key=error.at_key)
+            if id(node) not in self.broken:
+                self.add(node, error.message(data))
+        return None
+
+    def check_configuration(self, data: dict[Any, Any], tree: _Tree) -> bool:
+        """Build the charge point's Configuration as the station will (PRODUCT.md,
+        "Configuration in the scenario"); False when the block could not be checked."""
+        spec = data.get("charge_point")
+        overrides = spec.get("configuration", {}) if isinstance(spec, dict) else None
+        if not isinstance(spec, dict) or not isinstance(overrides, dict):
+            return False
+        try:
+            connectors = pydantic.TypeAdapter(int).validate_python(spec.get("connectors", 1))
+        except pydantic.ValidationError:
+            return False
+        if not 1 <= connectors <= 100:
+            return False
+        try:
+            Configuration(overrides, number_of_connectors=connectors)
+        except ConfigurationError as exc:
+            block = _tree_at(tree, ["charge_point", "configuration"]) or tree
+            for key, message in exc.problems:
+                written = (n for k, (n, _) in block.keys.items() if str(k).lower() == key.lower())
+                self.add(next(written, block.node), f"{key}: {message}")
+        return True
+
+    # -- what the models cannot know -----------------------------------------------------
+
+    def check_actions(self, data: dict[Any, Any], tree: _Tree) -> None:
+        steps, steps_tree = data.get("steps"), tree.child("steps")
+        if not isinstance(steps, list) or steps_tree is None:
+            return
+        for step, step_tree in zip(steps, steps_tree[1].items, strict=True):
+            kind = step_kind(step)
+            if kind not in ("send", "await") or not isinstance(step, dict):
+                continue
+            action = step[kind]
+            if not isinstance(action, str) or "${" in action:
+                continue
+            where = step_tree.point([kind])
+            info = ACTIONS.get(action)
+            if info is None:
+                self.add(
+                    where, f"{action!r} is not an OCPP 1.6 action{_did_you_mean(action, ACTIONS)}"
+                )
+            elif kind == "send" and not info.sent_by_charge_point():
+                self.add(
+                    where,
+                    f"{action} is a request the CSMS sends, not the charge point:"
+                    f" wait for it with 'await: {action}'",
+                )
+            elif kind == "await" and not info.sent_by_central_system():
+                self.add(
+                    where,
+                    f"{action} is a request the charge point sends, not the CSMS:"
+                    f" send it with 'send: {action}'",
+                )
+            elif kind == "send" and step.get("invalid") is not True:
+                self.check_payload(step, step_tree, "payload", action, f"{action} payload")
+            elif kind == "await":
+                self.check_payload(step, step_tree, "reply", action, f"{action} reply")
+
+    def check_payload(
+        self, step: dict[Any, Any], step_tree: _Tree, key: str, action: str, what: str
+    ) -> None:
+        """The fields ``step[key]`` writes against the OCA schema of ``action`` (request for
+        a payload, response for a reply): every unknown field, wrong type, enum, format and
+        length. A missing required field is not a problem here: the station fills those of
+        a request, and checks a reply as it sends it."""
+        payload, found = step.get(key), step_tree.child(key)
+        if not isinstance(payload, dict) or found is None:
+            return
+        tree, response = found[1], key == "reply"
+        root = load_schema(action, response)
+        check = check_response if response else check_request
+        work = _without_variables(payload, root, root)
+        for _ in range(_MAX_ROUNDS):
+            violation = check(action, work)
+            if violation is None:
+                return
+            parts = _parse_path(violation.path)
+            schema = _schema_at(root, parts)
+            target = _value_at(work, parts)
+            if schema is not None and isinstance(target, dict):
+                properties = schema.get("properties", {})
+                if violation.rule == "required":
+                    missing = [k for k in schema.get("required", []) if k not in target]
+                    for name in missing:  # stand-ins, so that checking goes on
+                        target[name] = _placeholder(properties.get(name, {}), root)
+                    if missing:
+                        continue
+                unknown = [k for k in target if k not in properties]
+                if violation.rule == "additionalProperties" and unknown:
+                    for name in unknown:
+                        field_path = _json_path([*parts, name])
+                        hint = _did_you_mean(str(name), properties)
+                        node = tree.point([*parts, name], at_key=True)
+                        self.add(node, f"{what}: unknown field {field_path}{hint}")
+                        del target[name]
+                    continue
+            self.add(tree.point(parts), f"{what}: {violation.message}")
+            parent = _value_at(work, parts[:-1])
+            if schema is None or not parts or not isinstance(parent, dict | list):
+                return
+            parent[parts[-1]] = _placeholder(schema, root)
+
+    def check_mock_csms(self, data: dict[Any, Any], tree: _Tree) -> None:
+        """The embedded mock CSMS's configuration, read as the runner will read it."""
+        config = data.get("mock_csms")
+        if not isinstance(config, dict):
+            return
+        try:
+            config_from_mapping(config, "mock_csms")
+        except UsageError as exc:
+            message = str(exc)
+            _, _, rest = message.partition("mock_csms: ")
+            where, _, _ = rest.partition(": ")
+            found = _tree_at(tree, ["mock_csms", *_parse_path(where)])
+            self.add(found.node if found else tree.point(["mock_csms"]), message)
+
+
+# --- pydantic errors, placed in the file -----------------------------------------------
+
+_STEP_TYPE = {step_type.kind: step_type for step_type in STEP_TYPES}
+#: Every key a step may have besides its kind.
+_STEP_MODIFIERS = frozenset(
+    name
+    for step_type in STEP_TYPES
+    for key, info in step_type.model_fields.items()
+    for name in (key, info.alias)
+    if name and name not in STEP_KINDS
+)
+_DATE_TIME = "a date and time, e.g. 2025-06-01T08:00:00Z"
+#: What each pydantic type error expected, in the user's words.
+_EXPECTED = {
+    kind: text
+    for kinds, text in (
+        (("int_type", "int_parsing", "int_from_float"), "an integer"),
+        (("float_type", "float_parsing"), "a number"),
+        (("string_type",), "a string"),
+        (("bool_type", "bool_parsing"), "true or false"),
+        (("dict_type", "model_type", "model_attributes_type"), "a mapping"),
+        (("list_type",), "a list"),
+        (("datetime_type", "datetime_parsing", "datetime_from_date_parsing"), _DATE_TIME),
+    )
+    for kind in kinds
+}
+_KEY_ERRORS = frozenset({"extra_forbidden", "invalid_key"})
+#: What a member of a union (other than a model: "a mapping") takes.
+_BRANCHES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "list[str]": "a list of strings",
+}
+
+
+@dataclass
+class _PlacedError:
+    """A pydantic error with its ``loc`` split into the path of the value as written, the
+    union members it went through and, for a missing key, that key."""
+
+    kind: str
+    path: tuple[Any, ...]
+    branches: tuple[str, ...]
+    #: how long ``path`` was where the first union member appeared
+    union_depth: int | None
+    missing: object
+    error: Any
+    #: the error is about the last key of ``path``, not its value
+    at_key: bool = False
+
+    @classmethod
+    def of(cls, error: Any, data: dict[Any, Any]) -> _PlacedError:
+        loc = list(error["loc"])
+        if len(loc) > 2 and loc[0] == "steps" and loc[2] in STEP_KINDS:
+            del loc[2]  # the tag of the step union, not a key
+        at_key = bool(loc) and loc[-1] == "[key]" or error["type"] in _KEY_ERRORS
+        loc = loc[:-1] if loc and loc[-1] == "[key]" else loc
+        path: list[Any] = []
+        branches: list[str] = []
+        depth: int | None = None
+        current: Any = data
+        for part in loc:
+            key = _key_in(current, part)
+            if key is _NOT_THERE:
+                depth = len(path) if depth is None else depth
+                branches.append(str(part))
+            else:
+                path.append(key)
+                current = current[key]
+        missing = branches.pop() if error["type"] == "missing" and branches else None
+        depth = depth if branches else None
+        return cls(error["type"], tuple(path), tuple(branches), depth, missing, error, at_key)
+
+    def message(self, data: dict[Any, Any]) -> str:
+        kind, error = self.kind, self.error
+        if kind == "missing":
+            where = _label(self.path)
+            return f"missing required key {self.missing!r}" + (f" in {where}" if where else "")
+        if kind == "extra_forbidden":
+            key, where = self.path[-1], _label(self.path[:-1])
+            known = _fields_at(self.path[:-1], self.branches, data)
+            hint = _did_you_mean(str(key), known)
+            return f"unknown key {_shown(key)}" + (f" in {where}" if where else "") + hint
+        if self.at_key:
+            where, wanted = _label(self.path[:-1]), _EXPECTED.get(kind, "a string")
+            text = f"a key must be {wanted}, got {_shown(self.path[-1])}"
+            return f"{where}: {text}" if where else text
+        if kind in _EXPECTED:
+            text = f"expected {_EXPECTED[kind]}, got {_shown(error['input'])}"
+        elif kind == "union":
+            text = str(error["msg"])
+        elif kind == "value_error":
+            text = str(error["ctx"]["error"])
+        elif kind in ("too_short", "string_too_short") and error["ctx"].get("min_length") == 1:
+            text = "must not be empty"
+        else:
+            text = str(error["msg"]).replace("Input should", "should", 1)
+            if not isinstance(error.get("input"), dict | list):
+                text += f", got {_shown(error.get('input'))}"
+        where = _label(self.path)
+        return f"{where}: {text}" if where else text
+
+
+def _resolve_unions(errors: list[_PlacedError]) -> list[_PlacedError]:
+    """Of the errors each member of a union gave, those of the members the value took the
+    shape of; when it fits none, one error that names them all."""
+    groups: dict[tuple[Any, ...], list[_PlacedError]] = {}
+    result: list[_PlacedError] = []
+    for error in errors:
+        if error.union_depth is None:
+            result.append(error)
+        else:
+            groups.setdefault(error.path[: error.union_depth], []).append(error)
+    for path, group in groups.items():
+        inside = {e.branches[0] for e in group if len(e.path) > len(path) or e.missing}
+        if inside:
+            result.extend(e for e in group if e.branches[0] in inside)
+            continue
+        expected = list(dict.fromkeys(_BRANCHES.get(e.branches[0], "a mapping") for e in group))
+        first = group[0]
+        got = _shown(first.error["input"])
+        text = f"expected {' or '.join(expected)}, got {got}"
+        raw = {"type": "union", "msg": text, "input": first.error["input"]}
+        result.append(_PlacedError("union", path, (), None, None, raw))
+    return result
+
+
+_NOT_THERE = object()
+
+
+def _key_in(container: Any, part: object) -> Any:
+    if isinstance(container, dict):
+        if part in container:
+            return part
+        return next((key for key in container if str(key) == str(part)), _NOT_THERE)
+    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
+        return part
+    return _NOT_THERE
+
+
+def _label(path: Sequence[Any]) -> str:
+    """``charge_point.connectors``; a step's path starts at its kind: ``charge.power``."""
+    parts = list(path[2:]) if len(path) >= 2 and path[0] == "steps" else list(path)
+    return _json_path(parts)
+
+
+def _fields_at(path: Sequence[Any], branches: Sequence[str], data: dict[Any, Any]) -> list[str]:
+    """The keys the model of the mapping at ``path`` knows (for a did-you-mean)."""
+    model: Any = Scenario
+    rest = list(path)
+    if len(path) >= 2 and path[0] == "steps":
+        model, rest = _STEP_TYPE.get(step_kind(data["steps"][path[1]]) or ""), rest[2:]
+    for part in rest:
+        info = model.model_fields.get(part) if model is not None else None
+        if info is None:
+            return []
+        models = list(_models_in(info.annotation))
+        named = [m for m in models if m.__name__ in branches]
+        model = next(iter(named or models), None)
+    if model is None:
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _models_in(annotation: Any) -> Iterable[type[pydantic.BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        yield annotation
+    for arg in get_args(annotation):
+        yield from _models_in(arg)
+
+
+# --- payloads against the OCA schemas ----------------------------------------------------
+
+#: A payload cannot break its schema in more ways than it has values; this only bounds a
+#: check that a stand-in could not quiet.
+_MAX_ROUNDS = 200
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
+
+
+def _parse_path(text: str) -> list[Any]:
+    """``["meterValue", 0, "timestamp"]`` from ``meterValue[0].timestamp``."""
+    return [int(index) if index else name for index, name in _PATH_PART.findall(text)]
+
+
+def _json_path(parts: Sequence[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` (the security whitepaper's schemas use them)."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for name in ref[2:].split("/"):
+            target = target[name]
+        return _resolve(target, root)
+    return schema
+
+
+def _schema_at(
+    root: dict[str, Any], parts: Sequence[Any], start: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The schema of the value at ``parts`` below ``start`` (default: ``root``)."""
+    schema: Any = root if start is None else start
+    for part in parts:
+        schema = _resolve(schema, root)
+        key = "items" if isinstance(part, int) else None
+        schema = schema.get(key) if key else schema.get("properties", {}).get(part)
+        if not isinstance(schema, dict):
+            return None
+    return _resolve(schema, root)
+
+
+def _value_at(value: Any, parts: Sequence[Any]) -> Any:
+    for part in parts:
+        key = _key_in(value, part)
+        if key is _NOT_THERE:
+            return None
+        value = value[key]
+    return value
+
+
+def _placeholder(schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    """A value ``schema`` accepts, to stand in for a value the run will supply."""
+    schema = _resolve(schema, root)
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "string":
+        if schema.get("format") == "date-time":
+            return "2025-01-01T00:00:00Z"
+        return "x" * max(1, int(schema.get("minLength", 1)))
+    if kind in ("integer", "number"):
+        return max(0, int(schema.get("minimum", 0)))
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return [_placeholder(schema.get("items", {}), root)] * int(schema.get("minItems", 0))
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {k: _placeholder(properties.get(k, {}), root) for k in schema.get("required", [])}
+    return None
+
+
+def _without_variables(value: Any, schema: dict[str, Any] | None, root: dict[str, Any]) -> Any:
+    """A copy of ``value`` where each string holding ``${`` (resolved when the step runs)
+    is a stand-in its schema accepts; strings of unknown fields stay, to be reported."""
+    if isinstance(value, str) and "${" in value and schema is not None:
+        return _placeholder(schema, root)
+    if isinstance(value, dict):
+        return {
+            key: _without_variables(item, schema and _schema_at(root, [key], schema), root)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        items = schema and _schema_at(root, [0], schema)
+        return [_without_variables(item, items, root) for item in value]
+    return value
+
+
+# --- small helpers ------------------------------------------------------------------------
+
+
+def _tree_at(tree: _Tree, path: Sequence[Any]) -> _Tree | None:
+    """The tree of the value at ``path``, if the file has one."""
+    for part in path:
+        found = tree.child(part)
+        if found is None:
+            return None
+        tree = found[1]
+    return tree
+
+
+def _did_you_mean(word: str, known: Iterable[Any]) -> str:
+    names = [str(name) for name in known]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if not close:
+        folded = {name.lower(): name for name in names}
+        close = [folded[m] for m in difflib.get_close_matches(word.lower(), folded, n=1)]
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it, shortly."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

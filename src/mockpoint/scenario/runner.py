@@ -1,0 +1,287 @@
+"""Runs scenarios: one charge point per scenario, its steps in order, outcomes out.
+
+With no CSMS named (neither ``--csms`` nor the file's ``csms``) each scenario gets a fresh
+embedded mock CSMS on a free loopback port, sharing the scenario's virtual clock, so runs
+against it are deterministic end to end (transaction ids count from 1 in every scenario).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mockpoint.clock import VirtualClock, format_timestamp
+from mockpoint.csms.config import CsmsConfig, config_from_mapping
+from mockpoint.csms.server import MockCsms
+from mockpoint.errors import ConnectError, UsageError
+from mockpoint.ids import SeededIds
+from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
+from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.scenario import model
+from mockpoint.scenario.outcome import (
+    Direction,
+    FrameRecord,
+    RunOutcome,
+    ScenarioOutcome,
+    Status,
+    StepOutcome,
+)
+from mockpoint.scenario.reports.console import NullReporter, Reporter
+from mockpoint.scenario.reports.transcript import TranscriptWriter
+from mockpoint.scenario.steps import RUNNERS, StepContext, StepFailed, describe
+from mockpoint.station.configuration import Configuration
+from mockpoint.station.station import Identity, Station
+from mockpoint.transport.websocket import connect
+
+#: How many frames a failure shows from just before it.
+FRAMES_BEFORE_FAILURE = 8
+
+
+@dataclass
+class RunOptions:
+    #: overrides every scenario's target URL (its security settings stay)
+    csms_url: str | None = None
+    #: configuration of the embedded mock CSMS
+    csms_config: CsmsConfig | None = None
+    connect_timeout: float = 10.0
+    reporter: Reporter = field(default_factory=NullReporter)
+    transcript: TranscriptWriter | None = None
+
+
+class FrameRecorder:
+    """Turns every frame of one charge point into a :class:`FrameRecord`."""
+
+    def __init__(
+        self, cp_id: str, clock: VirtualClock, options: RunOptions, first_seq: int = 1
+    ) -> None:
+        self.cp_id = cp_id
+        self.clock = clock
+        self.options = options
+        self.records: list[FrameRecord] = []
+        self._seq = first_seq
+
+    def frame(self, direction: Direction, text: str) -> None:
+        try:
+            frame: Any = json.loads(text)
+        except ValueError:
+            frame = text
+        wall = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record = FrameRecord(
+            self._seq, self.cp_id, direction, frame, format_timestamp(self.clock.now()), wall
+        )
+        self._seq += 1
+        self.records.append(record)
+        self.options.reporter.frame(record)
+        if self.options.transcript is not None:
+            self.options.transcript.write(record)
+
+    def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
+        pass  # ChargePoint.problems has it; the step that sees it fails
+
+    @property
+    def next_seq(self) -> int:
+        return self._seq
+
+
+async def run_scenarios(
+    items: list[tuple[Path, model.Scenario]], options: RunOptions
+) -> RunOutcome:
+    """Run every scenario, one after another; never raises for a scenario's failure."""
+    run = RunOutcome()
+    started = time.perf_counter()
+    seq = 1
+    for path, scenario in items:
+        outcome, seq = await run_scenario(path, scenario, options, first_seq=seq)
+        run.scenarios.append(outcome)
+    run.duration = time.perf_counter() - started
+    options.reporter.run_finished(run)
+    return run
+
+
+async def run_scenario(
+    path: Path, scenario: model.Scenario, options: RunOptions, *, first_seq: int = 1
+) -> tuple[ScenarioOutcome, int]:
+    spec = scenario.charge_point
+    outcome = ScenarioOutcome(
+        scenario.name, str(path), spec.id, Status.PASSED, description=scenario.description
+    )
+    options.reporter.scenario_started(scenario.name, str(path), spec.id)
+    started = time.perf_counter()
+    start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
+    clock = VirtualClock(start, scenario.clock.speed)
+    recorder = FrameRecorder(spec.id, clock, options, first_seq)
+    try:
+        await _run(path, scenario, options, clock, recorder, outcome)
+    except ConnectError as exc:
+        outcome.status = Status.UNREACHABLE
+        outcome.error = str(exc)
+    except Exception as exc:  # a bug in mockpoint: report it, keep running the others
+        outcome.status = Status.ERROR
+        outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+    outcome.frames = recorder.records
+    outcome.duration = time.perf_counter() - started
+    options.reporter.scenario_finished(outcome)
+    return outcome, recorder.next_seq
+
+
+@contextlib.asynccontextmanager
+async def _csms_url(
+    scenario: model.Scenario, options: RunOptions, clock: VirtualClock
+) -> AsyncIterator[str]:
+    target = scenario.target
+    if options.csms_url is not None:
+        yield options.csms_url
+    elif target is not None:
+        yield target.url
+    else:
+        config = options.csms_config
+        if config is None and scenario.mock_csms is not None:
+            config = config_from_mapping(scenario.mock_csms, "mock_csms")
+        async with MockCsms(config=config, clock=clock) as csms:
+            yield csms.url
+
+
+def _connector(url: str, scenario: model.Scenario, path: Path, options: RunOptions) -> Any:
+    target = scenario.target
+    password = None
+    ssl_context = None
+    if target is not None:
+        if target.security_profile in (1, 2):
+            password = target.password
+        if url.startswith("wss://"):
+            ssl_context = ssl.create_default_context(
+                cafile=str(path.parent / target.ca) if target.ca else None
+            )
+            if target.security_profile == 3:
+                if not (target.cert and target.key):
+                    raise UsageError(f"{path}: security profile 3 needs csms.cert and csms.key")
+                ssl_context.load_cert_chain(path.parent / target.cert, path.parent / target.key)
+    cp_id = scenario.charge_point.id
+    open_timeout = min(options.connect_timeout, 10.0)
+
+    async def make() -> Any:
+        return await connect(
+            url,
+            cp_id,
+            open_timeout=open_timeout,
+            basic_auth_password=password,
+            ssl_context=ssl_context,
+        )
+
+    return make
+
+
+async def _run(
+    path: Path,
+    scenario: model.Scenario,
+    options: RunOptions,
+    clock: VirtualClock,
+    recorder: FrameRecorder,
+    outcome: ScenarioOutcome,
+) -> None:
+    spec = scenario.charge_point
+    identity = Identity(
+        spec.id,
+        vendor=spec.vendor,
+        model=spec.model,
+        serial_number=spec.serial_number,
+        firmware_version=spec.firmware_version,
+        connectors=spec.connectors,
+    )
+    configuration = Configuration(spec.configuration, number_of_connectors=spec.connectors)
+    station = Station(identity, clock, configuration)
+    first = scenario.steps[0]
+    boots_itself = not (isinstance(first, model.SendStep) and first.send == "BootNotification")
+    async with _csms_url(scenario, options, clock) as url:
+        cp = ChargePoint(
+            station,
+            _connector(url, scenario, path, options),
+            clock=clock,
+            ids=SeededIds(scenario.seed),
+            call_timeout=scenario.timeout,
+            connect_timeout=options.connect_timeout,
+            observer=recorder,
+        )
+        await cp.start(auto_boot=boots_itself)
+        try:
+            ctx = StepContext(cp, station, scenario.timeout)
+            if boots_itself:
+                boot = await _boot(ctx, path, recorder)
+                outcome.steps.append(boot)
+                options.reporter.step_finished(boot)
+                if boot.status is Status.FAILED:
+                    outcome.status = Status.FAILED
+            for index, step in enumerate(scenario.steps, start=1):
+                if outcome.status is Status.FAILED:
+                    result = _skipped(index, step)
+                else:
+                    result = await _step(ctx, index, step, recorder)
+                    if result.status is Status.FAILED and not result.tolerated:
+                        outcome.status = Status.FAILED
+                outcome.steps.append(result)
+                options.reporter.step_finished(result)
+        finally:
+            await cp.stop()
+
+
+async def _boot(ctx: StepContext, path: Path, recorder: FrameRecorder) -> StepOutcome:
+    """The automatic boot: until Accepted (Pending / Rejected are retried), then the
+    status reports."""
+    started = time.perf_counter()
+    result = StepOutcome(0, "boot", "boot (automatic)", f"{path}:1:1", Status.PASSED)
+    try:
+        await ctx.cp.wait_registered(ctx.timeout)
+        await ctx.cp.wait_idle()
+    except TimeoutError:
+        result.status = Status.FAILED
+        result.message = (
+            f"the CSMS did not accept the boot within {ctx.timeout:g} s "
+            f"(last answer: {ctx.station.registration or 'none'})"
+        )
+        result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
+    problems = _new_problems(ctx, 0)
+    if problems and result.status is Status.PASSED:
+        result.status = Status.FAILED
+        result.message = "\n".join(problems)
+        result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
+    result.duration = time.perf_counter() - started
+    return result
+
+
+async def _step(
+    ctx: StepContext, index: int, step: model.StepBase, recorder: FrameRecorder
+) -> StepOutcome:
+    location = str(step.location) if step.location else f"step {index}"
+    result = StepOutcome(index, step.kind, describe(step), location, Status.PASSED)
+    problems_before = len(ctx.cp.problems)
+    started = time.perf_counter()
+    try:
+        await RUNNERS[step.kind](ctx, step)
+        problems = _new_problems(ctx, problems_before)
+        if problems:
+            raise StepFailed("\n".join(problems))
+    except StepFailed as failure:
+        result.status = Status.FAILED
+        result.message = failure.message
+        result.expected = failure.expected
+        result.actual = failure.actual
+        result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
+        result.tolerated = step.continue_on_failure
+    result.duration = time.perf_counter() - started
+    return result
+
+
+def _new_problems(ctx: StepContext, since: int) -> list[str]:
+    return ctx.cp.problems[since:]
+
+
+def _skipped(index: int, step: model.StepBase) -> StepOutcome:
+    location = str(step.location) if step.location else f"step {index}"
+    return StepOutcome(index, step.kind, describe(step), location, Status.SKIPPED)

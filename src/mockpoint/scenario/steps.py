@@ -1,0 +1,452 @@
+"""Each step kind as an async function of a :class:`StepContext`.
+
+A step either returns (passed) or raises :class:`StepFailed` with what was expected and
+what arrived. Time: ``wait`` and ``charge`` move virtual time; every wait on the CSMS is
+bounded by real seconds (the step's ``timeout``, else the scenario's; ``within`` for
+``await``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockpoint.errors import (
+    OCPP_ERRORS,
+    CallErrorReceived,
+    CallTimeout,
+    ConnectionLost,
+    ErrorCode,
+    GenericOcppError,
+    LocalProtocolError,
+    MockpointError,
+    OcppError,
+    RemoteProtocolError,
+)
+from mockpoint.ocpp16.enums import AuthorizationStatus
+from mockpoint.rpc.frames import Call
+from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.scenario import model
+from mockpoint.scenario.matchers import UnknownVariable, extract, match, resolve
+from mockpoint.station.handlers import handle
+from mockpoint.station.station import Message, Station
+
+
+class StepFailed(Exception):
+    """A step did not get what it expected."""
+
+    def __init__(self, message: str, *, expected: Any = None, actual: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass
+class StepContext:
+    cp: ChargePoint
+    station: Station
+    #: the scenario's default real-time wait for the CSMS
+    timeout: float
+    variables: dict[str, Any] = field(default_factory=dict)
+    #: index into ``cp.received`` of the first request an ``await`` may still take
+    inbox_cursor: int = 0
+
+    def timeout_of(self, step: model.StepBase) -> float:
+        return step.timeout if step.timeout is not None else self.timeout
+
+    def resolve(self, value: Any) -> Any:
+        try:
+            return resolve(value, self.variables)
+        except UnknownVariable as exc:
+            raise StepFailed(str(exc)) from None
+
+    async def settle(self, step: model.StepBase) -> None:
+        """Until everything the station queued is sent and answered."""
+        seconds = self.timeout_of(step)
+        try:
+            async with asyncio.timeout(seconds):
+                await self.cp.wait_idle()
+        except TimeoutError:
+            in_flight = self.cp.in_flight_action
+            waiting = f" (waiting for the answer to {in_flight})" if in_flight else ""
+            raise StepFailed(f"the station was still busy after {seconds:g} s{waiting}") from None
+
+
+# --- exchanges: one request, its answer checked ---------------------------------------------
+
+
+async def _exchange(ctx: StepContext, step: model._Exchange, message: Message) -> dict[str, Any]:
+    """Send ``message`` and check its answer against ``expect`` / ``expect_error``."""
+    seconds = ctx.timeout_of(step)
+    message.timeout = seconds
+    try:
+        async with asyncio.timeout(seconds + 1):  # the call's own timeout fires first
+            response = await ctx.cp.outcome(message)
+    except CallErrorReceived as exc:
+        return _expected_error(step, message.action, exc)
+    except CallTimeout:
+        raise StepFailed(f"no answer to {message.action} within {seconds:g} s") from None
+    except TimeoutError:
+        raise StepFailed(f"{message.action} was not sent within {seconds:g} s") from None
+    except RemoteProtocolError as exc:
+        raise StepFailed(f"the CSMS broke the protocol: {exc}") from None
+    except LocalProtocolError as exc:
+        raise StepFailed(
+            f"not sent: {exc} (a step that means to send it says `invalid: true`)"
+        ) from None
+    except ConnectionLost as exc:
+        raise StepFailed(f"{message.action} not answered: {exc}") from None
+    if step.expect_error is not None:
+        raise StepFailed(
+            f"expected CALLERROR {step.expect_error}, got a CALLRESULT",
+            expected={"CALLERROR": step.expect_error},
+            actual=response,
+        )
+    _check(ctx, step.expect, response, f"{message.action} answer")
+    _save(ctx, step.save, response)
+    return response
+
+
+def _expected_error(step: model._Exchange, action: str, exc: CallErrorReceived) -> dict[str, Any]:
+    got = ErrorCode.parse(exc.code) or exc.code
+    if step.expect_error is None:
+        raise StepFailed(
+            f"the CSMS answered {action} with CALLERROR {exc.code}: {exc.description}",
+            expected=step.expect or "a CALLRESULT",
+            actual={"code": exc.code, "description": exc.description, "details": exc.details},
+        )
+    wanted = ErrorCode.parse(step.expect_error) or step.expect_error
+    if wanted != got:
+        raise StepFailed(
+            f"expected CALLERROR {step.expect_error}, got CALLERROR {exc.code}",
+            expected=step.expect_error,
+            actual=exc.code,
+        )
+    return {}
+
+
+def _check(ctx: StepContext, expected: Any, actual: Any, what: str) -> None:
+    if expected is None:
+        return
+    wanted = ctx.resolve(expected)
+    problems = match(wanted, actual)
+    if problems:
+        raise StepFailed(
+            f"{what} does not match: " + "; ".join(problems), expected=wanted, actual=actual
+        )
+
+
+def _save(ctx: StepContext, save: dict[str, str] | None, data: Any) -> None:
+    for name, path in (save or {}).items():
+        try:
+            ctx.variables[name] = extract(data, path)
+        except KeyError as exc:
+            raise StepFailed(f"save {name}: {exc.args[0]}", actual=data) from None
+
+
+def _station(call: Callable[[], Any]) -> Any:
+    """Run a station operation; what the model refuses fails the step."""
+    try:
+        return call()
+    except MockpointError as exc:
+        raise StepFailed(str(exc)) from None
+
+
+async def send(ctx: StepContext, step: model.SendStep) -> None:
+    payload = ctx.resolve(step.payload)
+    message = _station(lambda: ctx.station.send(step.send, payload, validate=not step.invalid))
+    await _exchange(ctx, step, message)
+
+
+async def authorize(ctx: StepContext, step: model.AuthorizeStep) -> None:
+    id_tag = ctx.resolve(step.authorize.id_tag)
+    await _exchange(ctx, step, _station(lambda: ctx.station.authorize(id_tag)))
+
+
+async def start_transaction(ctx: StepContext, step: model.StartTransactionStep) -> None:
+    spec = step.start_transaction
+    id_tag = ctx.resolve(spec.id_tag) if spec.id_tag else None
+    message = _station(
+        lambda: ctx.station.start_transaction(
+            spec.connector, id_tag, reservation_id=spec.reservation_id
+        )
+    )
+    await _exchange(ctx, step, message)
+    await ctx.settle(step)
+
+
+async def stop_transaction(ctx: StepContext, step: model.StopTransactionStep) -> None:
+    spec = step.stop_transaction
+    message = _station(lambda: ctx.station.stop_transaction(spec.connector, spec.reason))
+    await _exchange(ctx, step, message)
+    await ctx.settle(step)
+
+
+# --- station steps ----------------------------------------------------------------------------
+
+
+async def plug_in(ctx: StepContext, step: model.PlugInStep) -> None:
+    _station(lambda: ctx.station.plug_in(step.plug_in.connector))
+    await ctx.settle(step)
+
+
+async def unplug(ctx: StepContext, step: model.UnplugStep) -> None:
+    _station(lambda: ctx.station.unplug(step.unplug.connector))
+    await ctx.settle(step)
+
+
+async def fault(ctx: StepContext, step: model.FaultStep) -> None:
+    spec = step.fault
+    _station(
+        lambda: ctx.station.fault(
+            spec.connector, spec.error_code, spec.info, spec.vendor_error_code
+        )
+    )
+    await ctx.settle(step)
+
+
+async def clear_fault(ctx: StepContext, step: model.ClearFaultStep) -> None:
+    _station(lambda: ctx.station.clear_fault(step.clear_fault.connector))
+    await ctx.settle(step)
+
+
+async def set_availability(ctx: StepContext, step: model.SetAvailabilityStep) -> None:
+    spec = step.set_availability
+    operative = spec.type == "Operative"
+    targets = list(ctx.station.connectors) if spec.connector == 0 else [spec.connector]
+    _station(lambda: ctx.station.set_availability(targets, operative))
+    await ctx.settle(step)
+
+
+async def _charge(
+    ctx: StepContext, step: model.StepBase, connector: int, watts: float, seconds: float
+) -> None:
+    _station(lambda: ctx.station.set_power(connector, watts))
+    await ctx.cp.advance(seconds)
+    # The EV draws power only during the step: what follows sees no hidden energy.
+    if connector in ctx.station.transactions:
+        ctx.station.set_power(connector, 0)
+    await ctx.settle(step)
+
+
+async def charge(ctx: StepContext, step: model.ChargeStep) -> None:
+    spec = step.charge
+    if spec.connector not in ctx.station.transactions:
+        raise StepFailed(f"connector {spec.connector} has no transaction to charge in")
+    await _charge(ctx, step, spec.connector, spec.power, spec.duration)
+
+
+async def session(ctx: StepContext, step: model.SessionStep) -> None:
+    """Plug in, authorize, start, charge, stop, unplug (PRODUCT.md, "Station steps")."""
+    spec = step.session
+    id_tag = ctx.resolve(spec.id_tag)
+    accepted = {"idTagInfo": {"status": AuthorizationStatus.ACCEPTED.value}}
+    exchange = model.AuthorizeStep(authorize=model.IdTag(id_tag=id_tag), expect=accepted)
+    exchange = exchange.model_copy(update={"timeout": step.timeout})
+    _station(lambda: ctx.station.plug_in(spec.connector))
+    await _exchange(ctx, exchange, _station(lambda: ctx.station.authorize(id_tag)))
+    start = _station(lambda: ctx.station.start_transaction(spec.connector, id_tag))
+    await _exchange(ctx, exchange, start)
+    await ctx.settle(step)
+    await _charge(ctx, step, spec.connector, spec.power, spec.duration)
+    stop = _station(lambda: ctx.station.stop_transaction(spec.connector, spec.reason))
+    await _exchange(ctx, exchange.model_copy(update={"expect": None}), stop)
+    _station(lambda: ctx.station.unplug(spec.connector))
+    await ctx.settle(step)
+
+
+async def wait(ctx: StepContext, step: model.WaitStep) -> None:
+    await ctx.cp.advance(step.wait)
+    await ctx.settle(step)
+
+
+# --- CSMS-initiated requests -------------------------------------------------------------------
+
+
+async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
+    """Take the oldest matching request since the previous ``await``, or wait for one."""
+    action = step.await_
+    seconds = step.within if step.within is not None else ctx.timeout_of(step)
+    shapes_reply = step.reply is not None or step.reply_error is not None
+    claimed: list[Call] = []
+
+    async def intercept(call: Call) -> dict[str, Any] | None:
+        if call.action != action or claimed:
+            return None
+        claimed.append(call)
+        return _shaped_reply(ctx, step, call)
+
+    index = _find(ctx, action)
+    if index is not None and shapes_reply:
+        raise StepFailed(
+            f"{action} arrived before this step and was already answered by the station model; "
+            "`reply` can only shape a request that arrives while its step runs"
+        )
+    if index is None:
+        if shapes_reply:
+            ctx.cp.interceptor = intercept
+        try:
+            async with asyncio.timeout(seconds):
+                while (index := _find(ctx, action)) is None:
+                    await ctx.cp.wait_received(len(ctx.cp.received))
+        except TimeoutError:
+            seen = [r.call.action for r in ctx.cp.received[ctx.inbox_cursor :]]
+            raise StepFailed(
+                f"no {action} from the CSMS within {seconds:g} s",
+                expected=action,
+                actual=seen or "no request",
+            ) from None
+        finally:
+            ctx.cp.interceptor = None
+    record = ctx.cp.received[index]
+    ctx.inbox_cursor = index + 1
+    if record.error is not None and not shapes_reply:
+        raise StepFailed(
+            f"{action} was answered with CALLERROR {record.error.code}: {record.error}",
+            actual=record.call.payload,
+        )
+    _check(ctx, step.expect, record.call.payload, f"{action} request")
+    _save(ctx, step.save, record.call.payload)
+
+
+def _find(ctx: StepContext, action: str) -> int | None:
+    for index in range(ctx.inbox_cursor, len(ctx.cp.received)):
+        if ctx.cp.received[index].call.action == action:
+            return index
+    return None
+
+
+def _shaped_reply(ctx: StepContext, step: model.AwaitStep, call: Call) -> dict[str, Any]:
+    """The answer ``reply`` / ``reply_error`` asks for.
+
+    A reply whose ``status`` is Accepted (or that has no status) lets the station carry out
+    the request, so that an Accepted RemoteStartTransaction does start a transaction; any
+    other reply is sent without effects.
+    """
+    if step.reply_error is not None:
+        spec = step.reply_error
+        code, description = (spec, "") if isinstance(spec, str) else (spec.code, spec.description)
+        known = ErrorCode.parse(code)
+        error_type = OCPP_ERRORS.get(known, GenericOcppError) if known else GenericOcppError
+        raise error_type(description or f"{code} (scenario reply_error)")
+    reply = ctx.resolve(step.reply)
+    assert isinstance(reply, dict)
+    if reply.get("status", "Accepted") == "Accepted":
+        try:
+            handle(ctx.station, call.action, call.payload)
+        except OcppError:
+            pass  # the scenario's reply stands
+    return reply
+
+
+# --- assertions on the station -----------------------------------------------------------------
+
+
+async def expect_state(ctx: StepContext, step: model.ExpectStateStep) -> None:
+    await ctx.settle(step)
+    expected = ctx.resolve(step.expect_state.model_dump(exclude_none=True))
+    if "configuration" in expected:
+        expected["configuration"] = {
+            key: _ocpp_string(value) for key, value in expected["configuration"].items()
+        }
+    actual = station_state(ctx.cp)
+    problems = match(expected, actual)
+    if problems:
+        shown = {key: actual[key] for key in expected if key in actual}
+        if "configuration" in expected:
+            shown["configuration"] = {
+                key: actual["configuration"].get(key) for key in expected["configuration"]
+            }
+        raise StepFailed(
+            "the station is not in the expected state: " + "; ".join(problems),
+            expected=expected,
+            actual=shown,
+        )
+
+
+def _ocpp_string(value: Any) -> Any:
+    """A configuration value as GetConfiguration shows it (matchers are left alone)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ",".join(value)
+    return value
+
+
+def station_state(cp: ChargePoint) -> dict[str, Any]:
+    """What ``expect_state`` compares against."""
+    station = cp.station
+    connectors: dict[int, Any] = {}
+    for number, connector in station.connectors.items():
+        transaction = station.transactions.get(number)
+        state: dict[str, Any] = {
+            "status": connector.status.value,
+            "error_code": connector.error_code.value,
+            "plugged": connector.plugged,
+            "transaction_id": transaction.transaction_id if transaction else None,
+            "id_tag": transaction.id_tag if transaction else None,
+        }
+        if number in station.meters:
+            state["energy_wh"] = station.meters[number].meter_wh(station.clock.now())
+        connectors[number] = state
+    return {
+        "connectors": connectors,
+        "configuration": station.configuration.snapshot(),
+        "connected": cp.connected,
+        "registration": station.registration.value if station.registration else None,
+    }
+
+
+Runner = Callable[[StepContext, Any], Awaitable[None]]
+
+RUNNERS: dict[str, Runner] = {
+    "send": send,
+    "plug_in": plug_in,
+    "unplug": unplug,
+    "authorize": authorize,
+    "start_transaction": start_transaction,
+    "charge": charge,
+    "stop_transaction": stop_transaction,
+    "fault": fault,
+    "clear_fault": clear_fault,
+    "set_availability": set_availability,
+    "session": session,
+    "await": await_request,
+    "wait": wait,
+    "expect_state": expect_state,
+}
+
+
+def describe(step: model.StepBase) -> str:
+    """A short label for reports: ``send BootNotification``, ``plug_in connector 1``."""
+    if step.name:
+        return step.name
+    match step:
+        case model.SendStep():
+            return f"send {step.send}"
+        case model.AwaitStep():
+            return f"await {step.await_}"
+        case model.WaitStep():
+            return f"wait {step.wait:g} s"
+        case model.AuthorizeStep():
+            return f"authorize {step.authorize.id_tag}"
+        case model.ChargeStep():
+            spec = step.charge
+            return f"charge connector {spec.connector} at {spec.power:g} W for {spec.duration:g} s"
+        case model.SessionStep():
+            return f"session on connector {step.session.connector} with {step.session.id_tag}"
+        case model.ExpectStateStep():
+            return "expect_state"
+        case model.FaultStep():
+            return f"fault connector {step.fault.connector} {step.fault.error_code}"
+        case model.SetAvailabilityStep():
+            spec_a = step.set_availability
+            return f"set_availability connector {spec_a.connector} {spec_a.type}"
+    value = getattr(step, step.kind, None)
+    connector = getattr(value, "connector", None)
+    return f"{step.kind} connector {connector}" if connector is not None else step.kind
