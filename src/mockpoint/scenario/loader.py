@@ -22,7 +22,6 @@ strings are the runner's to expand; the schema check skips them.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,17 @@ from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.rpc.validation import check_request, check_response
 from mockpoint.scenario.model import STEP_KINDS, STEP_TYPES, Location, Scenario, step_kind
+from mockpoint.scenario.payloads import (
+    MAX_ROUNDS,
+    NOT_THERE,
+    json_path,
+    key_in,
+    parse_path,
+    placeholder,
+    schema_at,
+    value_at,
+    without_variables,
+)
 from mockpoint.station.configuration import Configuration, ConfigurationError
 
 __all__ = ["SUFFIXES", "Problem", "ScenarioError", "load_paths", "load_scenario"]
@@ -436,36 +446,36 @@ class _FileCheck:
         tree, response = found[1], key == "reply"
         root = load_schema(action, response)
         check = check_response if response else check_request
-        work = _without_variables(payload, root, root)
-        for _ in range(_MAX_ROUNDS):
+        work = without_variables(payload, root, root)
+        for _ in range(MAX_ROUNDS):
             violation = check(action, work)
             if violation is None:
                 return
-            parts = _parse_path(violation.path)
-            schema = _schema_at(root, parts)
-            target = _value_at(work, parts)
+            parts = parse_path(violation.path)
+            schema = schema_at(root, parts)
+            target = value_at(work, parts)
             if schema is not None and isinstance(target, dict):
                 properties = schema.get("properties", {})
                 if violation.rule == "required":
                     missing = [k for k in schema.get("required", []) if k not in target]
                     for name in missing:  # stand-ins, so that checking goes on
-                        target[name] = _placeholder(properties.get(name, {}), root)
+                        target[name] = placeholder(properties.get(name, {}), root)
                     if missing:
                         continue
                 unknown = [k for k in target if k not in properties]
                 if violation.rule == "additionalProperties" and unknown:
                     for name in unknown:
-                        field_path = _json_path([*parts, name])
+                        field_path = json_path([*parts, name])
                         hint = _did_you_mean(str(name), properties)
                         node = tree.point([*parts, name], at_key=True)
                         self.add(node, f"{what}: unknown field {field_path}{hint}")
                         del target[name]
                     continue
             self.add(tree.point(parts), f"{what}: {violation.message}")
-            parent = _value_at(work, parts[:-1])
+            parent = value_at(work, parts[:-1])
             if schema is None or not parts or not isinstance(parent, dict | list):
                 return
-            parent[parts[-1]] = _placeholder(schema, root)
+            parent[parts[-1]] = placeholder(schema, root)
 
     def check_mock_csms(self, data: dict[Any, Any], tree: _Tree) -> None:
         """The embedded mock CSMS's configuration, read as the runner will read it."""
@@ -478,7 +488,7 @@ class _FileCheck:
             message = str(exc)
             _, _, rest = message.partition("mock_csms: ")
             where, _, _ = rest.partition(": ")
-            found = _tree_at(tree, ["mock_csms", *_parse_path(where)])
+            found = _tree_at(tree, ["mock_csms", *parse_path(where)])
             self.add(found.node if found else tree.point(["mock_csms"]), message)
 
 
@@ -546,8 +556,8 @@ class _PlacedError:
         depth: int | None = None
         current: Any = data
         for part in loc:
-            key = _key_in(current, part)
-            if key is _NOT_THERE:
+            key = key_in(current, part)
+            if key is NOT_THERE:
                 depth = len(path) if depth is None else depth
                 branches.append(str(part))
             else:
@@ -611,23 +621,10 @@ def _resolve_unions(errors: list[_PlacedError]) -> list[_PlacedError]:
     return result
 
 
-_NOT_THERE = object()
-
-
-def _key_in(container: Any, part: object) -> Any:
-    if isinstance(container, dict):
-        if part in container:
-            return part
-        return next((key for key in container if str(key) == str(part)), _NOT_THERE)
-    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
-        return part
-    return _NOT_THERE
-
-
 def _label(path: Sequence[Any]) -> str:
     """``charge_point.connectors``; a step's path starts at its kind: ``charge.power``."""
     parts = list(path[2:]) if len(path) >= 2 and path[0] == "steps" else list(path)
-    return _json_path(parts)
+    return json_path(parts)
 
 
 def _fields_at(path: Sequence[Any], branches: Sequence[str], data: dict[Any, Any]) -> list[str]:
@@ -653,98 +650,6 @@ def _models_in(annotation: Any) -> Iterable[type[pydantic.BaseModel]]:
         yield annotation
     for arg in get_args(annotation):
         yield from _models_in(arg)
-
-
-# --- payloads against the OCA schemas ----------------------------------------------------
-
-#: A payload cannot break its schema in more ways than it has values; this only bounds a
-#: check that a stand-in could not quiet.
-_MAX_ROUNDS = 200
-_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
-
-
-def _parse_path(text: str) -> list[Any]:
-    """``["meterValue", 0, "timestamp"]`` from ``meterValue[0].timestamp``."""
-    return [int(index) if index else name for index, name in _PATH_PART.findall(text)]
-
-
-def _json_path(parts: Sequence[Any]) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local ``$ref`` (the security whitepaper's schemas use them)."""
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for name in ref[2:].split("/"):
-            target = target[name]
-        return _resolve(target, root)
-    return schema
-
-
-def _schema_at(
-    root: dict[str, Any], parts: Sequence[Any], start: dict[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """The schema of the value at ``parts`` below ``start`` (default: ``root``)."""
-    schema: Any = root if start is None else start
-    for part in parts:
-        schema = _resolve(schema, root)
-        key = "items" if isinstance(part, int) else None
-        schema = schema.get(key) if key else schema.get("properties", {}).get(part)
-        if not isinstance(schema, dict):
-            return None
-    return _resolve(schema, root)
-
-
-def _value_at(value: Any, parts: Sequence[Any]) -> Any:
-    for part in parts:
-        key = _key_in(value, part)
-        if key is _NOT_THERE:
-            return None
-        value = value[key]
-    return value
-
-
-def _placeholder(schema: dict[str, Any], root: dict[str, Any]) -> Any:
-    """A value ``schema`` accepts, to stand in for a value the run will supply."""
-    schema = _resolve(schema, root)
-    if schema.get("enum"):
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind == "string":
-        if schema.get("format") == "date-time":
-            return "2025-01-01T00:00:00Z"
-        return "x" * max(1, int(schema.get("minLength", 1)))
-    if kind in ("integer", "number"):
-        return max(0, int(schema.get("minimum", 0)))
-    if kind == "boolean":
-        return False
-    if kind == "array":
-        return [_placeholder(schema.get("items", {}), root)] * int(schema.get("minItems", 0))
-    if kind == "object":
-        properties = schema.get("properties", {})
-        return {k: _placeholder(properties.get(k, {}), root) for k in schema.get("required", [])}
-    return None
-
-
-def _without_variables(value: Any, schema: dict[str, Any] | None, root: dict[str, Any]) -> Any:
-    """A copy of ``value`` where each string holding ``${`` (resolved when the step runs)
-    is a stand-in its schema accepts; strings of unknown fields stay, to be reported."""
-    if isinstance(value, str) and "${" in value and schema is not None:
-        return _placeholder(schema, root)
-    if isinstance(value, dict):
-        return {
-            key: _without_variables(item, schema and _schema_at(root, [key], schema), root)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        items = schema and _schema_at(root, [0], schema)
-        return [_without_variables(item, items, root) for item in value]
-    return value
 
 
 # --- small helpers ------------------------------------------------------------------------
