@@ -12,6 +12,7 @@ import pytest
 from mockpoint.errors import ExitCode, UsageError
 from mockpoint.scenario.loader import Problem, ScenarioError, load_paths, load_scenario
 from mockpoint.scenario.model import (
+    STEP_KINDS,
     AwaitStep,
     ChargeStep,
     CsmsTarget,
@@ -367,9 +368,7 @@ def test_a_list_at_the_top() -> None:
                 (
                     3,
                     5,
-                    "a step is a mapping with one of: send, plug_in, unplug, authorize,"
-                    " start_transaction, charge, stop_transaction, fault, clear_fault,"
-                    " set_availability, session, await, wait, expect_state; found 'wait'",
+                    f"a step is a mapping with one of: {', '.join(STEP_KINDS)}; found 'wait'",
                 )
             ],
         ),

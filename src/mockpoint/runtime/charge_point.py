@@ -20,7 +20,9 @@ from typing import Any
 
 from mockpoint.clock import Clock, VirtualClock
 from mockpoint.errors import (
+    CallErrorReceived,
     CallFailed,
+    CallTimeout,
     ConnectError,
     ConnectionLost,
     LocalProtocolError,
@@ -93,6 +95,11 @@ class ChargePoint:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._rebooting = False
+        #: offline on purpose (a scenario's `disconnect`): no reconnecting until allowed
+        self._offline = False
+        #: virtual time at which an offline charge point reconnects (None: when told)
+        self._reconnect_at: float | None = None
+        self._reconnect_now = asyncio.Event()
         station.notify = self._changed
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -159,7 +166,7 @@ class ChargePoint:
 
     async def wait_idle(self) -> None:
         """Until nothing sendable is queued and nothing is in flight."""
-        while not self._idle.is_set() or self.station.has_sendable():
+        while not self._idle.is_set() or (self.connected and self.station.has_sendable()):
             self._wake_executor.set()
             await self._idle.wait()
             await asyncio.sleep(0)
@@ -171,6 +178,11 @@ class ChargePoint:
             while True:
                 await self.wait_idle()
                 due = self.station.next_timer()
+                back = self._reconnect_at if self._offline else None
+                if back is not None and back <= when and (due is None or back <= due):
+                    clock.advance_to(back)
+                    await self.reconnect()
+                    continue
                 if due is None or due > when:
                     break
                 clock.advance_to(due)
@@ -215,12 +227,73 @@ class ChargePoint:
         if self._endpoint is not None:
             await self._endpoint.close(code, reason)
 
+    async def go_offline(self, reconnect_after: float | None = None) -> None:
+        """Drop the connection on purpose and stay offline for ``reconnect_after`` seconds of
+        virtual time, or until :meth:`reconnect`. Meanwhile transaction messages queue up
+        (OCPP 1.6 §4.7, §4.10); back online, they go first, in order, with no new boot."""
+        self._offline = True
+        self._reconnect_now.clear()
+        self._reconnect_at = None if reconnect_after is None else self.clock.now() + reconnect_after
+        if self._endpoint is not None:
+            await self._endpoint.close(1000, "going offline")
+        while self.connected:
+            self._wake_steps.clear()
+            await self._wake_steps.wait()
+        self._changed()
+
+    async def reconnect(self) -> None:
+        """End an offline period; returns once connected again."""
+        self._reconnect_now.set()
+        while not self.connected:
+            self._wake_steps.clear()
+            await self._wake_steps.wait()
+
+    @property
+    def offline(self) -> bool:
+        """Offline on purpose (see :meth:`go_offline`)."""
+        return self._offline
+
     # --- internals -------------------------------------------------------------------------
 
     def _changed(self) -> None:
         self._wake_executor.set()
         self._wake_timers.set()
         self._wake_steps.set()
+
+    async def _sleep_virtual(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass inside the executor (a retry's wait).
+
+        At speed 0 nothing else could move the clock while the executor waits, so it jumps,
+        firing the station's timers due on the way (their messages queue behind).
+        """
+        clock = self.clock
+        target = clock.now() + seconds
+        if isinstance(clock, VirtualClock) and clock.speed == 0:
+            while (due := self.station.next_timer()) is not None and due <= target:
+                clock.advance_to(due)
+                self.station.on_timer(due)
+            clock.advance_to(target)
+            return
+        delay = clock.real_delay(target) if isinstance(clock, VirtualClock) else seconds
+        await asyncio.sleep(delay)
+
+    async def _wait_until_back_online(self) -> None:
+        clock = self.clock
+        while not self._reconnect_now.is_set():
+            back = self._reconnect_at
+            paused = isinstance(clock, VirtualClock) and clock.speed == 0
+            if back is None or paused:
+                # At speed 0 the steps move the clock and call reconnect() when it is time.
+                await self._reconnect_now.wait()
+                break
+            delay = clock.real_delay(back) if isinstance(clock, VirtualClock) else 0.0
+            if delay <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._reconnect_now.wait()
+        self._offline = False
+        self._reconnect_at = None
 
     async def _open_connection(self, *, first: bool) -> None:
         deadline = self._monotonic() + self.connect_timeout
@@ -252,9 +325,12 @@ class ChargePoint:
             self.station.on_disconnected()
             if self._stopping:
                 return
+            self._changed()
             if self._rebooting:
                 self._rebooting = False
                 self.station.rebooted()
+            elif self._offline:
+                await self._wait_until_back_online()
             else:
                 self.problems.append(f"connection lost: {lost}")
             try:
@@ -265,6 +341,11 @@ class ChargePoint:
 
     async def _execute(self) -> None:
         while True:
+            if not self.connected and not self._rebooting:
+                # Offline: nothing can go out, what is queued waits for the connection.
+                self._idle.set()
+                await self._connected.wait()
+                continue
             item = self.station.next_item()
             if item is None:
                 self._idle.set()
@@ -278,27 +359,52 @@ class ChargePoint:
             await self._send(item)
 
     async def _send(self, message: Message) -> None:
-        await self._connected.wait()
-        endpoint = self._endpoint
-        assert endpoint is not None
-        try:
-            response = await endpoint.call(
-                message.action, message.payload, validate=message.validate, timeout=message.timeout
-            )
-        except ConnectionLost as exc:
-            if message.transactional:
-                # OCPP 1.6 §4.7 / §4.10: transaction messages wait for the connection.
+        """One message to its answer; transaction messages survive a lost connection and are
+        retried after a CALLERROR or no answer (OCPP 1.6 §4.10, PRODUCT.md: retried
+        TransactionMessageAttempts times, TransactionMessageRetryInterval x the retry number
+        apart)."""
+        retries = 0
+        while True:
+            if not self.connected:
                 self.station.requeue(message)
-                await self._connected.wait()
                 return
-            self._fail(message, exc)
-        except (CallFailed, RemoteProtocolError, LocalProtocolError) as exc:
-            self._fail(message, exc)
-        else:
-            self.station.on_result(message, response)
-            future = self._waiters.pop(message, None)
-            if future is not None and not future.done():
-                future.set_result(response)
+            endpoint = self._endpoint
+            assert endpoint is not None
+            try:
+                response = await endpoint.call(
+                    message.action,
+                    message.payload,
+                    validate=message.validate,
+                    timeout=message.timeout,
+                )
+            except ConnectionLost as exc:
+                if message.transactional:
+                    self.station.requeue(message)  # first in line once back online
+                    return
+                self._fail(message, exc)
+            except (CallTimeout, CallErrorReceived) as exc:
+                configuration = self.station.configuration
+                if message.transactional and retries < configuration.get_int(
+                    "TransactionMessageAttempts"
+                ):
+                    retries += 1
+                    interval = configuration.get_int("TransactionMessageRetryInterval")
+                    await self._sleep_virtual(interval * retries)
+                    continue
+                if message.transactional:
+                    self.station.undeliverable.append(message)
+                    self.problems.append(
+                        f"{message.action} not delivered after {retries + 1} attempt(s): {exc}"
+                    )
+                self._fail(message, exc)
+            except (CallFailed, RemoteProtocolError, LocalProtocolError) as exc:
+                self._fail(message, exc)
+            else:
+                self.station.on_result(message, response)
+                future = self._waiters.pop(message, None)
+                if future is not None and not future.done():
+                    future.set_result(response)
+            return
 
     def _fail(self, message: Message, exc: MockpointError) -> None:
         self.station.on_failure(message, exc)

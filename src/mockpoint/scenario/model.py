@@ -309,6 +309,46 @@ class AwaitStep(StepBase):
     reply: Json | None = Field(None, description="the answer to send instead of the station's")
     reply_error: str | ReplyError | None = Field(None, description="answer with this CALLERROR")
     save: dict[str, str] | None = Field(None, description="variable: path into the request")
+    prompt: str | None = Field(
+        None,
+        description=(
+            "shown while waiting, to the person or automation driving the CSMS: "
+            "what it should do now"
+        ),
+    )
+
+
+class Disconnect(_Model):
+    reconnect_after: Duration | None = Field(
+        None, description="virtual time offline; without it, until a `reconnect` step"
+    )
+
+
+class DisconnectStep(StepBase):
+    """The connection drops (the charge point goes offline); it reconnects without a new
+    boot, as a real charge point does, and delivers what it queued meanwhile."""
+
+    kind = "disconnect"
+    disconnect: Disconnect
+
+    @field_validator("disconnect", mode="before")
+    @classmethod
+    def _bare(cls, value: object) -> object:
+        return {} if value is None else value  # `- disconnect:` alone
+
+
+class Reconnect(_Model):
+    pass
+
+
+class ReconnectStep(StepBase):
+    kind = "reconnect"
+    reconnect: Reconnect
+
+    @field_validator("reconnect", mode="before")
+    @classmethod
+    def _bare(cls, value: object) -> object:
+        return {} if value is None else value  # `- reconnect:` alone
 
 
 class WaitStep(StepBase):
@@ -343,6 +383,8 @@ STEP_TYPES: tuple[type[StepBase], ...] = (
     AwaitStep,
     WaitStep,
     ExpectStateStep,
+    DisconnectStep,
+    ReconnectStep,
 )
 STEP_KINDS: tuple[str, ...] = tuple(t.kind for t in STEP_TYPES)
 
@@ -371,7 +413,9 @@ Step = Annotated[
     | Annotated[SessionStep, Tag("session")]
     | Annotated[AwaitStep, Tag("await")]
     | Annotated[WaitStep, Tag("wait")]
-    | Annotated[ExpectStateStep, Tag("expect_state")],
+    | Annotated[ExpectStateStep, Tag("expect_state")]
+    | Annotated[DisconnectStep, Tag("disconnect")]
+    | Annotated[ReconnectStep, Tag("reconnect")],
     Discriminator(step_kind),
 ]
 

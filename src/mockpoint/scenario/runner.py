@@ -269,7 +269,8 @@ async def _step(
             raise StepFailed("\n".join(problems))
     except StepFailed as failure:
         result.status = Status.FAILED
-        result.message = failure.message
+        also = [p for p in _new_problems(ctx, problems_before) if p not in failure.message]
+        result.message = "\n".join([failure.message, *also])
         result.expected = failure.expected
         result.actual = failure.actual
         result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
