@@ -11,9 +11,15 @@ from rich.console import Console
 
 from mockpoint.cli.main import cli
 from mockpoint.csms.config import CsmsConfig, load_config
+from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
 from mockpoint.scenario.loader import load_paths
 from mockpoint.scenario.outcome import RunOutcome
 from mockpoint.scenario.reports.console import ConsoleReporter
+from mockpoint.scenario.reports.coverage import (
+    compute_coverage,
+    render_coverage_table,
+    write_coverage,
+)
 from mockpoint.scenario.reports.json_report import write_json
 from mockpoint.scenario.reports.junit import write_junit
 from mockpoint.scenario.reports.markdown import append_github_summary, write_markdown
@@ -24,7 +30,29 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 
 
 @cli.command("run")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--pack",
+    metavar="NAME",
+    help="Run a built-in pack (ocpp16-csms: the OCTT 1.6 CSMS conformance cases).",
+)
+@click.option("--only", metavar="CASES", help="With --pack: the cases to run, e.g. TC_010,TC_012.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="NAME=ID",
+    help="An id tag the CSMS knows: accepted, accepted2, blocked, expired, invalid.",
+)
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME}.")
+@click.option("--cp-id", metavar="ID", help="The charge point id, for every scenario.")
+@click.option(
+    "--wait-for-csms",
+    type=float,
+    metavar="SECONDS",
+    help="How long an `await` with a prompt waits for a real CSMS to act (default: its within).",
+)
+@click.option("--coverage", type=_FILE, help="Write which actions and values were exercised.")
 @click.option("--csms", "csms_url", metavar="URL", help="The CSMS to test; overrides the files.")
 @click.option(
     "--csms-config",
@@ -43,9 +71,16 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 @click.option("--transcript", type=_FILE, help="Write every frame as JSON Lines.")
 @click.option("--markdown", type=_FILE, help="Write a Markdown summary (Mermaid diagrams).")
 @click.option("-q", "--quiet", is_flag=True, help="Show only the result.")
-@click.option("-v", "--verbose", is_flag=True, help="Show every frame.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every frame and a coverage table.")
 def run(
     paths: tuple[Path, ...],
+    pack: str | None,
+    only: str | None,
+    tags: tuple[str, ...],
+    variables: tuple[str, ...],
+    cp_id: str | None,
+    wait_for_csms: float | None,
+    coverage: Path | None,
     csms_url: str | None,
     csms_config: Path | None,
     connect_timeout: float,
@@ -59,7 +94,19 @@ def run(
     """Run scenario files, or every *.yaml under the folders given, one after another."""
     if quiet and verbose:
         raise click.UsageError("-q and -v exclude each other")
-    items = load_paths(paths)  # invalid files: exit 2, nothing runs
+    if not paths and not pack:
+        raise click.UsageError("name scenario files or folders, or a --pack")
+    if only and not pack:
+        raise click.UsageError("--only selects cases of a --pack")
+    files: list[Path] = list(paths)
+    if pack:
+        files += pack_files(pack, only.split(",") if only else None)
+    items = load_paths(files)  # invalid files: exit 2, nothing runs
+    values = _assignments(variables, "--var")
+    for name, value in _assignments(tags, "--tag").items():
+        if name not in TAG_OPTIONS:
+            raise click.UsageError(f"--tag {name}=...: use one of {', '.join(TAG_OPTIONS)}")
+        values[TAG_OPTIONS[name]] = value
     config: CsmsConfig | None = load_config(csms_config) if csms_config else None
     console = Console(highlight=False)
     reporter = ConsoleReporter(console, -1 if quiet else (1 if verbose else 0))
@@ -71,10 +118,31 @@ def run(
             connect_timeout=connect_timeout,
             reporter=reporter,
             transcript=writer,
+            variables=values,
+            inputs={i.variable: f"{i.description}: set {i.option}" for i in INPUTS},
+            embedded_defaults=EMBEDDED_DEFAULTS,
+            charge_point_id=cp_id,
+            wait_for_csms=wait_for_csms,
         )
         outcome = asyncio.run(run_scenarios(items, options))
     _write_reports(outcome, junit, json_path, markdown)
+    if coverage is not None or verbose:
+        measured = compute_coverage(outcome)
+        if coverage is not None:
+            write_coverage(measured, coverage)
+        if verbose:
+            render_coverage_table(measured, console)
     return int(outcome.exit_code)
+
+
+def _assignments(items: tuple[str, ...], option: str) -> dict[str, str]:
+    values = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise click.UsageError(f"{option} {item!r}: write NAME=VALUE")
+        values[name.strip()] = value
+    return values
 
 
 def _write_reports(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -53,6 +55,18 @@ class RunOptions:
     connect_timeout: float = 10.0
     reporter: Reporter = field(default_factory=NullReporter)
     transcript: TranscriptWriter | None = None
+    #: ``${NAME}`` values every scenario starts with (``--var``, ``--tag``)
+    variables: dict[str, Any] = field(default_factory=dict)
+    #: variables a CSMS must provide; a scenario using one that is missing is skipped,
+    #: with ``description`` as the reason. With the embedded CSMS, ``embedded_defaults``
+    #: fill them in.
+    inputs: dict[str, str] = field(default_factory=dict)
+    embedded_defaults: dict[str, str] = field(default_factory=dict)
+    #: overrides each scenario's charge point id
+    charge_point_id: str | None = None
+    #: overrides ``within`` of every ``await`` step that has a ``prompt`` (a person or an
+    #: automation acts on the CSMS's side)
+    wait_for_csms: float | None = None
 
 
 class FrameRecorder:
@@ -108,17 +122,26 @@ async def run_scenarios(
 async def run_scenario(
     path: Path, scenario: model.Scenario, options: RunOptions, *, first_seq: int = 1
 ) -> tuple[ScenarioOutcome, int]:
+    if options.charge_point_id is not None:
+        charge_point = scenario.charge_point.model_copy(update={"id": options.charge_point_id})
+        scenario = scenario.model_copy(update={"charge_point": charge_point})
     spec = scenario.charge_point
     outcome = ScenarioOutcome(
         scenario.name, str(path), spec.id, Status.PASSED, description=scenario.description
     )
     options.reporter.scenario_started(scenario.name, str(path), spec.id)
+    variables, missing = _variables(scenario, options)
+    if missing:
+        outcome.status = Status.SKIPPED
+        outcome.error = "skipped: needs " + "; ".join(missing)
+        options.reporter.scenario_finished(outcome)
+        return outcome, first_seq
     started = time.perf_counter()
     start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
     clock = VirtualClock(start, scenario.clock.speed)
     recorder = FrameRecorder(spec.id, clock, options, first_seq)
     try:
-        await _run(path, scenario, options, clock, recorder, outcome)
+        await _run(path, scenario, options, clock, recorder, outcome, variables)
     except ConnectError as exc:
         outcome.status = Status.UNREACHABLE
         outcome.error = str(exc)
@@ -146,6 +169,28 @@ async def _csms_url(
             config = config_from_mapping(scenario.mock_csms, "mock_csms")
         async with MockCsms(config=config, clock=clock) as csms:
             yield csms.url
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _variables(scenario: model.Scenario, options: RunOptions) -> tuple[dict[str, Any], list[str]]:
+    """The variables the scenario starts with, and the inputs it needs that nobody gave."""
+    variables = dict(options.variables)
+    if _embedded(scenario, options):
+        for name, value in options.embedded_defaults.items():
+            variables.setdefault(name, value)
+    used = set(_VARIABLE.findall(scenario.model_dump_json()))
+    missing = [
+        f"{description} ({name})"
+        for name, description in options.inputs.items()
+        if name in used and name not in variables and name not in os.environ
+    ]
+    return variables, missing
+
+
+def _embedded(scenario: model.Scenario, options: RunOptions) -> bool:
+    return options.csms_url is None and scenario.target is None
 
 
 def _connector(url: str, scenario: model.Scenario, path: Path, options: RunOptions) -> Any:
@@ -185,6 +230,7 @@ async def _run(
     clock: VirtualClock,
     recorder: FrameRecorder,
     outcome: ScenarioOutcome,
+    variables: dict[str, Any],
 ) -> None:
     spec = scenario.charge_point
     identity = Identity(
@@ -211,7 +257,15 @@ async def _run(
         )
         await cp.start(auto_boot=boots_itself)
         try:
-            ctx = StepContext(cp, station, scenario.timeout)
+            ctx = StepContext(
+                cp,
+                station,
+                scenario.timeout,
+                variables=variables,
+                reporter=options.reporter,
+                wait_for_csms=None if _embedded(scenario, options) else options.wait_for_csms,
+                show_prompts=not _embedded(scenario, options),
+            )
             if boots_itself:
                 boot = await _boot(ctx, path, recorder)
                 outcome.steps.append(boot)

@@ -30,6 +30,7 @@ from mockpoint.rpc.frames import Call
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.scenario import model
 from mockpoint.scenario.matchers import UnknownVariable, extract, match, resolve
+from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Message, Station
 
@@ -53,6 +54,11 @@ class StepContext:
     variables: dict[str, Any] = field(default_factory=dict)
     #: index into ``cp.received`` of the first request an ``await`` may still take
     inbox_cursor: int = 0
+    reporter: Reporter = field(default_factory=NullReporter)
+    #: replaces ``within`` of awaits that have a prompt (someone acts on the CSMS's side)
+    wait_for_csms: float | None = None
+    #: show ``await`` prompts (not against the embedded CSMS, which needs no one)
+    show_prompts: bool = False
 
     def timeout_of(self, step: model.StepBase) -> float:
         return step.timeout if step.timeout is not None else self.timeout
@@ -288,6 +294,8 @@ async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
     """Take the oldest matching request since the previous ``await``, or wait for one."""
     action = step.await_
     seconds = step.within if step.within is not None else ctx.timeout_of(step)
+    if step.prompt and ctx.wait_for_csms is not None:
+        seconds = ctx.wait_for_csms
     shapes_reply = step.reply is not None or step.reply_error is not None
     claimed: list[Call] = []
 
@@ -304,6 +312,8 @@ async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
             "`reply` can only shape a request that arrives while its step runs"
         )
     if index is None:
+        if step.prompt and ctx.show_prompts:
+            ctx.reporter.waiting(action, ctx.resolve(step.prompt), seconds)
         if shapes_reply:
             ctx.cp.interceptor = intercept
         try:

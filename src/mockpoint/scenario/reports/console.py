@@ -54,6 +54,10 @@ class Reporter(Protocol):
 
     def frame(self, record: FrameRecord) -> None: ...
 
+    def waiting(self, action: str, prompt: str, seconds: float) -> None:
+        """An ``await`` step waits for the CSMS: ``prompt`` says what should happen there."""
+        ...
+
     def scenario_finished(self, outcome: ScenarioOutcome) -> None: ...
 
     def run_finished(self, run: RunOutcome) -> None: ...
@@ -69,6 +73,9 @@ class NullReporter:
         pass
 
     def frame(self, record: FrameRecord) -> None:
+        pass
+
+    def waiting(self, action: str, prompt: str, seconds: float) -> None:
         pass
 
     def scenario_finished(self, outcome: ScenarioOutcome) -> None:
@@ -107,6 +114,14 @@ class ConsoleReporter:
         view = self._describer.describe(record)
         if self._verbosity >= VERBOSE:
             self._line(*_frame_parts(view, full=self._verbosity >= FULL_FRAMES, indent="    "))
+
+    def waiting(self, action: str, prompt: str, seconds: float) -> None:
+        # Shown at every verbosity: someone may have to act for the run to go on.
+        self._line(
+            ("  ⏳ ", "yellow"),
+            (prompt, "bold yellow"),
+            (f"  (waiting up to {seconds:g} s for {action})", "dim"),
+        )
 
     def step_finished(self, step: StepOutcome) -> None:
         failed = step.status is Status.FAILED
