@@ -715,3 +715,15 @@ def test_two_stations_driven_alike_send_identical_payloads() -> None:
         "StopTransaction",
     }
     assert len(first) > 20
+
+
+def test_no_heartbeat_while_offline_but_the_schedule_goes_on() -> None:
+    rig = make_rig()
+    rig.boot(interval=60)
+    rig.station.on_disconnected()
+    rig.clock.advance_to(T0 + 60)
+    rig.station.on_timer(T0 + 60)
+    assert not rig.station.has_pending()
+    assert rig.station.next_timer() == T0 + 120
+    rig.station.on_connected()
+    assert rig.run_until(120) and rig.csms.log[-1][0] == "Heartbeat"

@@ -27,7 +27,9 @@ from mockpoint.ocpp16.enums import (
     ResetType,
     TriggerMessageStatus,
     UnlockStatus,
+    UpdateStatus,
 )
+from mockpoint.station import reservation
 from mockpoint.station.station import Message, Station
 
 Handler = Callable[[Station, dict[str, Any]], dict[str, Any]]
@@ -43,9 +45,9 @@ def remote_start_transaction(station: Station, payload: dict[str, Any]) -> dict[
     id_tag = payload["idTag"]
     wanted = payload.get("connectorId")
     if wanted is not None:
-        candidates = [wanted] if _can_start(station, wanted) else []
+        candidates = [wanted] if _can_start(station, wanted, id_tag) else []
     else:
-        free = [n for n in station.meters if _can_start(station, n)]
+        free = [n for n in station.meters if _can_start(station, n, id_tag)]
         plugged = [n for n in free if station.connectors[n].plugged]
         candidates = plugged or free
     if not candidates:
@@ -54,16 +56,21 @@ def remote_start_transaction(station: Station, payload: dict[str, Any]) -> dict[
     return {"status": RemoteStartStopStatus.ACCEPTED.value}
 
 
-def _can_start(station: Station, connector_id: int) -> bool:
+def _can_start(station: Station, connector_id: int, id_tag: str) -> bool:
+    """Free for ``id_tag``: a Reserved connector only for its reservation's tag (§5.13)."""
     connector = station.connectors.get(connector_id)
     return (
         connector is not None
         and connector_id > 0
         and connector_id not in station.transactions
         and connector_id not in station.pending_remote_starts
-        and connector.status in (ChargePointStatus.AVAILABLE, ChargePointStatus.PREPARING)
+        and connector.status in _STARTABLE
         and station.connectors[0].status is not ChargePointStatus.UNAVAILABLE
+        and reservation.admits(station, connector_id, id_tag)
     )
+
+
+_STARTABLE = (ChargePointStatus.AVAILABLE, ChargePointStatus.PREPARING, ChargePointStatus.RESERVED)
 
 
 def remote_stop_transaction(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +110,7 @@ def change_configuration(station: Station, payload: dict[str, Any]) -> dict[str,
 
 
 def clear_cache(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
-    """§5.4: the authorization cache is emptied."""
+    """§5.4: the authorization cache is emptied; the Local Authorization List stays (§3.5)."""
     station.cache.clear()
     return {"status": ClearCacheStatus.ACCEPTED.value}
 
@@ -163,6 +170,44 @@ def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]
     return {"status": TriggerMessageStatus.ACCEPTED.value}
 
 
+def reserve_now(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.13: Accepted / Faulted / Occupied / Unavailable / Rejected (``reservation.py``)."""
+    return {"status": reservation.reserve_now(station, payload).value}
+
+
+def cancel_reservation(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.1: Accepted and the connector Available again, or Rejected for an unknown id."""
+    return {"status": reservation.cancel(station, payload["reservationId"]).value}
+
+
+def get_local_list_version(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.10: the list's version; 0 when it is empty, -1 with LocalAuthListEnabled false.
+
+    -1 is the spec's "does not support Local Authorization Lists" (§5.10); TC_042_1_CS
+    accepts it when the list is switched off.
+    """
+    if not station.configuration.get_bool("LocalAuthListEnabled"):
+        return {"listVersion": -1}
+    return {"listVersion": station.local_list.reported_version}
+
+
+def send_local_list(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.15: Accepted / Failed / VersionMismatch; NotSupported with the list switched off.
+
+    LocalAuthListEnabled false is answered NotSupported, which TC_043_1_CS expects of a
+    charge point that does not use a list.
+    """
+    configuration = station.configuration
+    if not configuration.get_bool("LocalAuthListEnabled"):
+        return {"status": UpdateStatus.NOT_SUPPORTED.value}
+    status = station.local_list.update(
+        payload,
+        max_send=configuration.get_int("SendLocalListMaxLength"),
+        max_length=configuration.get_int("LocalAuthListMaxLength"),
+    )
+    return {"status": status.value}
+
+
 HANDLERS: dict[str, Handler] = {
     "RemoteStartTransaction": remote_start_transaction,
     "RemoteStopTransaction": remote_stop_transaction,
@@ -173,6 +218,10 @@ HANDLERS: dict[str, Handler] = {
     "ChangeAvailability": change_availability,
     "UnlockConnector": unlock_connector,
     "TriggerMessage": trigger_message,
+    "ReserveNow": reserve_now,
+    "CancelReservation": cancel_reservation,
+    "GetLocalListVersion": get_local_list_version,
+    "SendLocalList": send_local_list,
 }
 
 

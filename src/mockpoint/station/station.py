@@ -13,11 +13,16 @@ the table in ``handlers.py``.
 Answers are applied from the request payload that was actually sent, not from what the
 station meant to send, so a message a scenario sends by hand has the same effects
 (PRODUCT.md, "Message steps").
+
+This class keeps the state and the driver's interface; behaviour with rules of its own lives
+beside it: ``answers.py`` (what each answer changes), ``authorization.py`` (the Local
+Authorization List, the cache, local decisions, §3.5), ``reservation.py`` (§5.13),
+``remote.py`` (RemoteStartTransaction's waits, §5.11), ``aligned.py`` (clock-aligned meter
+data, §4.7) and ``explicit.py`` (defaults for a scenario's explicit sends).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,16 +31,24 @@ from typing import Any, TypeVar
 from mockpoint.clock import Clock, format_timestamp
 from mockpoint.errors import UsageError
 from mockpoint.ocpp16.enums import (
-    AuthorizationStatus,
     ChargePointErrorCode,
-    ChargePointStatus,
     ReadingContext,
     Reason,
     RegistrationStatus,
 )
-from mockpoint.station.configuration import Configuration, ConfigurationError
+from mockpoint.station import (
+    aligned,
+    answers,
+    authorization,
+    explicit,
+    remote,
+    reservation,
+)
+from mockpoint.station.authorization import LocalAuthList
+from mockpoint.station.configuration import Configuration
 from mockpoint.station.connector import Connector, ConnectorEvent
-from mockpoint.station.metering import Meter
+from mockpoint.station.metering import SUPPORTED_MEASURANDS, Meter
+from mockpoint.station.reservation import Reservation
 from mockpoint.station.transaction import AuthorizationCache, Transaction
 
 #: Retry delay for a Pending / Rejected boot whose answer gives no usable interval (s).
@@ -79,6 +92,9 @@ class Message:
     #: the transaction it belongs to; its id is filled in when the message goes out, since
     #: the StartTransaction answer that assigns it may still be on its way when it is queued
     transaction: Transaction | None = None
+    #: decided by the station itself (an Authorize answered from the Local Authorization
+    #: List or the cache, OCPP 1.6 §3.5): ``response`` is set, it never goes out
+    local: bool = False
 
 
 @dataclass(eq=False)
@@ -138,6 +154,9 @@ class Station:
         }
         self.transactions: dict[int, Transaction] = {}
         self.cache = AuthorizationCache()
+        self.local_list = LocalAuthList()
+        #: reservationId -> the reservation (§5.13)
+        self.reservations: dict[int, Reservation] = {}
         #: the last BootNotification answer's status; None before the first answer
         self.registration: RegistrationStatus | None = None
         self.boot_count = 0
@@ -214,12 +233,18 @@ class Station:
             if kind == "boot":
                 self.boot()
             elif kind == "heartbeat":
-                self._enqueue(Message("Heartbeat", {}))
+                # Offline there is no one to keep alive: skip it, keep the schedule.
+                if self.connected:
+                    self._enqueue(Message("Heartbeat", {}))
                 self._schedule_heartbeat(now)
             elif kind == "sample":
                 self._sample(int(arg), now)
             elif kind == "connection_timeout":
-                self._connection_timeout(int(arg))
+                remote.connection_timeout(self, int(arg))
+            elif kind == "reservation":
+                reservation.expire(self, int(arg))
+            elif kind == aligned.TIMER:
+                aligned.sample(self, now)
 
     def on_connected(self, *, auto_boot: bool = True) -> None:
         """The transport is up: boot if this is a (re)start, else carry on (§4.2)."""
@@ -233,7 +258,7 @@ class Station:
     def on_result(self, message: Message, response: dict[str, Any]) -> None:
         """Apply the Central System's answer to ``message``."""
         message.response = response
-        apply = _APPLY.get(message.action)
+        apply = answers.APPLY.get(message.action)
         if apply is not None:
             apply(self, message, response)
         self.notify()
@@ -270,6 +295,7 @@ class Station:
         for connector in self.connectors.values():
             if connector.connector_id and connector.authorized and not connector.plugged:
                 connector.apply(ConnectorEvent.PREPARING_TIMEOUT)
+        reservation.rearm(self)
 
     def send(self, action: str, payload: dict[str, Any], *, validate: bool = True) -> Message:
         """An explicit message (a scenario's ``send``): defaults filled, sent at once."""
@@ -310,8 +336,19 @@ class Station:
         self._transition(connector, ConnectorEvent.UNPLUG)
 
     def authorize(self, id_tag: str) -> Message:
-        """Present an id tag: Authorize.req (§4.1)."""
-        return self._enqueue(Message("Authorize", {"idTag": id_tag}))
+        """Present an id tag: Authorize.req (§4.1), unless it is decided locally (§3.5).
+
+        A local decision (see ``authorization.decide``) is returned as a Message with
+        ``local`` set and ``response`` already filled in; it is not queued.
+        """
+        info = authorization.decide(self, id_tag)
+        if info is None:
+            return self._enqueue(Message("Authorize", {"idTag": id_tag}))
+        response = {"idTagInfo": info}
+        message = Message("Authorize", {"idTag": id_tag}, response=response, local=True)
+        remote.on_verdict(self, id_tag, info)
+        self.notify()
+        return message
 
     def start_transaction(
         self,
@@ -328,11 +365,19 @@ class Station:
         tag = id_tag or self.last_authorized
         if tag is None:
             raise UsageError("start_transaction needs an id_tag (no id tag was authorized)")
+        # §5.13: a reserved connector starts only for its tag, and the start ends the
+        # reservation, which StartTransaction.req reports with the reservationId.
+        used = reservation.claim(self, connector_id, tag)
+        if used is not None and reservation_id is None:
+            reservation_id = used.reservation_id
         payload = self._start_payload(connector_id, tag, reservation_id)
         transaction = self._open(connector_id, payload, remote=remote)
-        return self._enqueue(
+        message = self._enqueue(
             Message("StartTransaction", payload, transactional=True, transaction=transaction)
         )
+        if used is not None:
+            reservation.end(self, used)
+        return message
 
     def stop_transaction(self, connector_id: int, reason: str = Reason.LOCAL) -> Message:
         """StopTransaction.req for the connector's transaction (§4.11)."""
@@ -393,47 +438,7 @@ class Station:
 
     def default_payload(self, action: str, given: dict[str, Any]) -> dict[str, Any]:
         """``given`` completed with what the station knows (PRODUCT.md, "Message steps")."""
-        now = self.clock.now()
-        defaults: dict[str, Any] = {}
-        if action == "BootNotification":
-            defaults = dict(self.boot().payload)
-            self._outbox.pop()  # only its payload was wanted
-        elif action == "StatusNotification":
-            connector_id = given.get("connectorId", 0)
-            connector = self.connectors.get(connector_id) if isinstance(connector_id, int) else None
-            defaults = {
-                "connectorId": 0,
-                "errorCode": ChargePointErrorCode.NO_ERROR.value,
-                "status": (connector.status if connector else ChargePointStatus.AVAILABLE).value,
-                "timestamp": format_timestamp(now),
-            }
-        elif action == "StartTransaction":
-            connector_id = given.get("connectorId", 1)
-            if isinstance(connector_id, int) and connector_id in self.meters:
-                defaults = self._start_payload(connector_id, self.last_authorized or "", None)
-                if not self.last_authorized:
-                    del defaults["idTag"]
-            defaults.setdefault("connectorId", 1)
-        elif action == "StopTransaction":
-            transaction = self._open_transaction_for(given)
-            if transaction is not None:
-                defaults = {
-                    "meterStop": self.meters[transaction.connector_id].meter_wh(now),
-                    "timestamp": format_timestamp(now),
-                }
-                if transaction.transaction_id is not None:
-                    defaults["transactionId"] = transaction.transaction_id
-        elif action == "MeterValues":
-            connector_id = given.get("connectorId", 1)
-            if isinstance(connector_id, int) and connector_id in self.meters:
-                defaults = {"connectorId": connector_id}
-                transaction = self.transactions.get(connector_id)
-                if transaction is not None and transaction.transaction_id is not None:
-                    defaults["transactionId"] = transaction.transaction_id
-                defaults["meterValue"] = [
-                    self._meter_value(connector_id, ReadingContext.SAMPLE_PERIODIC)
-                ]
-        return {**defaults, **given}
+        return explicit.default_payload(self, action, given)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -460,6 +465,7 @@ class Station:
                 connector.apply(event)
         if (connector.status, connector.error_code, connector.info) != before:
             self.status_notification(connector.connector_id)
+        reservation.after_transition(self, connector)
         if 0 in self.pending_availability and not self.transactions:
             # A whole-charge-point change waited for the last transaction (§5.2).
             pending, self.pending_availability = self.pending_availability, {}
@@ -565,17 +571,21 @@ class Station:
         return message
 
     def _transaction_data(self, transaction: Transaction) -> list[dict[str, Any]]:
-        if not self.configuration.get_list("StopTxnSampledData"):
-            return []
-        end = self._meter_value(
-            transaction.connector_id, ReadingContext.TRANSACTION_END, "StopTxnSampledData"
-        )
-        return [sample for sample in (transaction.begin_sample, end) if sample]
+        """Transaction.Begin, the clock-aligned readings, Transaction.End: in time order."""
+        end = None
+        if self.configuration.get_list("StopTxnSampledData"):
+            end = self._meter_value(
+                transaction.connector_id, ReadingContext.TRANSACTION_END, "StopTxnSampledData"
+            )
+        samples = [transaction.begin_sample, *transaction.aligned_samples, end]
+        return [sample for sample in samples if sample]
 
     def _meter_value(
         self, connector_id: int, context: str, key: str = "MeterValuesSampledData"
     ) -> dict[str, Any]:
-        measurands = self.configuration.get_list(key) or ["Energy.Active.Import.Register"]
+        # The keys take any §7.31 measurand; the meter leaves out those it cannot read.
+        configured = [m for m in self.configuration.get_list(key) if m in SUPPORTED_MEASURANDS]
+        measurands = configured or ["Energy.Active.Import.Register"]
         return self.meters[connector_id].meter_value(self.clock.now(), measurands, context)
 
     def _sample(self, connector_id: int, now: float) -> None:
@@ -604,20 +614,6 @@ class Station:
         else:
             self._timers.cancel("heartbeat")
 
-    def _connection_timeout(self, connector_id: int) -> None:
-        """ConnectionTimeOut passed with no cable: the remote start lapses (§9.1.7)."""
-        if self.pending_remote_starts.pop(connector_id, None) is not None:
-            connector = self.connectors[connector_id]
-            if connector.can_apply(ConnectorEvent.PREPARING_TIMEOUT):
-                self._transition(connector, ConnectorEvent.PREPARING_TIMEOUT)
-
-    def _open_transaction_for(self, payload: dict[str, Any]) -> Transaction | None:
-        wanted = payload.get("transactionId")
-        for transaction in self.transactions.values():
-            if wanted is None or transaction.transaction_id == wanted:
-                return transaction
-        return None
-
     def configuration_changed(self, key: str) -> None:
         """A key changed at run time (ChangeConfiguration): reschedule what depends on it."""
         now = self.clock.now()
@@ -626,6 +622,8 @@ class Station:
         elif key == "MeterValueSampleInterval":
             for connector_id in self.transactions:
                 self._schedule_sample(connector_id, now)
+        elif key == "ClockAlignedDataInterval":
+            aligned.schedule(self, now)
         self.notify()
 
     def request_reboot(self, hard: bool) -> None:
@@ -637,154 +635,15 @@ class Station:
         self._enqueue(Reboot(hard))
 
     def remote_start(self, connector_id: int, id_tag: str) -> None:
-        """An accepted RemoteStartTransaction (§5.11).
+        """An accepted RemoteStartTransaction (§5.11): see ``remote.py``.
 
         With AuthorizeRemoteTxRequests the id tag is authorized first and the transaction
         starts only if it is accepted; it starts once a cable is in, or lapses after
         ConnectionTimeOut.
         """
-        connector = self.connectors[connector_id]
-        if self.configuration.get_bool("AuthorizeRemoteTxRequests"):
-            self.remote_starts_authorizing.add(connector_id)
-            self.authorize(id_tag)
-        elif connector.plugged:
-            self.start_transaction(connector_id, id_tag, remote=True)
-            return
-        self.pending_remote_starts[connector_id] = id_tag
-        if connector.plugged:
-            return
-        self._transition(connector, ConnectorEvent.AUTHORIZE)
-        timeout = self.configuration.get_int("ConnectionTimeOut")
-        if timeout > 0:
-            self._timers.set(f"connection_timeout:{connector_id}", self.clock.now() + timeout)
-
-    # --- answers ---------------------------------------------------------------------------
-
-    def _boot_answered(self, message: Message, response: dict[str, Any]) -> None:
-        status = RegistrationStatus(response["status"])
-        interval = int(response.get("interval", 0))
-        now = self.clock.now()
-        self.registration = status
-        self.boot_count += 1
-        self._timers.cancel("boot")
-        if status is RegistrationStatus.ACCEPTED:
-            if interval > 0:
-                with contextlib.suppress(ConfigurationError):  # out of the key's range
-                    self.configuration.set_internal("HeartbeatInterval", interval)
-            # §4.2: after an accepted boot, the status of every connector; statuses queued
-            # before it are stale by now and go, the others wait behind these.
-            self._outbox = deque(
-                item
-                for item in self._outbox
-                if not (isinstance(item, Message) and item.action == "StatusNotification")
-                or item.before_boot
-            )
-            waiting = list(self._outbox)
-            self._outbox.clear()
-            for connector_id in self.connectors:
-                self.status_notification(connector_id)
-            self._outbox.extend(waiting)
-            self._schedule_heartbeat(now)
-            for connector_id in self.transactions:
-                self._schedule_sample(connector_id, now)
-        else:
-            self._timers.set("boot", now + (interval if interval > 0 else DEFAULT_BOOT_RETRY))
-
-    def _authorize_answered(self, message: Message, response: dict[str, Any]) -> None:
-        info = response["idTagInfo"]
-        id_tag = message.payload.get("idTag")
-        if not isinstance(id_tag, str):
-            return
-        if self.configuration.get_bool("AuthorizationCacheEnabled"):
-            self.cache.remember(id_tag, info)
-        accepted = info.get("status") == AuthorizationStatus.ACCEPTED
-        if accepted:
-            self.last_authorized = id_tag
-        for connector_id in sorted(self.remote_starts_authorizing):
-            if self.pending_remote_starts.get(connector_id) != id_tag:
-                continue
-            self.remote_starts_authorizing.discard(connector_id)
-            if not accepted:
-                # A remote start whose Authorize was refused does not start (§5.11).
-                del self.pending_remote_starts[connector_id]
-                self._timers.cancel(f"connection_timeout:{connector_id}")
-                self._connection_timeout_now(connector_id)
-            elif self.connectors[connector_id].plugged:
-                del self.pending_remote_starts[connector_id]
-                self._timers.cancel(f"connection_timeout:{connector_id}")
-                self.start_transaction(connector_id, id_tag, remote=True)
-
-    def _connection_timeout_now(self, connector_id: int) -> None:
-        connector = self.connectors[connector_id]
-        if connector.can_apply(ConnectorEvent.PREPARING_TIMEOUT):
-            self._transition(connector, ConnectorEvent.PREPARING_TIMEOUT)
-
-    def _start_answered(self, message: Message, response: dict[str, Any]) -> None:
-        request = message.payload
-        connector_id = request.get("connectorId")
-        transaction = message.transaction
-        if transaction is None:
-            # A scenario's hand-made StartTransaction opens the transaction it describes.
-            if not isinstance(connector_id, int) or connector_id not in self.meters:
-                return
-            if connector_id in self.transactions:
-                return
-            transaction = self._open(connector_id, request, remote=False)
-            message.transaction = transaction
-        transaction.transaction_id = int(response["transactionId"])
-        if transaction.stopping:
-            return  # stopped before the answer came: the queued stop now has its id
-        connector_id = transaction.connector_id
-        info = response["idTagInfo"]
-        if self.configuration.get_bool("AuthorizationCacheEnabled") and transaction.id_tag:
-            self.cache.remember(transaction.id_tag, info)
-        connector = self.connectors[connector_id]
-        now = self.clock.now()
-        if info.get("status") == AuthorizationStatus.ACCEPTED:
-            if not connector.in_transaction and connector.can_apply(ConnectorEvent.START):
-                self._transition(connector, ConnectorEvent.START)
-            self._schedule_sample(connector_id, now)
-            return
-        # §4.10: the Central System did not accept the id tag of a started transaction.
-        if self.configuration.get_bool("StopTransactionOnInvalidId"):
-            if connector.can_apply(ConnectorEvent.START):
-                connector.apply(ConnectorEvent.START)
-            self._stop(transaction, Reason.DE_AUTHORIZED)
-        elif connector.can_apply(ConnectorEvent.START):
-            self._transition(connector, ConnectorEvent.START, ConnectorEvent.EVSE_SUSPEND)
-
-    def _stop_answered(self, message: Message, response: dict[str, Any]) -> None:
-        request = message.payload
-        info = response.get("idTagInfo")
-        id_tag = request.get("idTag")
-        if (
-            info
-            and isinstance(id_tag, str)
-            and self.configuration.get_bool("AuthorizationCacheEnabled")
-        ):
-            self.cache.remember(id_tag, info)
-        if message.transaction is not None:
-            return
-        # A scenario's hand-made StopTransaction closes the transaction it names.
-        wanted = request.get("transactionId")
-        for connector_id, transaction in list(self.transactions.items()):
-            if transaction.transaction_id == wanted and not transaction.stopping:
-                del self.transactions[connector_id]
-                self._timers.cancel(f"sample:{connector_id}")
-                self.meters[connector_id].set_power(0, self.clock.now())
-                connector = self.connectors[connector_id]
-                if connector.can_apply(ConnectorEvent.STOP):
-                    self._transition(connector, ConnectorEvent.STOP)
+        remote.start(self, connector_id, id_tag)
 
 
 def sendable_actions(items: Iterable[Item]) -> list[str]:
     """The actions of ``items``, for messages and reports."""
     return [item.action if isinstance(item, Message) else "(reboot)" for item in items]
-
-
-_APPLY: dict[str, Callable[[Station, Message, dict[str, Any]], None]] = {
-    "BootNotification": Station._boot_answered,
-    "Authorize": Station._authorize_answered,
-    "StartTransaction": Station._start_answered,
-    "StopTransaction": Station._stop_answered,
-}

@@ -1,4 +1,4 @@
-"""Transactions and the authorization cache (OCPP 1.6 §3.4, §4.8, §4.10, §5.4)."""
+"""Transactions and the authorization cache (OCPP 1.6 §3.5.1, §4.8, §4.10, §5.4)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class Transaction:
     #: the Transaction.Begin sample, for StopTransaction's transactionData
     begin_sample: dict[str, Any] | None = None
     remote: bool = False
+    #: the StopTxnAlignedData readings taken while it ran, for transactionData (§4.11)
+    aligned_samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
