@@ -727,3 +727,22 @@ def test_no_heartbeat_while_offline_but_the_schedule_goes_on() -> None:
     assert rig.station.next_timer() == T0 + 120
     rig.station.on_connected()
     assert rig.run_until(120) and rig.csms.log[-1][0] == "Heartbeat"
+
+
+def test_a_transaction_started_offline_charges_and_meters_before_its_answer() -> None:
+    rig = make_rig({"MeterValueSampleInterval": 60})
+    rig.boot()
+    rig.station.plug_in(1)
+    rig.csms.drain()
+    rig.station.on_disconnected()
+    rig.station.start_transaction(1, "TAG-001")
+    assert rig.station.connectors[1].status == "Charging"
+    rig.station.on_connected()
+    start = rig.csms.expect("StartTransaction")
+    rig.clock.advance_to(T0 + 60)
+    rig.station.on_timer(T0 + 60)  # due before the answer: sampled all the same
+    rig.csms.answer(start, {"transactionId": 5, "idTagInfo": ACCEPTED})
+    assert rig.station.next_timer() == T0 + 120  # the grid started with the transaction
+    taken = rig.csms.drain()
+    assert [m.action for m in taken] == ["StatusNotification", "MeterValues"]
+    assert taken[1].payload["transactionId"] == 5

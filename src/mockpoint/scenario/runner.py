@@ -37,7 +37,14 @@ from mockpoint.scenario.outcome import (
 )
 from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.scenario.reports.transcript import TranscriptWriter
-from mockpoint.scenario.steps import RUNNERS, StepContext, StepFailed, describe
+from mockpoint.scenario.steps import (
+    RUNNERS,
+    StepContext,
+    StepFailed,
+    arm,
+    describe,
+    shapes_reply,
+)
 from mockpoint.station.configuration import Configuration
 from mockpoint.station.station import Identity, Station
 from mockpoint.transport.websocket import connect
@@ -272,7 +279,12 @@ async def _run(
                 options.reporter.step_finished(boot)
                 if boot.status is Status.FAILED:
                     outcome.status = Status.FAILED
-            for index, step in enumerate(scenario.steps, start=1):
+            steps = scenario.steps
+            for index, step in enumerate(steps, start=1):
+                following = steps[index] if index < len(steps) else None
+                if following is not None and shapes_reply(following) and not shapes_reply(step):
+                    assert isinstance(following, model.AwaitStep)
+                    arm(ctx, following)  # this step may trigger the request it replies to
                 if outcome.status is Status.FAILED:
                     result = _skipped(index, step)
                 else:

@@ -59,6 +59,8 @@ class StepContext:
     wait_for_csms: float | None = None
     #: show ``await`` prompts (not against the embedded CSMS, which needs no one)
     show_prompts: bool = False
+    #: the ``await`` listening for the request it replies to (see :class:`Armed`)
+    armed: Armed | None = None
 
     def timeout_of(self, step: model.StepBase) -> float:
         return step.timeout if step.timeout is not None else self.timeout
@@ -290,48 +292,86 @@ async def wait(ctx: StepContext, step: model.WaitStep) -> None:
 # --- CSMS-initiated requests -------------------------------------------------------------------
 
 
+@dataclass
+class Armed:
+    """An ``await`` that shapes its reply, listening before its step runs: the step before it
+    may trigger the request, which can then arrive before the ``await`` starts."""
+
+    step: model.AwaitStep
+    claimed: Call | None = None
+
+
+def shapes_reply(step: model.StepBase) -> bool:
+    return isinstance(step, model.AwaitStep) and (
+        step.reply is not None or step.reply_error is not None
+    )
+
+
+def arm(ctx: StepContext, step: model.AwaitStep) -> None:
+    """Let ``step`` claim the next request of its action from now on (see :class:`Armed`)."""
+    armed = Armed(step)
+    ctx.armed = armed
+
+    async def intercept(call: Call) -> dict[str, Any] | None:
+        if call.action != step.await_ or armed.claimed is not None:
+            return None
+        armed.claimed = call
+        return _shaped_reply(ctx, step, call)
+
+    ctx.cp.interceptor = intercept
+
+
 async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
-    """Take the oldest matching request since the previous ``await``, or wait for one."""
+    """Take the oldest matching request since the previous ``await``, or wait for one.
+
+    With ``reply`` / ``reply_error`` the step takes the first request of its action that
+    arrived since it was armed (by the runner, as the step before it started) and shapes
+    its answer; one answered by the station model before that fails the step.
+    """
     action = step.await_
     seconds = step.within if step.within is not None else ctx.timeout_of(step)
     if step.prompt and ctx.wait_for_csms is not None:
         seconds = ctx.wait_for_csms
-    shapes_reply = step.reply is not None or step.reply_error is not None
-    claimed: list[Call] = []
+    armed: Armed | None = None
+    if shapes_reply(step):
+        if ctx.armed is None or ctx.armed.step is not step:
+            arm(ctx, step)
+        armed = ctx.armed
 
-    async def intercept(call: Call) -> dict[str, Any] | None:
-        if call.action != action or claimed:
+    def find() -> int | None:
+        if armed is None:
+            return _find(ctx, action)
+        if armed.claimed is None:
             return None
-        claimed.append(call)
-        return _shaped_reply(ctx, step, call)
+        return next(i for i, r in enumerate(ctx.cp.received) if r.call is armed.claimed)
 
-    index = _find(ctx, action)
-    if index is not None and shapes_reply:
-        raise StepFailed(
-            f"{action} arrived before this step and was already answered by the station model; "
-            "`reply` can only shape a request that arrives while its step runs"
-        )
-    if index is None:
-        if step.prompt and ctx.show_prompts:
-            ctx.reporter.waiting(action, ctx.resolve(step.prompt), seconds)
-        if shapes_reply:
-            ctx.cp.interceptor = intercept
-        try:
-            async with asyncio.timeout(seconds):
-                while (index := _find(ctx, action)) is None:
-                    await ctx.cp.wait_received(len(ctx.cp.received))
-        except TimeoutError:
-            seen = [r.call.action for r in ctx.cp.received[ctx.inbox_cursor :]]
+    try:
+        if armed is not None and armed.claimed is None and _find(ctx, action) is not None:
             raise StepFailed(
-                f"no {action} from the CSMS within {seconds:g} s",
-                expected=action,
-                actual=seen or "no request",
-            ) from None
-        finally:
+                f"{action} arrived before this step and the one before it, and was already "
+                "answered by the station model; `reply` shapes a request that arrives later"
+            )
+        if (index := find()) is None:
+            if step.prompt and ctx.show_prompts:
+                ctx.reporter.waiting(action, ctx.resolve(step.prompt), seconds)
+            try:
+                async with asyncio.timeout(seconds):
+                    while (index := find()) is None:
+                        await ctx.cp.wait_received(len(ctx.cp.received))
+            except TimeoutError:
+                seen = [r.call.action for r in ctx.cp.received[ctx.inbox_cursor :]]
+                raise StepFailed(
+                    f"no {action} from the CSMS within {seconds:g} s",
+                    expected=action,
+                    actual=seen or "no request",
+                ) from None
+    finally:
+        if armed is not None:
             ctx.cp.interceptor = None
+            ctx.armed = None
     record = ctx.cp.received[index]
     ctx.inbox_cursor = index + 1
-    if record.error is not None and not shapes_reply:
+    if record.error is not None and armed is None:
         raise StepFailed(
             f"{action} was answered with CALLERROR {record.error.code}: {record.error}",
             actual=record.call.payload,

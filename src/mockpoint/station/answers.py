@@ -99,7 +99,8 @@ def start_answered(station: Station, message: Message, response: dict[str, Any])
     if info.get("status") == AuthorizationStatus.ACCEPTED:
         if not connector.in_transaction and connector.can_apply(ConnectorEvent.START):
             station._transition(connector, ConnectorEvent.START)
-        station._schedule_sample(connector_id, now)
+        if f"sample:{connector_id}" not in station._timers.due:  # started offline: it runs
+            station._schedule_sample(connector_id, now)
         return
     # §4.10: the Central System did not accept the id tag of a started transaction.
     if station.configuration.get_bool("StopTransactionOnInvalidId"):

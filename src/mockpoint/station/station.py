@@ -377,6 +377,13 @@ class Station:
         )
         if used is not None:
             reservation.end(self, used)
+        if not self.connected:
+            # Offline the charge point decides alone (§4.10): it charges and meters now;
+            # the StartTransaction and its MeterValues wait for the connection.
+            connector = self.connectors[connector_id]
+            if connector.can_apply(ConnectorEvent.START):
+                self._transition(connector, ConnectorEvent.START)
+            self._schedule_sample(connector_id, self.clock.now())
         return message
 
     def stop_transaction(self, connector_id: int, reason: str = Reason.LOCAL) -> Message:
