@@ -35,7 +35,7 @@ from mockpoint.rpc.frames import Call
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
 from mockpoint.runtime.endpoint import Direction, Endpoint, FrameObserver
 from mockpoint.station.handlers import HANDLERS, handle
-from mockpoint.station.station import Message, Reboot, Station
+from mockpoint.station.station import Message, Reboot, Reconnect, Station
 from mockpoint.transport.base import Transport
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ class ChargePoint:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._rebooting = False
+        #: closing to reconnect with new credentials (a Reconnect directive)
+        self._reconnecting = False
         #: offline on purpose (a scenario's `disconnect`): no reconnecting until allowed
         self._offline = False
         #: virtual time at which an offline charge point reconnects (None: when told)
@@ -331,6 +333,8 @@ class ChargePoint:
                 self.station.rebooted()
             elif self._offline:
                 await self._wait_until_back_online()
+            elif self._reconnecting:
+                self._reconnecting = False
             else:
                 self.problems.append(f"connection lost: {lost}")
             try:
@@ -341,7 +345,7 @@ class ChargePoint:
 
     async def _execute(self) -> None:
         while True:
-            if not self.connected and not self._rebooting:
+            if not self.connected and not (self._rebooting or self._reconnecting):
                 # Offline: nothing can go out, what is queued waits for the connection.
                 self._idle.set()
                 await self._connected.wait()
@@ -355,6 +359,9 @@ class ChargePoint:
             self._idle.clear()
             if isinstance(item, Reboot):
                 await self._reboot()
+                continue
+            if isinstance(item, Reconnect):
+                await self._reconnect(item.reason)
                 continue
             await self._send(item)
 
@@ -413,6 +420,14 @@ class ChargePoint:
             future.set_exception(exc)
         else:
             self.problems.append(f"{message.action}: {exc}")
+
+    async def _reconnect(self, reason: str) -> None:
+        """Close and open the connection again, with whatever credentials now apply."""
+        self._reconnecting = True
+        if self._endpoint is not None:
+            await self._endpoint.close(1000, reason)
+        self._connected.clear()
+        await self._connected.wait()
 
     async def _reboot(self) -> None:
         self._rebooting = True

@@ -25,6 +25,7 @@ from pydantic import (
     Tag,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from mockpoint.ocpp16.enums import ChargePointErrorCode, Reason
@@ -113,6 +114,25 @@ class CsmsTarget(_Model):
     ca: str | None = Field(None, description="CA certificate (PEM) to verify the CSMS")
     cert: str | None = Field(None, description="client certificate (PEM), profile 3")
     key: str | None = Field(None, description="client private key (PEM), profile 3")
+    insecure: bool = Field(
+        False, description="do not verify the CSMS's TLS certificate (prints a warning)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CsmsTarget:
+        scheme = self.url.split(":", 1)[0].lower()
+        literal = "${" not in self.url
+        if literal and scheme not in ("ws", "wss"):
+            raise ValueError(f"url: a CSMS URL starts with ws:// or wss://, got {self.url!r}")
+        if self.security_profile in (1, 2) and not self.password:
+            raise ValueError(f"security_profile {self.security_profile} needs a password")
+        if literal and self.security_profile >= 2 and scheme != "wss":
+            raise ValueError(f"security_profile {self.security_profile} needs a wss:// URL")
+        if literal and self.security_profile == 1 and scheme != "ws":
+            raise ValueError("security_profile 1 is Basic auth over ws://; over TLS it is 2")
+        if self.security_profile == 3 and not (self.cert and self.key):
+            raise ValueError("security_profile 3 (mutual TLS) needs cert and key")
+        return self
 
 
 class ChargePointSpec(_Model):

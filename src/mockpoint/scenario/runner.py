@@ -13,7 +13,8 @@ import os
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator
+import warnings
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +26,9 @@ from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
-from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.runtime.charge_point import ChargePoint, Connect
 from mockpoint.scenario import model
+from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.outcome import (
     Direction,
     FrameRecord,
@@ -47,6 +49,7 @@ from mockpoint.scenario.steps import (
 )
 from mockpoint.station.configuration import Configuration
 from mockpoint.station.station import Identity, Station
+from mockpoint.transport.base import Transport
 from mockpoint.transport.websocket import connect
 
 #: How many frames a failure shows from just before it.
@@ -152,6 +155,9 @@ async def run_scenario(
     except ConnectError as exc:
         outcome.status = Status.UNREACHABLE
         outcome.error = str(exc)
+    except UsageError as exc:  # found only when it runs, e.g. a missing certificate file
+        outcome.status = Status.FAILED
+        outcome.error = str(exc)
     except Exception as exc:  # a bug in mockpoint: report it, keep running the others
         outcome.status = Status.ERROR
         outcome.error = f"internal error: {type(exc).__name__}: {exc}"
@@ -200,34 +206,86 @@ def _embedded(scenario: model.Scenario, options: RunOptions) -> bool:
     return options.csms_url is None and scenario.target is None
 
 
-def _connector(url: str, scenario: model.Scenario, path: Path, options: RunOptions) -> Any:
+def _connector(
+    url: str,
+    scenario: model.Scenario,
+    path: Path,
+    options: RunOptions,
+    station: Station,
+    variables: dict[str, Any],
+) -> Connect:
+    """How the charge point connects: the URL, and the security profile's credentials
+    (OCPP 1.6 security whitepaper: 1 Basic auth, 2 Basic auth over TLS, 3 mutual TLS).
+
+    The Basic-auth password is the AuthorizationKey; a new one the CSMS sets is used from the
+    next connection on. Passwords are never printed.
+    """
     target = scenario.target
-    password = None
+    profile = target.security_profile if target else 0
+
+    def setting(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(resolve(value, variables))
+        except UnknownVariable as exc:
+            raise UsageError(f"{path}: csms: {exc}") from None
+
+    url = str(setting(url))
     ssl_context = None
-    if target is not None:
-        if target.security_profile in (1, 2):
-            password = target.password
-        if url.startswith("wss://"):
-            ssl_context = ssl.create_default_context(
-                cafile=str(path.parent / target.ca) if target.ca else None
-            )
-            if target.security_profile == 3:
-                if not (target.cert and target.key):
-                    raise UsageError(f"{path}: security profile 3 needs csms.cert and csms.key")
-                ssl_context.load_cert_chain(path.parent / target.cert, path.parent / target.key)
+    if url.startswith("wss://"):
+        ssl_context = _tls(target, path, setting)
+    if target is not None and profile in (1, 2):
+        password = setting(target.password)
+        with contextlib.suppress(UsageError):  # a password the key's rules refuse is kept aside
+            station.configuration.set_internal("AuthorizationKey", password)
+    else:
+        password = None
     cp_id = scenario.charge_point.id
     open_timeout = min(options.connect_timeout, 10.0)
 
-    async def make() -> Any:
+    async def make() -> Transport:
+        current = None
+        if profile in (1, 2):
+            current = station.configuration.get("AuthorizationKey") or password
         return await connect(
             url,
             cp_id,
             open_timeout=open_timeout,
-            basic_auth_password=password,
+            basic_auth_password=current,
             ssl_context=ssl_context,
         )
 
     return make
+
+
+def _tls(
+    target: model.CsmsTarget | None, path: Path, setting: Callable[[str | None], str | None]
+) -> ssl.SSLContext:
+    """TLS for wss://: the CSMS's certificate is verified against ``ca`` or the system's
+    store, unless ``insecure: true`` says otherwise (with a warning)."""
+    ca = setting(target.ca) if target else None
+    try:
+        context = ssl.create_default_context(cafile=str(path.parent / ca) if ca else None)
+        if target is not None and target.cert and target.key:
+            cert, key = setting(target.cert), setting(target.key)
+            assert cert is not None and key is not None
+            context.load_cert_chain(path.parent / cert, path.parent / key)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"{path}: csms TLS files: {exc}") from None
+    if target is not None and target.insecure:
+        warnings.warn(
+            f"{path}: TLS verification of the CSMS is off (insecure: true)",
+            InsecureWarning,
+            stacklevel=2,
+        )
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class InsecureWarning(UserWarning):
+    """TLS verification was turned off by a scenario."""
 
 
 async def _run(
@@ -255,7 +313,7 @@ async def _run(
     async with _csms_url(scenario, options, clock) as url:
         cp = ChargePoint(
             station,
-            _connector(url, scenario, path, options),
+            _connector(url, scenario, path, options, station, variables),
             clock=clock,
             ids=SeededIds(scenario.seed),
             call_timeout=scenario.timeout,

@@ -104,8 +104,19 @@ class Reboot:
     hard: bool
 
 
-Item = Message | Reboot
-_ItemT = TypeVar("_ItemT", Message, Reboot)
+@dataclass(eq=False)
+class Reconnect:
+    """A directive to the driver: close the connection and open it again, without a boot.
+
+    OCPP 1.6 security whitepaper: after a new AuthorizationKey or a higher SecurityProfile is
+    accepted, the charge point reconnects with the new credentials.
+    """
+
+    reason: str
+
+
+Item = Message | Reboot | Reconnect
+_ItemT = TypeVar("_ItemT", Message, Reboot, Reconnect)
 
 
 @dataclass
@@ -189,7 +200,7 @@ class Station:
         (OCPP 1.6 §4.2: a charge point that is not accepted sends nothing else).
         """
         for index, item in enumerate(self._outbox):
-            if isinstance(item, Reboot) or self.accepted or item.before_boot:
+            if not isinstance(item, Message) or self.accepted or item.before_boot:
                 del self._outbox[index]
                 if isinstance(item, Message) and not self._finalize(item):
                     self.undeliverable.append(item)
@@ -215,7 +226,8 @@ class Station:
     def has_sendable(self) -> bool:
         """Whether :meth:`next_item` would return something now."""
         return any(
-            isinstance(item, Reboot) or self.accepted or item.before_boot for item in self._outbox
+            not isinstance(item, Message) or self.accepted or item.before_boot
+            for item in self._outbox
         )
 
     def requeue(self, message: Message) -> None:
@@ -631,6 +643,8 @@ class Station:
                 self._schedule_sample(connector_id, now)
         elif key == "ClockAlignedDataInterval":
             aligned.schedule(self, now)
+        elif key in ("AuthorizationKey", "SecurityProfile"):
+            self._enqueue(Reconnect(f"{key} changed"))
         self.notify()
 
     def request_reboot(self, hard: bool) -> None:
