@@ -54,6 +54,17 @@ class CallError:
 Frame = Call | CallResult | CallError
 
 
+class BinaryText(str):
+    """The text of a binary WebSocket message, decoded as UTF-8 (bad bytes replaced).
+
+    OCPP-J 1.6 §3 carries every frame in a text message. A transport that receives a binary
+    one hands its text up as this type, so that the session reads the frame and also reports
+    the violation.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class MalformedFrame:
     """Text that is not a well-formed OCPP-J frame."""
@@ -74,7 +85,7 @@ _LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,36})"')
 def parse(text: str) -> Frame | MalformedFrame:
     """Parse one WebSocket text message into a frame value; never raises."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
         return _salvage(text, f"not valid JSON: {exc}")
     if not isinstance(data, list):
@@ -106,6 +117,12 @@ def parse(text: str) -> Frame | MalformedFrame:
     )
 
 
+def readable_id(text: str) -> str | None:
+    """The unique id of ``text`` when one can be read, well-formed frame or not."""
+    frame = parse(text)
+    return frame.unique_id
+
+
 def encode(frame: Frame) -> str:
     """The OCPP-J text of ``frame``: compact JSON, keys in the payload's order."""
     body: list[Any]
@@ -121,7 +138,15 @@ def encode(frame: Frame) -> str:
             frame.error_description,
             frame.error_details,
         ]
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a peer may send "\ud800" as an id or a value) cannot go in a
+        # text message, which must be UTF-8 (RFC 6455 §5.6); as an escape it is the same
+        # JSON string.
+        text = json.dumps(body, separators=(",", ":"))
+    return text
 
 
 def _parse_call(text: str, data: list[Any], unique_id: str) -> Call | MalformedFrame:
@@ -185,6 +210,12 @@ def _readable_head(data: list[Any]) -> tuple[str | None, int | None]:
     if not isinstance(unique_id, str) or not 0 < len(unique_id) <= MAX_UNIQUE_ID_LENGTH:
         unique_id = None
     return unique_id, message_type
+
+
+def _not_json(constant: str) -> Any:
+    # Python's json reads NaN and Infinity; RFC 8259 §6 does not allow them, and a NaN
+    # that got through would break validation and the reports downstream.
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _salvage(text: str, reason: str) -> MalformedFrame:

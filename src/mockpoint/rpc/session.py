@@ -28,6 +28,7 @@ from mockpoint.errors import ErrorCode, LocalProtocolError
 from mockpoint.ids import IdGenerator, SeededIds
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.rpc.frames import (
+    BinaryText,
     Call,
     CallError,
     CallResult,
@@ -90,8 +91,22 @@ class RemoteViolation:
     call: Call | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RawAnswerReceived:
+    """The answer to a frame sent outside the bookkeeping (:meth:`RpcSession.send_raw`),
+    whose id was announced with :meth:`RpcSession.expect_answer` (fault injection)."""
+
+    answer: CallResult | CallError
+
+
 Event = (
-    CallReceived | ResultReceived | ErrorReceived | InvalidAnswer | CallTimedOut | RemoteViolation
+    CallReceived
+    | ResultReceived
+    | ErrorReceived
+    | InvalidAnswer
+    | CallTimedOut
+    | RemoteViolation
+    | RawAnswerReceived
 )
 
 
@@ -123,6 +138,7 @@ class RpcSession:
     _queue: deque[_Pending] = field(default_factory=deque, init=False)
     _unanswered: dict[str, Call] = field(default_factory=dict, init=False)
     _outgoing: list[str] = field(default_factory=list, init=False)
+    _raw_expected: set[str] = field(default_factory=set, init=False)
 
     # --- sending -------------------------------------------------------------------------
 
@@ -177,6 +193,11 @@ class RpcSession:
         """Put ``text`` on the wire as it is, outside any bookkeeping (fault injection)."""
         self._outgoing.append(text)
 
+    def expect_answer(self, unique_id: str) -> None:
+        """An answer with ``unique_id`` to a raw frame is expected: report it as a
+        :class:`RawAnswerReceived` instead of a violation (once)."""
+        self._raw_expected.add(unique_id)
+
     def data_to_send(self) -> list[str]:
         """The texts to write to the connection, in order; each is returned once."""
         out, self._outgoing = self._outgoing, []
@@ -186,6 +207,9 @@ class RpcSession:
 
     def receive(self, text: str, now: float) -> list[Event]:
         """Digest one received text message."""
+        if isinstance(text, BinaryText):
+            binary = RemoteViolation(text, "a binary WebSocket message (OCPP-J uses text only)")
+            return [binary, *self.receive(str(text), now)]
         frame = parse(text)
         if isinstance(frame, MalformedFrame):
             return [self._malformed(frame)]
@@ -288,6 +312,10 @@ class RpcSession:
 
     def _answer(self, text: str, frame: CallResult | CallError, now: float) -> list[Event]:
         flight = self._in_flight
+        in_flight = flight is not None and flight.call.unique_id == frame.unique_id
+        if not in_flight and frame.unique_id in self._raw_expected:
+            self._raw_expected.discard(frame.unique_id)
+            return [RawAnswerReceived(frame)]
         if flight is None or flight.call.unique_id != frame.unique_id:
             kind = "CALLRESULT" if isinstance(frame, CallResult) else "CALLERROR"
             return [
@@ -313,6 +341,7 @@ __all__ = [
     "Event",
     "Frame",
     "InvalidAnswer",
+    "RawAnswerReceived",
     "RemoteViolation",
     "ResultReceived",
     "RpcSession",

@@ -138,4 +138,8 @@ def _check(validate: Callable[[Any], Any], payload: dict[str, Any]) -> Violation
             "the payload " + message[len("data ") :] if message.startswith("data ") else message
         )
         return Violation(code, message, path, rule)
+    except ValueError:
+        # The same multipleOf division on a NaN (a local payload; parse refuses NaN).
+        message = "a number is not finite"
+        return Violation(ErrorCode.PROPERTY_CONSTRAINT_VIOLATION, message, "", "multipleOf")
     return None

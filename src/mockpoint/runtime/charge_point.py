@@ -30,8 +30,10 @@ from mockpoint.errors import (
     OcppError,
     RemoteProtocolError,
 )
+from mockpoint.faults.rules import FaultRules, frame_action
+from mockpoint.faults.transport import InjectedDisconnect
 from mockpoint.ids import IdGenerator, SeededIds
-from mockpoint.rpc.frames import Call
+from mockpoint.rpc.frames import Call, CallError, CallResult, encode
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
 from mockpoint.runtime.endpoint import Direction, Endpoint, FrameObserver
 from mockpoint.station.handlers import HANDLERS, handle
@@ -102,6 +104,12 @@ class ChargePoint:
         #: virtual time at which an offline charge point reconnects (None: when told)
         self._reconnect_at: float | None = None
         self._reconnect_now = asyncio.Event()
+        #: a close the scenario caused or expects is not a failure
+        self._loss_expected = False
+        self._lost_event = asyncio.Event()
+        #: fault injection switched on by scenario steps
+        self.faults = FaultRules()
+        self._actions_by_id: dict[str, str] = {}
         station.notify = self._changed
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -168,7 +176,7 @@ class ChargePoint:
 
     async def wait_idle(self) -> None:
         """Until nothing sendable is queued and nothing is in flight."""
-        while not self._idle.is_set() or (self.connected and self.station.has_sendable()):
+        while not self._idle.is_set() or (not self._offline and self.station.has_sendable()):
             self._wake_executor.set()
             await self._idle.wait()
             await asyncio.sleep(0)
@@ -224,6 +232,60 @@ class ChargePoint:
         if self._endpoint is None:
             raise ConnectionLost("not connected")
         await self._endpoint.send_raw(text)
+
+    async def send_raw_expecting(self, text: str, answer_id: str) -> None:
+        """Send ``text`` as it is; its answer, when it comes, is taken quietly."""
+        if self._endpoint is None or not self.connected:
+            raise ConnectionLost("not connected")
+        await self._endpoint.send_raw(text, answer_id)
+
+    async def raw_exchange(
+        self, text: str, answer_id: str | None, timeout: float
+    ) -> CallResult | CallError | ConnectionLost | None:
+        """Send ``text`` as it is and see what the CSMS does within ``timeout``: its answer
+        (when ``answer_id`` is the frame's id), the connection it closes, or nothing.
+
+        A close here is expected, not a failure; the charge point reconnects as after any
+        lost connection (no new boot)."""
+        endpoint = self._endpoint
+        if endpoint is None or not self.connected:
+            raise ConnectionLost("not connected")
+        self._loss_expected = True
+        try:
+            answer = await endpoint.send_raw(text, answer_id)
+            closed = asyncio.ensure_future(self._lost_event.wait())
+            waiting: set[asyncio.Future[Any]] = {closed}
+            if answer is not None:
+                waiting.add(answer)
+            done, _ = await asyncio.wait(
+                waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            closed.cancel()
+            if answer is not None and answer in done:
+                return answer.result()
+            if closed in done:
+                return endpoint.lost or ConnectionLost("connection closed")
+            return None
+        finally:
+            if self.connected:
+                self._loss_expected = False
+
+    def call_text(self, action: str, payload: dict[str, Any]) -> tuple[str, str]:
+        """A CALL frame with the next unique id, outside the bookkeeping: (id, text)."""
+        unique_id = self._ids()
+        return unique_id, encode(Call(unique_id, action, payload))
+
+    async def close_connection(self, code: int, reason: str) -> None:
+        """Close the WebSocket with ``code`` and reconnect at once, without a boot."""
+        self._loss_expected = True
+        if self._endpoint is not None:
+            await self._endpoint.close(code, reason)
+        while self.connected:
+            self._wake_steps.clear()
+            await self._wake_steps.wait()
+        while not self.connected:
+            self._wake_steps.clear()
+            await self._wake_steps.wait()
 
     async def disconnect(self, code: int = 1000, reason: str = "") -> None:
         if self._endpoint is not None:
@@ -315,8 +377,11 @@ class ChargePoint:
         self._endpoint = Endpoint(
             transport, session, self._answer, observer=_Observer(self), monotonic=self._monotonic
         )
+        self._endpoint.keep = self._keep
+        self._lost_event.clear()
         self._connected.set()
         self.station.on_connected(auto_boot=self._auto_boot)
+        self._changed()
 
     async def _supervise(self) -> None:
         while not self._stopping:
@@ -324,10 +389,14 @@ class ChargePoint:
             assert endpoint is not None
             lost = await endpoint.run()
             self._connected.clear()
+            self._lost_event.set()
             self.station.on_disconnected()
             if self._stopping:
                 return
             self._changed()
+            injected = isinstance(lost, InjectedDisconnect) or isinstance(
+                endpoint.lost, InjectedDisconnect
+            )
             if self._rebooting:
                 self._rebooting = False
                 self.station.rebooted()
@@ -335,6 +404,8 @@ class ChargePoint:
                 await self._wait_until_back_online()
             elif self._reconnecting:
                 self._reconnecting = False
+            elif self._loss_expected or injected:
+                self._loss_expected = False
             else:
                 self.problems.append(f"connection lost: {lost}")
             try:
@@ -345,9 +416,11 @@ class ChargePoint:
 
     async def _execute(self) -> None:
         while True:
-            if not self.connected and not (self._rebooting or self._reconnecting):
-                # Offline: nothing can go out, what is queued waits for the connection.
-                self._idle.set()
+            if not self.connected:
+                # Nothing can go out; what is queued waits for the connection. Offline on
+                # purpose, that is the station's rest state; otherwise it is on its way back.
+                if self._offline:
+                    self._idle.set()
                 await self._connected.wait()
                 continue
             item = self.station.next_item()
@@ -384,11 +457,13 @@ class ChargePoint:
                     validate=message.validate,
                     timeout=message.timeout,
                 )
-            except ConnectionLost as exc:
-                if message.transactional:
-                    self.station.requeue(message)  # first in line once back online
-                    return
-                self._fail(message, exc)
+            except ConnectionLost:
+                # Known gone before the supervisor notices: wait for it to reconnect. The
+                # message goes first once back online; a Heartbeat has nothing to say then.
+                self._connected.clear()
+                if message.action != "Heartbeat" or message in self._waiters:
+                    self.station.requeue(message)
+                return
             except (CallTimeout, CallErrorReceived) as exc:
                 configuration = self.station.configuration
                 if message.transactional and retries < configuration.get_int(
@@ -459,10 +534,26 @@ class ChargePoint:
         self._wake_timers.clear()
         await self._wake_timers.wait()
 
+    def _keep(self, direction: Direction, text: str) -> bool:
+        """Fault injection: whether a frame gets through (see FaultRules.drops)."""
+        if not self.faults.drops:
+            return True
+        unique_id, action = frame_action(text, self._actions_by_id)
+        if unique_id is not None and action is not None and text.lstrip().startswith("[2"):
+            if len(self._actions_by_id) > 10_000:
+                self._actions_by_id.clear()
+            self._actions_by_id[unique_id] = action
+        return not self.faults.drops_frame(direction, action)
+
     async def _answer(self, call: Call) -> dict[str, Any]:
         record = Received(call)
         self.received.append(record)
         self._received_changed.set()
+        if self.faults.ignores(call.action):
+            await asyncio.Event().wait()  # never answered; cancelled with the connection
+        delay = self.faults.delay_of(call.action)
+        if delay:
+            await asyncio.sleep(delay)
         try:
             response = None
             if self.interceptor is not None:

@@ -25,13 +25,14 @@ from mockpoint.errors import (
     OcppError,
     RemoteProtocolError,
 )
-from mockpoint.rpc.frames import Call
+from mockpoint.rpc.frames import Call, CallError, CallResult
 from mockpoint.rpc.session import (
     CallReceived,
     CallTimedOut,
     ErrorReceived,
     Event,
     InvalidAnswer,
+    RawAnswerReceived,
     RemoteViolation,
     ResultReceived,
     RpcSession,
@@ -74,6 +75,9 @@ class Endpoint:
         self._deadline_moved = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._lost: ConnectionLost | None = None
+        self._raw_waiters: dict[str, asyncio.Future[CallResult | CallError]] = {}
+        #: fault injection: returns False for a frame that must be dropped
+        self.keep: Callable[[Direction, str], bool] = lambda _direction, _text: True
 
     # --- public --------------------------------------------------------------------------
 
@@ -87,6 +91,8 @@ class Endpoint:
                 except ConnectionLost as exc:
                     self._connection_lost(exc)
                     return exc
+                if not self.keep("in", text):
+                    continue  # lost on the way, as far as this side can tell
                 self._notify_frame("in", text)
                 for event in self.session.receive(text, self._monotonic()):
                     self._dispatch(event)
@@ -123,13 +129,29 @@ class Endpoint:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[call.unique_id] = future
         self._deadline_moved.set()
-        await self._flush()
+        try:
+            await self._flush()
+        except ConnectionLost:
+            self._waiting.pop(call.unique_id, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: the caller gets the one raised here
+            future.cancel()
+            raise
         return await future
 
-    async def send_raw(self, text: str) -> None:
-        """Write ``text`` as it is (fault injection)."""
+    async def send_raw(
+        self, text: str, answer_id: str | None = None
+    ) -> asyncio.Future[CallResult | CallError] | None:
+        """Write ``text`` as it is (fault injection); with ``answer_id``, a future for the
+        peer's answer to it."""
+        future: asyncio.Future[CallResult | CallError] | None = None
+        if answer_id is not None:
+            future = asyncio.get_running_loop().create_future()
+            self._raw_waiters[answer_id] = future
+            self.session.expect_answer(answer_id)
         self.session.send_raw(text)
         await self._flush()
+        return future
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.transport.close(code, reason)
@@ -155,6 +177,10 @@ class Endpoint:
                     error.error_code, error.error_description, error.error_details
                 ),
             )
+        elif isinstance(event, RawAnswerReceived):
+            waiter = self._raw_waiters.pop(event.answer.unique_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(event.answer)
         elif isinstance(event, CallTimedOut):
             self._settle(event.call, exc=CallTimeout(f"no answer to {event.call.action}"))
         elif isinstance(event, InvalidAnswer):
@@ -207,6 +233,8 @@ class Endpoint:
             for text in self.session.data_to_send():
                 if self._lost is not None:
                     return
+                if not self.keep("out", text):
+                    continue
                 self._notify_frame("out", text)
                 try:
                     await self.transport.send(text)

@@ -371,6 +371,116 @@ class ReconnectStep(StepBase):
         return {} if value is None else value  # `- reconnect:` alone
 
 
+# --- faults ---------------------------------------------------------------------------------
+
+
+class CloseExpectation(_Model):
+    code: int | None = Field(None, description="the close code the CSMS should use")
+
+
+class FaultExpectation(_Model):
+    """What the CSMS should do in answer to a fault: exactly one of these."""
+
+    callerror: str | None = Field(None, description="answer with this CALLERROR code")
+    result: Json | None = Field(None, description="answer with a CALLRESULT containing this")
+    close: bool | CloseExpectation | None = Field(None, description="close the connection")
+    nothing: bool | None = Field(None, description="neither answer nor close (within timeout)")
+
+    @model_validator(mode="after")
+    def _one(self) -> FaultExpectation:
+        fields = ("callerror", "result", "close", "nothing")
+        given = [k for k in fields if getattr(self, k) not in (None, False)]
+        if len(given) != 1:
+            raise ValueError("expect one of: callerror, result, close, nothing")
+        return self
+
+
+class _FaultStep(StepBase):
+    expect: FaultExpectation | None = Field(
+        None, description="what the CSMS should do in answer (within the step's timeout)"
+    )
+
+
+class SendRawStep(_FaultStep):
+    kind = "send_raw"
+    send_raw: str = Field(description="any text frame: broken JSON, a wrong message type, ...")
+
+
+class IgnoreStep(StepBase):
+    kind = "ignore"
+    ignore: str = Field(description="a CSMS request never to answer from now on")
+    count: int | None = Field(None, ge=1, description="only the next N such requests")
+
+
+class Delay(_Model):
+    action: str
+    by: Duration = Field(description="real time, since it plays against the CSMS's timeout")
+    count: int | None = Field(None, ge=1)
+
+
+class DelayStep(StepBase):
+    kind = "delay"
+    delay: Delay
+
+
+class Drop(_Model):
+    direction: Literal["in", "out"]
+    action: str | None = Field(None, description="frames of this action (default: any)")
+    count: int | None = Field(1, ge=1, description="how many frames (null: all)")
+
+
+class DropStep(StepBase):
+    kind = "drop"
+    drop: Drop
+
+
+class Close(_Model):
+    code: int = Field(1000, ge=1000, le=4999)
+    reason: str = Field("", max_length=123)
+
+
+class CloseStep(StepBase):
+    kind = "close"
+    close: Close
+
+
+class Duplicate(_Model):
+    action: str = Field(description="a request the charge point sends")
+    payload: Json = Field(default_factory=dict, description="fields over the station's defaults")
+
+
+class DuplicateStep(_FaultStep):
+    """The same CALL twice with the same unique id; ``expect`` is about the second."""
+
+    kind = "duplicate"
+    duplicate: Duplicate
+
+
+class ViolateOneCallRule(_Model):
+    actions: list[str] = Field(min_length=2, max_length=2, description="two requests")
+
+
+class ViolateOneCallRuleStep(_FaultStep):
+    """A second CALL before the first is answered (OCPP-J 1.6 §4.1.1 forbids it);
+    ``expect`` is about the second."""
+
+    kind = "violate_one_call_rule"
+    violate_one_call_rule: ViolateOneCallRule
+
+
+class RandomFaultsSpec(_Model):
+    """Random faults over the whole run, reproducible from ``seed``."""
+
+    seed: int = 0
+    latency: tuple[Duration, Duration] | None = Field(
+        None, description="[min, max] real time added before each frame is sent"
+    )
+    drop: float = Field(0.0, ge=0, le=1, description="probability a frame is lost")
+    disconnect: float = Field(
+        0.0, ge=0, le=1, description="probability, per frame sent, that the connection drops"
+    )
+
+
 class WaitStep(StepBase):
     kind = "wait"
     wait: Duration
@@ -405,6 +515,13 @@ STEP_TYPES: tuple[type[StepBase], ...] = (
     ExpectStateStep,
     DisconnectStep,
     ReconnectStep,
+    SendRawStep,
+    IgnoreStep,
+    DelayStep,
+    DropStep,
+    CloseStep,
+    DuplicateStep,
+    ViolateOneCallRuleStep,
 )
 STEP_KINDS: tuple[str, ...] = tuple(t.kind for t in STEP_TYPES)
 
@@ -435,7 +552,14 @@ Step = Annotated[
     | Annotated[WaitStep, Tag("wait")]
     | Annotated[ExpectStateStep, Tag("expect_state")]
     | Annotated[DisconnectStep, Tag("disconnect")]
-    | Annotated[ReconnectStep, Tag("reconnect")],
+    | Annotated[ReconnectStep, Tag("reconnect")]
+    | Annotated[SendRawStep, Tag("send_raw")]
+    | Annotated[IgnoreStep, Tag("ignore")]
+    | Annotated[DelayStep, Tag("delay")]
+    | Annotated[DropStep, Tag("drop")]
+    | Annotated[CloseStep, Tag("close")]
+    | Annotated[DuplicateStep, Tag("duplicate")]
+    | Annotated[ViolateOneCallRuleStep, Tag("violate_one_call_rule")],
     Discriminator(step_kind),
 ]
 
@@ -459,6 +583,9 @@ class Scenario(_Model):
     clock: ClockSpec = Field(default_factory=ClockSpec)
     seed: int = 0
     timeout: Duration = Field(30.0, description="default real time to wait for each answer")
+    faults: RandomFaultsSpec | None = Field(
+        None, description="random latency, drops and disconnects over the whole run"
+    )
     steps: list[Step] = Field(min_length=1)
 
     @property

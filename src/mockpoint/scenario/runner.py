@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import re
 import ssl
 import time
@@ -24,6 +25,7 @@ from mockpoint.clock import VirtualClock, format_timestamp
 from mockpoint.csms.config import CsmsConfig, config_from_mapping
 from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, UsageError
+from mockpoint.faults.transport import FaultyTransport, RandomFaults
 from mockpoint.ids import SeededIds
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect
@@ -243,18 +245,25 @@ def _connector(
         password = None
     cp_id = scenario.charge_point.id
     open_timeout = min(options.connect_timeout, 10.0)
+    spec = scenario.faults
+    faults = RandomFaults(spec.seed, spec.latency, spec.drop, spec.disconnect) if spec else None
+    # One generator for the whole scenario, reconnections included: reproducible.
+    rng = random.Random(spec.seed if spec else 0)
 
     async def make() -> Transport:
         current = None
         if profile in (1, 2):
             current = station.configuration.get("AuthorizationKey") or password
-        return await connect(
+        transport: Transport = await connect(
             url,
             cp_id,
             open_timeout=open_timeout,
             basic_auth_password=current,
             ssl_context=ssl_context,
         )
+        if faults is not None:
+            transport = FaultyTransport(transport, faults, rng)
+        return transport
 
     return make
 

@@ -9,6 +9,8 @@ bounded by real seconds (the step's ``timeout``, else the scenario's; ``within``
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +28,7 @@ from mockpoint.errors import (
     RemoteProtocolError,
 )
 from mockpoint.ocpp16.enums import AuthorizationStatus
-from mockpoint.rpc.frames import Call
+from mockpoint.rpc.frames import Call, CallError, CallResult, readable_id
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.scenario import model
 from mockpoint.scenario.matchers import UnknownVariable, extract, match, resolve
@@ -284,6 +286,120 @@ async def reconnect(ctx: StepContext, step: model.ReconnectStep) -> None:
     await ctx.settle(step)
 
 
+# --- faults -----------------------------------------------------------------------------------
+
+RawOutcome = CallResult | CallError | ConnectionLost | None
+
+
+def _describe_outcome(outcome: RawOutcome) -> str:
+    if isinstance(outcome, CallError):
+        return f"answered CALLERROR {outcome.error_code}: {outcome.error_description}"
+    if isinstance(outcome, CallResult):
+        return f"answered CALLRESULT {compact(outcome.payload)}"
+    if isinstance(outcome, ConnectionLost):
+        return f"closed the connection ({outcome})"
+    return "did nothing"
+
+
+def _check_fault(ctx: StepContext, step: model._FaultStep, outcome: RawOutcome) -> None:
+    expected = step.expect
+    if expected is None:
+        return
+    problem = None
+    if expected.callerror is not None:
+        wanted = ErrorCode.parse(expected.callerror) or expected.callerror
+        got = ErrorCode.parse(outcome.error_code) if isinstance(outcome, CallError) else None
+        if got is None or got != wanted:
+            problem = f"expected CALLERROR {expected.callerror}"
+    elif expected.result is not None:
+        if not isinstance(outcome, CallResult):
+            problem = "expected a CALLRESULT"
+        elif mismatches := match(ctx.resolve(expected.result), outcome.payload):
+            problem = "the CALLRESULT does not match: " + "; ".join(mismatches)
+    elif expected.close not in (None, False):
+        if not isinstance(outcome, ConnectionLost):
+            problem = "expected the CSMS to close the connection"
+        elif isinstance(expected.close, model.CloseExpectation) and expected.close.code:
+            found = re.search(r"code (\d+)", str(outcome))
+            if found is None or int(found.group(1)) != expected.close.code:
+                problem = f"expected a close with code {expected.close.code}"
+    elif expected.nothing and outcome is not None:
+        problem = "expected the CSMS to do nothing"
+    if problem is not None:
+        raise StepFailed(
+            f"{problem}; it {_describe_outcome(outcome)}",
+            expected=expected.model_dump(exclude_none=True),
+            actual=_describe_outcome(outcome),
+        )
+
+
+async def _raw(
+    ctx: StepContext, step: model.StepBase, text: str, answer_id: str | None
+) -> RawOutcome:
+    try:
+        return await ctx.cp.raw_exchange(text, answer_id, ctx.timeout_of(step))
+    except ConnectionLost as exc:
+        raise StepFailed(f"not sent: {exc}") from None
+
+
+async def send_raw(ctx: StepContext, step: model.SendRawStep) -> None:
+    await ctx.settle(step)
+    text = ctx.resolve(step.send_raw)
+    if step.expect is None:
+        await ctx.cp.send_raw(text)
+        return
+    _check_fault(ctx, step, await _raw(ctx, step, text, readable_id(text)))
+
+
+async def ignore(ctx: StepContext, step: model.IgnoreStep) -> None:
+    ctx.cp.faults.add_ignore(step.ignore, step.count)
+
+
+async def delay(ctx: StepContext, step: model.DelayStep) -> None:
+    spec = step.delay
+    ctx.cp.faults.add_delay(spec.action, spec.by, spec.count)
+
+
+async def drop(ctx: StepContext, step: model.DropStep) -> None:
+    spec = step.drop
+    ctx.cp.faults.add_drop(spec.direction, spec.action, spec.count)
+
+
+async def close(ctx: StepContext, step: model.CloseStep) -> None:
+    await ctx.settle(step)
+    try:
+        async with asyncio.timeout(ctx.timeout_of(step)):
+            await ctx.cp.close_connection(step.close.code, step.close.reason)
+    except TimeoutError:
+        raise StepFailed("could not reconnect after closing the connection") from None
+    await ctx.settle(step)
+
+
+async def duplicate(ctx: StepContext, step: model.DuplicateStep) -> None:
+    """The same CALL twice with the same unique id, the second after the first's answer."""
+    await ctx.settle(step)
+    payload = ctx.station.default_payload(
+        step.duplicate.action, ctx.resolve(step.duplicate.payload)
+    )
+    unique_id, text = ctx.cp.call_text(step.duplicate.action, payload)
+    first = await _raw(ctx, step, text, unique_id)
+    if isinstance(first, ConnectionLost):
+        raise StepFailed(f"the CSMS {_describe_outcome(first)} at the first copy")
+    _check_fault(ctx, step, await _raw(ctx, step, text, unique_id))
+
+
+async def violate_one_call_rule(ctx: StepContext, step: model.ViolateOneCallRuleStep) -> None:
+    """Two CALLs back to back: the second goes out before the first is answered."""
+    await ctx.settle(step)
+    calls = [
+        ctx.cp.call_text(action, ctx.station.default_payload(action, {}))
+        for action in step.violate_one_call_rule.actions
+    ]
+    (first_id, first_text), (second_id, second_text) = calls
+    await ctx.cp.send_raw_expecting(first_text, first_id)
+    _check_fault(ctx, step, await _raw(ctx, step, second_text, second_id))
+
+
 async def wait(ctx: StepContext, step: model.WaitStep) -> None:
     await ctx.cp.advance(step.wait)
     await ctx.settle(step)
@@ -489,7 +605,18 @@ RUNNERS: dict[str, Runner] = {
     "expect_state": expect_state,
     "disconnect": disconnect,
     "reconnect": reconnect,
+    "send_raw": send_raw,
+    "ignore": ignore,
+    "delay": delay,
+    "drop": drop,
+    "close": close,
+    "duplicate": duplicate,
+    "violate_one_call_rule": violate_one_call_rule,
 }
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def describe(step: model.StepBase) -> str:

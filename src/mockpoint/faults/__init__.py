@@ -1,0 +1,14 @@
+"""Fault injection: rules a scenario switches on (ignore, delay, drop) and a transport
+wrapper for seeded random faults over a whole run (latency, drops, disconnects)."""
+
+from mockpoint.faults.rules import DropRule, FaultRules, frame_action
+from mockpoint.faults.transport import FaultyTransport, InjectedDisconnect, RandomFaults
+
+__all__ = [
+    "DropRule",
+    "FaultRules",
+    "FaultyTransport",
+    "InjectedDisconnect",
+    "RandomFaults",
+    "frame_action",
+]
