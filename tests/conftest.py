@@ -7,10 +7,14 @@ bug in our validation cannot hide a frame that a strict CSMS would refuse.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import decimal
 import json
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -45,3 +49,58 @@ def assert_frame_valid(text: str) -> None:
 @pytest.fixture
 def oca_check() -> Callable[..., list[str]]:
     return oca_errors
+
+
+# --- secrets never written down (OCPP 1.6 security whitepaper: never log the password) ----
+
+#: Every password the tests use (tests/security). Each is unique enough that finding it in a
+#: file means it leaked; the session fails if any report, transcript or log holds one.
+TEST_PASSWORDS: tuple[str, ...] = (
+    "Sesame-Profile1-Pw-7f3a",  # the CSMS's password of the charge points
+    "Rotated-AuthKey-0c9e-b2d4",  # the AuthorizationKey a CSMS sets at run time
+    "Wrong-Guess-55e1-Pw-a9c0",  # a password the CSMS refuses
+    "From-Env-Var-3b7d-Pw-e6f2",  # a password that comes from ${ENV}
+)
+
+#: Inputs the tests write on purpose (scenario and CSMS files, certificates): not scanned.
+_INPUT_SUFFIXES = frozenset({".yaml", ".yml", ".pem", ".key"})
+_BASIC_TOKEN = re.compile(r"Basic\s+([A-Za-z0-9+/=]{8,})")
+
+
+def password_leaks(text: str, passwords: tuple[str, ...] = TEST_PASSWORDS) -> list[str]:
+    """The passwords ``text`` reveals: written out, or inside a Basic-auth token."""
+    found = [password for password in passwords if password in text]
+    for token in _BASIC_TOKEN.findall(text):
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            continue
+        found += [f"{p} (in a Basic token)" for p in passwords if p in decoded]
+    return found
+
+
+def scan_for_passwords(folder: Path) -> dict[Path, list[str]]:
+    """Every file under ``folder`` (inputs aside) that reveals a test password."""
+    leaks: dict[Path, list[str]] = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() in _INPUT_SUFFIXES:
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        found = password_leaks(text)
+        if found:
+            leaks[path] = found
+    return leaks
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_password_in_written_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """At the end of the session: no report, transcript or log written anywhere under the
+    session's temporary folders holds a test password."""
+    yield
+    leaks = scan_for_passwords(tmp_path_factory.getbasetemp())
+    if leaks:
+        shown = "; ".join(f"{path}: {', '.join(found)}" for path, found in leaks.items())
+        pytest.fail(f"a test password was written into {shown}", pytrace=False)

@@ -88,9 +88,17 @@ class UsageError(MockpointError):
 
 
 class ConnectError(MockpointError):
-    """The CSMS could not be reached: refused, DNS, TLS, upgrade or subprotocol."""
+    """The CSMS could not be reached: refused, DNS, TLS, upgrade or subprotocol.
+
+    ``permanent`` says that trying again will not help (refused credentials, a certificate
+    that cannot be verified), so the connection is not retried.
+    """
 
     exit_code = ExitCode.UNREACHABLE
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class ConnectionLost(MockpointError):

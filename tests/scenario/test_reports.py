@@ -300,7 +300,14 @@ def test_json_report_structure(tmp_path: Path) -> None:
     report = json.loads(text)
     assert list(report) == ["version", "exit_code", "duration", "summary", "scenarios"]
     assert report["duration"] == 3.5
-    assert report["summary"] == {"passed": 1, "failed": 1, "unreachable": 1, "error": 1, "total": 4}
+    assert report["summary"] == {
+        "passed": 1,
+        "failed": 1,
+        "unreachable": 1,
+        "error": 1,
+        "skipped": 0,
+        "total": 4,
+    }
     scenario_keys = ["name", "file", "cp", "status", "duration", "error", "steps"]
     assert all(list(s) == scenario_keys for s in report["scenarios"])
     assert [s["status"] for s in report["scenarios"]] == [

@@ -5,6 +5,13 @@ to the configuration: with ``--period`` it is sent every period after each accep
 (a ``periodic`` entry), without it once right after each accepted boot (an ``on_boot``
 entry, after those of ``--config``). One such request per command line; a configuration
 file holds any number.
+
+Security (OCPP 1.6 security whitepaper, profiles 1 to 3): ``--tls-cert`` and ``--tls-key``
+serve ``wss://`` (profile 2); ``--tls-ca`` also asks for client certificates signed by that
+CA (profile 3); ``--password CP=SECRET`` (repeatable; ``*=SECRET`` for every other charge
+point) demands HTTP Basic authentication (profiles 1 and 2), adding to the configuration's
+``auth``. A password on the command line is visible to other local users: prefer the
+configuration's ``${NAME}`` form for anything but a test. No password is ever printed.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +32,7 @@ import click
 
 from mockpoint.cli.main import cli
 from mockpoint.csms.config import (
+    AuthConfig,
     CsmsConfig,
     PeriodicRequest,
     ScriptedRequest,
@@ -64,6 +74,28 @@ from mockpoint.errors import ExitCode, UsageError
     help="Send --command every SECONDS (e.g. 30, 1.5s, 500ms); without it, once after boot.",
 )
 @click.option("--payload", metavar="JSON", help="The payload of --command (default {}).")
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve wss:// with this certificate (PEM; security profiles 2 and 3).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The private key of --tls-cert (PEM), unless it is in the certificate's file.",
+)
+@click.option(
+    "--tls-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Ask for client certificates signed by this CA (PEM; security profile 3).",
+)
+@click.option(
+    "--password",
+    "passwords",
+    multiple=True,
+    metavar="CP=SECRET",
+    help="Demand HTTP Basic auth: the password of charge point CP (*: any other one).",
+)
 def csms_command(
     host: str,
     port: int,
@@ -72,14 +104,43 @@ def csms_command(
     action: str | None,
     period: str | None,
     payload: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    passwords: tuple[str, ...],
 ) -> int:
     """Start the built-in mock CSMS (OCPP 1.6J Central System)."""
     config = load_config(config_path) if config_path is not None else CsmsConfig()
     config = _with_command(config, action, period, payload)
+    config = _with_passwords(config, passwords)
+    if tls_cert is None:
+        for name, value in (("--tls-key", tls_key), ("--tls-ca", tls_ca)):
+            if value is not None:
+                raise click.BadParameter("needs --tls-cert", param_hint=name)
+    tls = {"tls_cert": tls_cert, "tls_key": tls_key, "tls_ca": tls_ca}
     _setup_logging()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the handlers are in place
-        asyncio.run(_serve(config, host, port, log_path))
+        asyncio.run(_serve(config, host, port, log_path, tls))
     return ExitCode.OK
+
+
+def _with_passwords(config: CsmsConfig, items: tuple[str, ...]) -> CsmsConfig:
+    """``--password CP=SECRET`` added to ``auth``; an error never shows the secret."""
+    if not items:
+        return config
+    passwords = dict(config.auth.passwords)
+    any_password = config.auth.any_password
+    for item in items:
+        cp_id, equals, secret = item.partition("=")
+        if not equals or not cp_id.strip() or not secret:
+            raise click.BadParameter(
+                "write CHARGE_POINT_ID=PASSWORD (or *=PASSWORD)", param_hint="--password"
+            )
+        if cp_id.strip() == "*":
+            any_password = secret
+        else:
+            passwords[cp_id.strip()] = secret
+    return dataclasses.replace(config, auth=AuthConfig(passwords, any_password))
 
 
 def _with_command(
@@ -128,19 +189,35 @@ def _setup_logging() -> None:
     wire_logger.setLevel(logging.WARNING)
 
 
-async def _serve(config: CsmsConfig, host: str, port: int, log_path: Path | None) -> None:
+async def _serve(
+    config: CsmsConfig,
+    host: str,
+    port: int,
+    log_path: Path | None,
+    tls: Mapping[str, os.PathLike[str] | None],
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C stays an exception
             loop.add_signal_handler(signum, stop.set)
-    csms = MockCsms(config, host=host, port=port, log=log_path)
+    csms = MockCsms(
+        config,
+        host=host,
+        port=port,
+        log=log_path,
+        tls_cert=tls.get("tls_cert"),
+        tls_key=tls.get("tls_key"),
+        tls_ca=tls.get("tls_ca"),
+    )
     try:
         await csms.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     try:
         click.echo(f"mock CSMS listening on {csms.url}")
+        if csms.security != "none":
+            click.echo(f"security: {csms.security}")
         await stop.wait()
     finally:
         await csms.stop()

@@ -103,6 +103,8 @@ def run(
         files += pack_files(pack, only.split(",") if only else None)
     items = load_paths(files)  # invalid files: exit 2, nothing runs
     values = _assignments(variables, "--var")
+    if csms_url:
+        values.setdefault("CSMS_URL", csms_url)
     for name, value in _assignments(tags, "--tag").items():
         if name not in TAG_OPTIONS:
             raise click.UsageError(f"--tag {name}=...: use one of {', '.join(TAG_OPTIONS)}")

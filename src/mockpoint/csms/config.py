@@ -25,10 +25,18 @@ A configuration file, every key optional::
         send: {action: RemoteStopTransaction, payload: {transactionId: "${transaction_id}"}}
         delay: 0s                     # times: 1 (default) per charge point
     call_timeout: 30s                 # how long the CSMS waits for a charge point's answer
+    auth:                             # HTTP Basic auth (security profiles 1 and 2)
+      passwords: {CP-001: "${CP001_PASSWORD}"}   # per charge point id
+      any_password: "${CSMS_PASSWORD}"           # for every charge point not listed
 
 Every request payload is checked against its OCA schema when the file is loaded, and every
 ``answers`` payload is checked merged over a default answer, so a broken file fails at start
 (:class:`~mockpoint.errors.UsageError` naming the file and the key), never mid-run.
+
+``auth`` turns on HTTP Basic authentication (OCPP 1.6 security whitepaper, profiles 1 and
+2: the user name is the charge point identity, the password its AuthorizationKey). A
+password of the form ``${NAME}`` is read from the environment variable NAME, so it need not
+be written in the file; no message of the loader ever shows a password.
 
 The YAML is read without YAML 1.1's timestamp conversion: ``2030-01-01T00:00:00Z`` stays the
 string OCPP puts on the wire instead of becoming a ``datetime``.
@@ -36,6 +44,7 @@ string OCPP puts on the wire instead of becoming a ``datetime``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,6 +145,28 @@ class PeriodicRequest:
     period: float = 60.0
 
 
+@dataclass(frozen=True, repr=False)
+class AuthConfig:
+    """The HTTP Basic authentication the mock CSMS demands (OCPP 1.6 security whitepaper,
+    profiles 1 and 2): a charge point listed in ``passwords`` must send its own password,
+    any other one ``any_password``; with neither set, no authentication is asked for.
+
+    The representation names the charge points, never the passwords.
+    """
+
+    passwords: Mapping[str, str] = field(default_factory=dict)
+    any_password: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.passwords) or self.any_password is not None
+
+    def __repr__(self) -> str:
+        listed = ", ".join(sorted(self.passwords))
+        other = "set" if self.any_password is not None else "unset"
+        return f"AuthConfig(passwords for [{listed}], any_password {other})"
+
+
 @dataclass(frozen=True)
 class CsmsConfig:
     """Everything that shapes the mock CSMS's answers and its own requests."""
@@ -148,6 +179,8 @@ class CsmsConfig:
     on_request: tuple[TriggeredRequest, ...] = ()
     #: real seconds the CSMS waits for the answer to each request of its own
     call_timeout: float = 30.0
+    #: HTTP Basic authentication of the charge points (off by default)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
 
 def load_config(path: str | Path) -> CsmsConfig:
@@ -192,6 +225,7 @@ def config_from_mapping(data: object, source: str = "<config>") -> CsmsConfig:
             if "call_timeout" in top
             else 30.0
         ),
+        auth=_auth(reader, top.get("auth")),
     )
 
 
@@ -235,8 +269,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 _TOP_KEYS = frozenset(
-    {"boot", "id_tags", "answers", "on_boot", "periodic", "on_request", "call_timeout"}
+    {"boot", "id_tags", "answers", "on_boot", "periodic", "on_request", "call_timeout", "auth"}
 )
+_AUTH_KEYS = frozenset({"passwords", "any_password"})
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TRIGGERED_KEYS = frozenset({"when", "send", "delay", "times"})
 _WHEN_KEYS = frozenset({"action", "match"})
 #: placeholders of triggered payloads, and a stand-in value to check the schema with
@@ -496,3 +532,38 @@ def _periodic(reader: _Reader, value: object, key: str) -> PeriodicRequest:
         raise reader.fail(f"{key}.period", "required (seconds between two requests)")
     period = reader.duration(entry["period"], f"{key}.period", positive=True)
     return PeriodicRequest(action, payload, period)
+
+
+def _auth(reader: _Reader, value: object) -> AuthConfig:
+    if value is None:
+        return AuthConfig()
+    section = reader.mapping(value, "auth", _AUTH_KEYS)
+    table = section.get("passwords", {})
+    if not isinstance(table, dict):
+        raise reader.fail("auth.passwords", "expected a mapping of charge point id to password")
+    passwords: dict[str, str] = {}
+    for cp_id, password in table.items():
+        if not isinstance(cp_id, str) or not cp_id:
+            raise reader.fail("auth.passwords", "every charge point id must be a non-empty string")
+        passwords[cp_id] = _password(reader, password, f"auth.passwords.{cp_id}")
+    any_password = (
+        _password(reader, section["any_password"], "auth.any_password")
+        if section.get("any_password") is not None
+        else None
+    )
+    return AuthConfig(passwords, any_password)
+
+
+def _password(reader: _Reader, value: object, key: str) -> str:
+    """A password, ``${NAME}`` read from the environment; messages never show the value."""
+    if not isinstance(value, str) or not value:
+        # Not _kind(value): that would print a password written as a number.
+        raise reader.fail(key, "expected a non-empty string (quote a password made of digits)")
+    reference = _ENV_REFERENCE.fullmatch(value)
+    if reference is None:
+        return value
+    name = reference.group(1)
+    resolved = os.environ.get(name)
+    if not resolved:
+        raise reader.fail(key, f"the environment variable {name} is not set (or empty)")
+    return resolved

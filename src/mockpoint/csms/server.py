@@ -27,16 +27,38 @@ Their delays and periods are real seconds (asyncio), like the timeouts.
 
 A misbehaving client never causes a traceback: what it did wrong is recorded
 (:meth:`MockCsms.violations`) and logged.
+
+Security (OCPP 1.6 security whitepaper, the transport level):
+
+- profile 1: with passwords (``CsmsConfig.auth`` or ``passwords=``) the upgrade request
+  must carry HTTP Basic authentication, user name = the identity, password = the one
+  registered for it; a missing or wrong one is refused with HTTP 401 before the upgrade.
+  When the CSMS sets a new AuthorizationKey (ChangeConfiguration, answered Accepted), that
+  key becomes the charge point's password from its next connection on, as on a real CSMS;
+- profile 2: with ``tls_cert`` / ``tls_key`` the server speaks TLS (``wss://``);
+- profile 3: with ``tls_ca`` as well it asks for a client certificate signed by that CA and
+  refuses the TLS handshake without one. If passwords are set too, a certificate is optional
+  and a charge point without one must authenticate with its password, so profiles 2 and 3
+  share the endpoint. The certificate's CN is logged next to the identity.
+
+Passwords never reach the log: the refusals say why without the password, the frame log
+masks the value of a ChangeConfiguration of AuthorizationKey, and websockets' debug log of
+the request headers and frames goes through
+:class:`~mockpoint.transport.websocket.RedactCredentials`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import copy
+import hmac
 import json
 import logging
 import os
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,19 +75,25 @@ from websockets.http11 import Request, Response
 from mockpoint.clock import Clock, format_timestamp
 from mockpoint.csms.behaviour import ChargePointState, CsmsBehaviour, Fail, Ignore
 from mockpoint.csms.config import CsmsConfig, TriggeredRequest, substitute
-from mockpoint.errors import OCPP_ERRORS, CallFailed, ConnectionLost, ProtocolError
+from mockpoint.errors import OCPP_ERRORS, CallFailed, ConnectionLost, ProtocolError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_HANDLES
+from mockpoint.ocpp16.secrets import redact_frame
 from mockpoint.rpc.frames import Call
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
 from mockpoint.runtime.endpoint import Direction, Endpoint
-from mockpoint.transport.websocket import SUBPROTOCOL, WebSocketTransport
+from mockpoint.transport.websocket import (
+    SUBPROTOCOL,
+    RedactCredentials,
+    WebSocketTransport,
+)
 
 logger = logging.getLogger(__name__)
 
 #: websockets' own log (handshake failures of broken clients) goes here, apart from ours,
 #: so the command line can keep it quiet.
 wire_logger = logging.getLogger("mockpoint.csms.wire")
+wire_logger.addFilter(RedactCredentials())
 
 #: What a charge point did wrong: a frame the session refused, or an invalid answer.
 PeerViolation = RemoteViolation | InvalidAnswer
@@ -101,7 +129,7 @@ class FrameLog:
             return
         self._seq += 1
         try:
-            frame: object = json.loads(text)
+            frame: object = redact_frame(json.loads(text))
         except (ValueError, RecursionError):
             frame = text
         record = {
@@ -162,6 +190,12 @@ class MockCsms:
 
     ``port=0`` binds a free port; :attr:`url` tells which. ``log`` is a path or a text
     stream for the JSON Lines frame log (:class:`FrameLog`).
+
+    Security (see the module's docstring): ``tls_cert`` and ``tls_key`` (PEM files; the key
+    may be in the certificate's file) serve ``wss://``; ``tls_ca`` also asks for client
+    certificates signed by that CA; ``passwords`` (charge point id to password) adds to the
+    configuration's ``auth.passwords``. Unreadable TLS files raise
+    :class:`~mockpoint.errors.UsageError` here, not when the server starts.
     """
 
     def __init__(
@@ -171,11 +205,23 @@ class MockCsms:
         host: str = "127.0.0.1",
         port: int = 0,
         log: str | os.PathLike[str] | TextIO | None = None,
+        *,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
+        tls_ca: str | os.PathLike[str] | None = None,
+        passwords: Mapping[str, str] | None = None,
     ) -> None:
         self.behaviour = CsmsBehaviour(config, clock)
         self.host = host
         self.port = port
         self._log_target = log
+        auth = self.behaviour.config.auth
+        #: the Basic-auth password of each charge point; a new AuthorizationKey updates it
+        self._passwords: dict[str, str] = {**auth.passwords, **(passwords or {})}
+        self._any_password = auth.any_password
+        self._auth_required = bool(self._passwords) or self._any_password is not None
+        self._tls = _server_tls(tls_cert, tls_key, tls_ca, optional=self._auth_required)
+        self._client_certificates = tls_ca is not None
         self.frame_log: FrameLog | None = None
         self._server: Server | None = None
         self._connections: dict[str, _Connection] = {}
@@ -221,6 +267,7 @@ class MockCsms:
             close_timeout=5,
             max_size=2**22,
             logger=wire_logger,
+            ssl=self._tls,
         )
 
     async def stop(self) -> None:
@@ -252,9 +299,36 @@ class MockCsms:
 
     @property
     def url(self) -> str:
-        """``ws://<host>:<port>/ocpp``; a charge point appends its identity to it."""
+        """``ws://<host>:<port>/ocpp`` (``wss://`` with TLS); a charge point appends its
+        identity to it."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}{URL_PATH}"
+        scheme = "wss" if self._tls is not None else "ws"
+        return f"{scheme}://{host}:{self.port}{URL_PATH}"
+
+    @property
+    def security(self) -> str:
+        """The security this server demands, for humans (never a password)."""
+        parts = []
+        if self._tls is not None:
+            parts.append("TLS")
+        if self._client_certificates:
+            parts.append(
+                "client certificates or Basic auth"
+                if self._auth_required
+                else "client certificates required"
+            )
+        elif self._auth_required:
+            parts.append("Basic auth")
+        return ", ".join(parts) or "none"
+
+    def set_password(self, cp_id: str, password: str | None) -> None:
+        """Register (``None``: forget) the Basic-auth password of ``cp_id``; it applies from
+        the charge point's next connection on."""
+        if password is None:
+            self._passwords.pop(cp_id, None)
+        else:
+            self._passwords[cp_id] = password
+        self._auth_required = bool(self._passwords) or self._any_password is not None
 
     # --- what tests and the scenario runner use ------------------------------------------
 
@@ -293,9 +367,10 @@ class MockCsms:
         connection = self._connections.get(cp_id)
         if connection is None:
             raise ConnectionLost(f"{cp_id} is not connected to the mock CSMS")
-        return await connection.endpoint.call(
+        return await self._call(
+            connection,
             action,
-            copy.deepcopy(dict(payload)),
+            payload,
             timeout=self.config.call_timeout if timeout is None else timeout,
             validate=validate,
         )
@@ -370,6 +445,32 @@ class MockCsms:
             logger.warning("%s: %s%s", cp_id, event.description, answered)
         self._notify()
 
+    async def _call(
+        self,
+        connection: _Connection,
+        action: str,
+        payload: Mapping[str, Any],
+        *,
+        timeout: float,
+        validate: bool = True,
+    ) -> dict[str, Any]:
+        """Every request of the CSMS goes out here: an accepted new AuthorizationKey becomes
+        the charge point's password (security whitepaper: the Central System stores it)."""
+        sent = copy.deepcopy(dict(payload))
+        answer = await connection.endpoint.call(action, sent, timeout=timeout, validate=validate)
+        if (
+            action == "ChangeConfiguration"
+            and str(sent.get("key", "")).lower() == "authorizationkey"
+            and isinstance(sent.get("value"), str)
+            and answer.get("status") in ("Accepted", "RebootRequired")
+        ):
+            self.set_password(connection.cp_id, sent["value"])
+            logger.info(
+                "%s accepted a new AuthorizationKey: its password from its next connection on",
+                connection.cp_id,
+            )
+        return answer
+
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse, during the upgrade, what cannot become an OCPP-J connection."""
         remote = _address(connection.remote_address)
@@ -396,7 +497,59 @@ class MockCsms:
                 HTTPStatus.BAD_REQUEST,
                 "This is an OCPP 1.6J Central System: offer the WebSocket subprotocol ocpp1.6.\n",
             )
+        return self._authenticate(connection, request, remote)
+
+    def _authenticate(
+        self, connection: ServerConnection, request: Request, remote: str
+    ) -> Response | None:
+        """Security whitepaper, profiles 1 to 3: the client certificate (logged), then HTTP
+        Basic authentication; a refusal is HTTP 401 and its log line names no password."""
+        cp_id = _charge_point_id(request.path)
+        certified = False
+        if self._client_certificates:
+            subject = _certificate_subject(connection)
+            certified = subject is not None
+            if subject is not None:
+                name = subject or "no CN"
+                match = "" if subject == cp_id else " (not its identity)"
+                logger.info("%s presented a client certificate, %s%s", cp_id, name, match)
+        headers = request.headers.get_all("Authorization")
+        if not headers:
+            if not self._auth_required or certified:
+                return None
+            return self._unauthorized(connection, cp_id, remote, "no Basic authentication")
+        if not self._auth_required:
+            return None  # nothing to check against: the header is ignored
+        if len(headers) > 1:
+            return self._unauthorized(connection, cp_id, remote, "several Authorization headers")
+        credentials = _basic_credentials(headers[0])
+        if credentials is None:
+            return self._unauthorized(
+                connection, cp_id, remote, "an Authorization header that is not Basic user:pass"
+            )
+        user, password = credentials
+        if user != cp_id:
+            return self._unauthorized(
+                connection, cp_id, remote, f"the user name {user!r} is not the identity"
+            )
+        expected = self._passwords.get(cp_id, self._any_password)
+        if expected is None:
+            return self._unauthorized(connection, cp_id, remote, "no password registered for it")
+        if not hmac.compare_digest(password.encode(), expected.encode()):
+            return self._unauthorized(connection, cp_id, remote, "wrong password")
         return None
+
+    def _unauthorized(
+        self, connection: ServerConnection, cp_id: str, remote: str, why: str
+    ) -> Response:
+        logger.warning("refused %s from %s: %s (HTTP 401)", cp_id, remote, why)
+        response = connection.respond(
+            HTTPStatus.UNAUTHORIZED,
+            "HTTP Basic authentication failed: the user name is the charge point identity, "
+            "the password its AuthorizationKey.\n",
+        )
+        response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+        return response
 
     async def _serve_connection(self, websocket: ServerConnection) -> None:
         cp_id = _charge_point_id(websocket.request.path if websocket.request else "")
@@ -534,9 +687,7 @@ class MockCsms:
     ) -> bool:
         """Send one scripted request; False once the connection is gone."""
         try:
-            await connection.endpoint.call(
-                action, copy.deepcopy(dict(payload)), timeout=self.config.call_timeout
-            )
+            await self._call(connection, action, payload, timeout=self.config.call_timeout)
         except ConnectionLost:
             return False
         except (CallFailed, ProtocolError) as exc:
@@ -557,6 +708,68 @@ class MockCsms:
 def _charge_point_id(path: str) -> str:
     """The identity in a request path: its last segment, URL-decoded (OCPP-J 1.6 §3.1.1)."""
     return unquote(urlsplit(path).path.rsplit("/", 1)[-1])
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    """User name and password of an ``Authorization: Basic`` header (RFC 7617), or None."""
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon else None
+
+
+def _certificate_subject(connection: ServerConnection) -> str | None:
+    """The CN of the client's verified certificate ("" without a CN), None without one."""
+    peer = connection.transport.get_extra_info("peercert")
+    if not peer:
+        return None
+    for rdn in peer.get("subject", ()):
+        for name, value in rdn:
+            if name == "commonName":
+                return f"CN={value}"
+    return ""
+
+
+def _server_tls(
+    cert: str | os.PathLike[str] | None,
+    key: str | os.PathLike[str] | None,
+    ca: str | os.PathLike[str] | None,
+    *,
+    optional: bool,
+) -> ssl.SSLContext | None:
+    """The server's TLS context (security profiles 2 and 3), None for plain ``ws://``."""
+    if cert is None:
+        if key is not None or ca is not None:
+            raise UsageError("the mock CSMS's TLS key and CA need its certificate (--tls-cert)")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2  # security whitepaper: TLS 1.2 or above
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(
+            f"cannot load the mock CSMS's certificate {os.fspath(cert)}"
+            + (f" with the key {os.fspath(key)}" if key is not None else "")
+            + f": {_reason(exc)}"
+        ) from None
+    if ca is not None:
+        try:
+            context.load_verify_locations(cafile=ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(f"cannot load the client CA {os.fspath(ca)}: {_reason(exc)}") from None
+        context.verify_mode = ssl.CERT_OPTIONAL if optional else ssl.CERT_REQUIRED
+    return context
+
+
+def _reason(exc: OSError | ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc)
+    return exc.strerror or str(exc)
 
 
 def _address(address: Any) -> str:
@@ -582,7 +795,7 @@ async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
             await task
 
 
-__all__ = ["URL_PATH", "FrameLog", "MockCsms", "PeerViolation", "wire_logger"]
+__all__ = ["URL_PATH", "FrameLog", "MockCsms", "PeerViolation", "redact_frame", "wire_logger"]
 
 
 def _contains(payload: Any, wanted: Any) -> bool:

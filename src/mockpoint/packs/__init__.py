@@ -34,6 +34,17 @@ INPUTS: tuple[Input, ...] = (
     Input("TAG_BLOCKED", "--tag blocked=ID", "an idTag the CSMS blocks"),
     Input("TAG_EXPIRED", "--tag expired=ID", "an idTag the CSMS reports expired"),
     Input("TAG_INVALID", "--tag invalid=ID", "an idTag the CSMS does not know (Invalid)"),
+    Input("CSMS_URL", "--csms URL", "a CSMS with the security profile this case tests"),
+    Input(
+        "CSMS_PASSWORD",
+        "--var CSMS_PASSWORD=... (or the environment)",
+        "the Basic-auth password the CSMS expects for this charge point",
+    ),
+    Input("CSMS_CA", "--var CSMS_CA=FILE", "the CA certificate (PEM) of the CSMS"),
+    Input(
+        "CSMS_CLIENT_CERT", "--var CSMS_CLIENT_CERT=FILE", "a client certificate the CSMS trusts"
+    ),
+    Input("CSMS_CLIENT_KEY", "--var CSMS_CLIENT_KEY=FILE", "the key of CSMS_CLIENT_CERT"),
 )
 
 #: The values of :data:`INPUTS` against the embedded CSMS (its id-tag prefixes do the rest).

@@ -368,7 +368,7 @@ class ChargePoint:
                 break
             except ConnectError as exc:
                 remaining = deadline - self._monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or exc.permanent:
                     raise
                 logger.info("connect failed (%s); retrying in %.2f s", exc, min(delay, remaining))
                 await asyncio.sleep(min(delay, remaining))
@@ -382,6 +382,9 @@ class ChargePoint:
         self._connected.set()
         self.station.on_connected(auto_boot=self._auto_boot)
         self._changed()
+        # Only the first boot may be a scenario's own; after a Reset the station boots by
+        # itself (PRODUCT.md, "Booting").
+        self._auto_boot = True
 
     async def _supervise(self) -> None:
         while not self._stopping:

@@ -27,6 +27,7 @@ from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, UsageError
 from mockpoint.faults.transport import FaultyTransport, RandomFaults
 from mockpoint.ids import SeededIds
+from mockpoint.ocpp16.secrets import redact_frame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect
 from mockpoint.scenario import model
@@ -95,7 +96,7 @@ class FrameRecorder:
 
     def frame(self, direction: Direction, text: str) -> None:
         try:
-            frame: Any = json.loads(text)
+            frame: Any = redact_frame(json.loads(text))
         except ValueError:
             frame = text
         wall = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -234,6 +235,15 @@ def _connector(
             raise UsageError(f"{path}: csms: {exc}") from None
 
     url = str(setting(url))
+    scheme = url.split(":", 1)[0].lower()
+    if (profile >= 2 and scheme != "wss") or (profile == 1 and scheme != "ws"):
+        expected = "ws://" if profile == 1 else "wss://"
+        raise UsageError(
+            f"{path}: security_profile {profile} needs a {expected} URL, got {scheme}://"
+        )
+    if target is not None and profile:
+        with contextlib.suppress(UsageError):
+            station.configuration.set_internal("SecurityProfile", profile)
     ssl_context = None
     if url.startswith("wss://"):
         ssl_context = _tls(target, path, setting)
@@ -273,13 +283,22 @@ def _tls(
 ) -> ssl.SSLContext:
     """TLS for wss://: the CSMS's certificate is verified against ``ca`` or the system's
     store, unless ``insecure: true`` says otherwise (with a warning)."""
-    ca = setting(target.ca) if target else None
+
+    def located(value: str | None) -> Path | None:
+        # A file the scenario names is next to it; one given through a variable (--var, the
+        # environment) is where the user is.
+        resolved = setting(value)
+        if value is None or resolved is None:
+            return None
+        return Path(resolved) if "${" in value else path.parent / resolved
+
+    ca = located(target.ca) if target else None
     try:
-        context = ssl.create_default_context(cafile=str(path.parent / ca) if ca else None)
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
         if target is not None and target.cert and target.key:
-            cert, key = setting(target.cert), setting(target.key)
+            cert, key = located(target.cert), located(target.key)
             assert cert is not None and key is not None
-            context.load_cert_chain(path.parent / cert, path.parent / key)
+            context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
         raise UsageError(f"{path}: csms TLS files: {exc}") from None
     if target is not None and target.insecure:

@@ -5,11 +5,21 @@ offers the subprotocol ``ocpp1.6``; a server that does not select it is refused.
 exception of the library is translated here: failing to connect raises
 :class:`~mockpoint.errors.ConnectError` with a message for humans, losing an open
 connection raises :class:`~mockpoint.errors.ConnectionLost`.
+
+The OCPP 1.6 security whitepaper's profiles live at this level: HTTP Basic authentication
+(profiles 1 and 2: user name = the identity, password = the AuthorizationKey), TLS with the
+server's certificate verified (2 and 3) and a client certificate (3). The messages say which
+of them failed — refused credentials (HTTP 401), a server certificate that could not be
+verified, a server that closed the TLS connection because it wanted a client certificate —
+and never carry the password: neither the Authorization header nor credentials in the URL
+appear in an error message, and websockets' debug log of the handshake headers goes
+through :class:`RedactCredentials`.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import ssl
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -21,14 +31,50 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
     InvalidURI,
 )
+from websockets.frames import Frame
 from websockets.typing import Subprotocol
 
 from mockpoint.errors import ConnectError, ConnectionLost
+from mockpoint.ocpp16.secrets import REDACTED
+from mockpoint.rpc.frames import BinaryText
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
+
+
+class RedactCredentials(logging.Filter):
+    """Masks credentials in websockets' debug log of a connection.
+
+    websockets logs every handshake header at DEBUG (``"> %s: %s"`` on the client, ``"< %s:
+    %s"`` on the server), the Authorization header too, whose Basic-auth password is merely
+    base64-encoded; and it logs every frame, a ChangeConfiguration of AuthorizationKey (the
+    new password) too. The OCPP 1.6 security whitepaper says never to log a password.
+    Attached to the logger a connection logs to, this rewrites such records instead of
+    dropping them, so the log still shows that credentials went by.
+    """
+
+    _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple):
+            return True
+        if len(args) == 2 and isinstance(args[0], str):
+            if args[0].lower() in self._SECRET_HEADERS:
+                scheme = str(args[1]).split(" ", 1)[0]
+                record.args = (args[0], f"{scheme} {REDACTED}")
+        elif len(args) == 1 and isinstance(args[0], Frame):
+            if b"authorizationkey" in bytes(args[0].data).lower():
+                record.args = (f"{args[0].opcode.name} [{REDACTED}: it holds an AuthorizationKey]",)
+        return True
+
+
+#: websockets' log of the charge point's connections (handshake details at DEBUG).
+wire_logger = logging.getLogger("mockpoint.transport.wire")
+wire_logger.addFilter(RedactCredentials())
 
 
 class WebSocketTransport:
@@ -50,7 +96,7 @@ class WebSocketTransport:
             raise ConnectionLost(_describe_close(exc)) from exc
         if isinstance(message, bytes):
             # OCPP-J uses text frames only; hand the bytes up so the RPC layer reports them.
-            return message.decode("utf-8", errors="replace")
+            return BinaryText(message.decode("utf-8", errors="replace"))
         return message
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -84,9 +130,11 @@ async def connect(
     """Open the charge point's connection to the CSMS at ``url``.
 
     ``basic_auth_password`` sends HTTP Basic authentication with the identity as user name
-    (security profiles 1 and 2); ``ssl_context`` configures TLS for ``wss://`` URLs.
+    (security profiles 1 and 2); ``ssl_context`` configures TLS for ``wss://`` URLs (profile
+    2, and 3 when it holds a client certificate).
     """
     target = charge_point_url(url, charge_point_id)
+    shown = _without_credentials(target)
     headers: dict[str, str] = {}
     if basic_auth_password is not None:
         token = base64.b64encode(f"{charge_point_id}:{basic_auth_password}".encode()).decode()
@@ -99,35 +147,103 @@ async def connect(
         # Frames carry their own size limits in the schemas; accept what a CSMS may send.
         "max_size": 2**22,
         "compression": None,
+        "logger": wire_logger,
     }
     if ssl_context is not None:
         options["ssl"] = ssl_context
     try:
         connection = await ws_connect(target, **options)
     except InvalidURI as exc:
-        raise ConnectError(f"invalid CSMS URL {url!r}: {exc}") from exc
+        raise ConnectError(f"invalid CSMS URL {_without_credentials(url)!r}: {exc.msg}") from exc
     except InvalidStatus as exc:
         status = exc.response.status_code
-        raise ConnectError(
-            f"{target}: the CSMS refused the WebSocket upgrade with HTTP {status}"
-            + (" (authentication failed?)" if status in (401, 403) else "")
-        ) from exc
+        raise ConnectError(f"{shown}: {_refusal(status)}", permanent=status in (401, 403)) from exc
+    except InvalidMessage as exc:
+        raise ConnectError(f"{shown}: {_no_answer(exc, tls=ssl_context is not None)}") from exc
     except InvalidHandshake as exc:
-        raise ConnectError(f"{target}: WebSocket handshake failed: {exc}") from exc
+        raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise ConnectError(
+            f"{shown}: the CSMS's certificate could not be verified: "
+            f"{exc.verify_message or exc.reason or exc} (give csms.ca, or insecure: true)",
+            permanent=True,
+        ) from exc
     except ssl.SSLError as exc:
-        raise ConnectError(f"{target}: TLS handshake failed: {exc.reason or exc}") from exc
+        raise ConnectError(f"{shown}: {_tls_failure(exc)}") from exc
     except TimeoutError as exc:
-        raise ConnectError(f"{target}: no answer within {open_timeout:g} s") from exc
+        raise ConnectError(f"{shown}: no answer within {open_timeout:g} s") from exc
     except OSError as exc:
-        raise ConnectError(f"{target}: {exc.strerror or exc}") from exc
+        raise ConnectError(f"{shown}: {exc.strerror or exc}") from exc
     if connection.subprotocol != SUBPROTOCOL:
         await connection.close(1002, "subprotocol ocpp1.6 required")
         chosen = connection.subprotocol or "none"
         raise ConnectError(
-            f"{target}: the server did not select the WebSocket subprotocol ocpp1.6 "
+            f"{shown}: the server did not select the WebSocket subprotocol ocpp1.6 "
             f"(it selected {chosen})"
         )
     return WebSocketTransport(connection)
+
+
+def _refusal(status: int) -> str:
+    """What an HTTP answer other than 101 to the upgrade means (OCPP-J 1.6 §3.1)."""
+    if status == 401:
+        # Security whitepaper: the CSMS checks the identity and the AuthorizationKey.
+        return (
+            "the CSMS refused the credentials (HTTP 401, authentication failed): "
+            "check the password / AuthorizationKey"
+        )
+    if status == 403:
+        return (
+            "the CSMS refused the WebSocket upgrade with HTTP 403 (authentication failed? "
+            "check the password / AuthorizationKey, or the client certificate)"
+        )
+    return f"the CSMS refused the WebSocket upgrade with HTTP {status}"
+
+
+def _no_answer(exc: InvalidMessage, *, tls: bool) -> str:
+    """The server closed the connection, or sent no HTTP, instead of answering the upgrade."""
+    cause = exc.__cause__
+    if isinstance(cause, ssl.SSLError):
+        return _tls_failure(cause)
+    if isinstance(cause, EOFError | ConnectionError) and tls:
+        # TLS 1.3: the client's side of the handshake ends before the server has checked the
+        # client's certificate; a server that wanted one (security profile 3) then closes the
+        # connection, and the client first notices while reading the HTTP answer.
+        return (
+            "the CSMS closed the TLS connection during the handshake, before answering the "
+            "WebSocket upgrade: it probably requires a client certificate (security profile "
+            "3: give csms.cert and csms.key) or refused the one given"
+        )
+    return f"WebSocket handshake failed: {exc}" + (f" ({cause})" if cause else "")
+
+
+def _tls_failure(exc: ssl.SSLError) -> str:
+    reason = str(exc.reason or exc)
+    lowered = reason.lower()
+    if "certificate_required" in lowered or "certificate required" in lowered:
+        return (
+            f"TLS handshake failed: the CSMS requires a client certificate (TLS alert: "
+            f"{reason}; security profile 3: give csms.cert and csms.key)"
+        )
+    if "alert" in lowered and ("certificate" in lowered or "handshake" in lowered):
+        return (
+            f"TLS handshake failed: the CSMS sent the TLS alert {reason} (does it require a "
+            "client certificate, security profile 3, or refuse the one given?)"
+        )
+    return f"TLS handshake failed: {reason}"
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without a password in its user-info part, for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{parts.username}:{REDACTED}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _describe_close(exc: ConnectionClosed) -> str:

@@ -3,7 +3,8 @@
 The document (``version`` 1; a change of its shape bumps it)::
 
     {"version": 1, "exit_code": 1, "duration": 3.21,
-     "summary": {"passed": 2, "failed": 1, "unreachable": 0, "error": 0, "total": 3},
+     "summary": {"passed": 2, "failed": 1, "unreachable": 0, "error": 0, "skipped": 0,
+                 "total": 3},
      "scenarios": [{"name", "file", "cp", "status", "duration", "error",
                     "steps": [{"index", "kind", "label", "location", "status", "duration",
                                "message", "expected", "actual", "tolerated"}]}]}
@@ -46,6 +47,7 @@ def json_summary(run: RunOutcome) -> dict[str, Any]:
             "failed": tally[Status.FAILED],
             "unreachable": tally[Status.UNREACHABLE],
             "error": tally[Status.ERROR],
+            "skipped": tally[Status.SKIPPED],
             "total": len(run.scenarios),
         },
         "scenarios": [_scenario(scenario) for scenario in run.scenarios],
