@@ -8,7 +8,8 @@ from mockpoint.csms.behaviour import (
     config_from_mapping,
     load_config,
 )
-from mockpoint.csms.server import FrameLog, MockCsms
+from mockpoint.csms.framelog import FrameLog
+from mockpoint.csms.server import MockCsms
 
 __all__ = [
     "ChargePointState",

@@ -50,18 +50,13 @@ the request headers and frames goes through
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import copy
 import hmac
-import json
 import logging
 import os
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, NoReturn, Self, TextIO, TypeVar
@@ -72,10 +67,12 @@ from websockets.exceptions import InvalidHeader
 from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
 
-from mockpoint.clock import Clock, format_timestamp
+from mockpoint.clock import Clock
 from mockpoint.csms.behaviour import ChargePointState, CsmsBehaviour, Fail, Ignore
 from mockpoint.csms.config import CsmsConfig, TriggeredRequest, substitute
-from mockpoint.errors import OCPP_ERRORS, CallFailed, ConnectionLost, ProtocolError, UsageError
+from mockpoint.csms.framelog import FrameLog
+from mockpoint.csms.security import basic_credentials, certificate_subject, server_tls
+from mockpoint.errors import OCPP_ERRORS, CallFailed, ConnectionLost, ProtocolError
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_HANDLES
 from mockpoint.ocpp16.secrets import redact_frame
@@ -102,55 +99,6 @@ PeerViolation = RemoteViolation | InvalidAnswer
 URL_PATH = "/ocpp"
 
 _T = TypeVar("_T")
-
-
-class FrameLog:
-    """Every frame as a JSON Lines record, flushed line by line (``tail -f`` works).
-
-    ``{"seq": n, "cp": id, "direction": "in"|"out", "frame": <parsed JSON or the raw text>,
-    "virtual_time": <the injected clock>, "wall_time": <ISO 8601 UTC>}``; ``direction`` is
-    from the CSMS's point of view (``in`` = received by the CSMS). A path is truncated when
-    opened, so ``seq`` counts from 1 in each file.
-    """
-
-    def __init__(self, target: str | os.PathLike[str] | TextIO, clock: Clock) -> None:
-        if isinstance(target, str | os.PathLike):
-            self._file: TextIO = open(target, "w", encoding="utf-8")  # noqa: SIM115
-            self._owned = True
-        else:
-            self._file = target
-            self._owned = False
-        self._clock = clock
-        self._seq = 0
-        self._broken = False
-
-    def write(self, cp_id: str, direction: Direction, text: str) -> None:
-        if self._broken:
-            return
-        self._seq += 1
-        try:
-            frame: object = redact_frame(json.loads(text))
-        except (ValueError, RecursionError):
-            frame = text
-        record = {
-            "seq": self._seq,
-            "cp": cp_id,
-            "direction": direction,
-            "frame": frame,
-            "virtual_time": format_timestamp(self._clock.now()),
-            "wall_time": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
-        }
-        try:
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._file.flush()
-        except (OSError, ValueError) as exc:
-            # A full disk must not take the connections down with it: stop logging, say so.
-            self._broken = True
-            logger.error("frame log disabled: %s", exc)
-
-    def close(self) -> None:
-        if self._owned:
-            self._file.close()
 
 
 @dataclass(eq=False)
@@ -220,7 +168,7 @@ class MockCsms:
         self._passwords: dict[str, str] = {**auth.passwords, **(passwords or {})}
         self._any_password = auth.any_password
         self._auth_required = bool(self._passwords) or self._any_password is not None
-        self._tls = _server_tls(tls_cert, tls_key, tls_ca, optional=self._auth_required)
+        self._tls = server_tls(tls_cert, tls_key, tls_ca, optional=self._auth_required)
         self._client_certificates = tls_ca is not None
         self.frame_log: FrameLog | None = None
         self._server: Server | None = None
@@ -507,7 +455,7 @@ class MockCsms:
         cp_id = _charge_point_id(request.path)
         certified = False
         if self._client_certificates:
-            subject = _certificate_subject(connection)
+            subject = certificate_subject(connection)
             certified = subject is not None
             if subject is not None:
                 name = subject or "no CN"
@@ -522,7 +470,7 @@ class MockCsms:
             return None  # nothing to check against: the header is ignored
         if len(headers) > 1:
             return self._unauthorized(connection, cp_id, remote, "several Authorization headers")
-        credentials = _basic_credentials(headers[0])
+        credentials = basic_credentials(headers[0])
         if credentials is None:
             return self._unauthorized(
                 connection, cp_id, remote, "an Authorization header that is not Basic user:pass"
@@ -708,68 +656,6 @@ class MockCsms:
 def _charge_point_id(path: str) -> str:
     """The identity in a request path: its last segment, URL-decoded (OCPP-J 1.6 §3.1.1)."""
     return unquote(urlsplit(path).path.rsplit("/", 1)[-1])
-
-
-def _basic_credentials(header: str) -> tuple[str, str] | None:
-    """User name and password of an ``Authorization: Basic`` header (RFC 7617), or None."""
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, colon, password = decoded.partition(":")
-    return (user, password) if colon else None
-
-
-def _certificate_subject(connection: ServerConnection) -> str | None:
-    """The CN of the client's verified certificate ("" without a CN), None without one."""
-    peer = connection.transport.get_extra_info("peercert")
-    if not peer:
-        return None
-    for rdn in peer.get("subject", ()):
-        for name, value in rdn:
-            if name == "commonName":
-                return f"CN={value}"
-    return ""
-
-
-def _server_tls(
-    cert: str | os.PathLike[str] | None,
-    key: str | os.PathLike[str] | None,
-    ca: str | os.PathLike[str] | None,
-    *,
-    optional: bool,
-) -> ssl.SSLContext | None:
-    """The server's TLS context (security profiles 2 and 3), None for plain ``ws://``."""
-    if cert is None:
-        if key is not None or ca is not None:
-            raise UsageError("the mock CSMS's TLS key and CA need its certificate (--tls-cert)")
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2  # security whitepaper: TLS 1.2 or above
-    try:
-        context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        raise UsageError(
-            f"cannot load the mock CSMS's certificate {os.fspath(cert)}"
-            + (f" with the key {os.fspath(key)}" if key is not None else "")
-            + f": {_reason(exc)}"
-        ) from None
-    if ca is not None:
-        try:
-            context.load_verify_locations(cafile=ca)
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(f"cannot load the client CA {os.fspath(ca)}: {_reason(exc)}") from None
-        context.verify_mode = ssl.CERT_OPTIONAL if optional else ssl.CERT_REQUIRED
-    return context
-
-
-def _reason(exc: OSError | ssl.SSLError) -> str:
-    if isinstance(exc, ssl.SSLError):
-        return str(exc.reason or exc)
-    return exc.strerror or str(exc)
 
 
 def _address(address: Any) -> str:
