@@ -245,23 +245,22 @@ def test_duplicate_and_a_second_call_in_flight(tmp_path: Path, csms: Csms) -> No
     expect: {result: {}}
   - send: Heartbeat
 """
-    assert run(tmp_path, csms, body) == 0, steps(tmp_path)
+    out = tmp_path / "t.jsonl"
+    assert run(tmp_path, csms, body, "--transcript", str(out)) == 0, steps(tmp_path)
     calls = csms.calls()
     heartbeat_ids = [uid for uid, action in calls if action == "Heartbeat"]
     assert heartbeat_ids[0] == heartbeat_ids[1]  # the same CALL twice, same id
-    index = calls.index((heartbeat_ids[2], "Heartbeat"))
-    assert calls[index + 1][1] == "StatusNotification"  # sent before the first was answered
-    frames = csms.frames()
-    second_in = next(i for i, f in enumerate(frames) if f["frame"][1] == calls[index + 1][0])
-    first_answer = next(
-        i
-        for i, f in enumerate(frames)
-        if f["direction"] == "out" and f["frame"][1] == calls[index][0]
+    first, second = heartbeat_ids[2], calls[calls.index((heartbeat_ids[2], "Heartbeat")) + 1]
+    assert second[1] == "StatusNotification"
+    # On the charge point's side: the second CALL left before the first's answer came in.
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    sent_second = next(
+        r["seq"] for r in records if r["direction"] == "out" and r["frame"][1] == second[0]
     )
-    assert (
-        second_in < first_answer
-        or frames[second_in]["wall_time"] <= frames[first_answer]["wall_time"]
+    answered_first = next(
+        r["seq"] for r in records if r["direction"] == "in" and r["frame"][1] == first
     )
+    assert sent_second < answered_first
 
 
 def test_seeded_random_faults_are_reproducible_and_lose_no_transaction_message(
