@@ -133,8 +133,12 @@ class ChargePoint:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a crashed task must not keep the connection open
+                logger.exception("%s task failed", task.get_name())
         if self._endpoint is not None:
             await self._endpoint.close()
         self.station.on_disconnected()
@@ -587,6 +591,8 @@ class _Observer:
             text = event.description
             if event.reply is not None:
                 text += f" (answered {event.reply.error_code})"
+            shown = event.text if len(event.text) <= 200 else event.text[:199] + "…"
+            text += f"; what arrived: {shown!r}"
         self._owner.problems.append(f"CSMS protocol violation: {text}")
         if self._owner._observer is not None:
             self._owner._observer.violation(event)

@@ -21,7 +21,10 @@ strings are the runner's to expand; the schema check skips them.
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,11 +130,15 @@ def load_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario]]:
 def _load_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
     name = str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(name, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(name, 0, 0, f"cannot read it: {exc.strerror or exc}")]
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = raw[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:  # the offset counts the BOM, as the file does
+        reason = f"not UTF-8 text ({exc.reason} at byte {bom + exc.start})"
+        return None, [Problem(name, 1, 1, reason)]
     check = _FileCheck(name, text)
     scenario = check.run()
     problems = sorted(dict.fromkeys(check.problems), key=lambda p: (p.line, p.column))
@@ -141,8 +148,49 @@ def _load_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
 # --- YAML with positions ------------------------------------------------------------------
 
 
+#: How deep mappings and lists may nest (aliases included): far more than a scenario needs,
+#: far less than Python's recursion limit, which PyYAML's composer would otherwise hit.
+MAX_DEPTH = 100
+#: How many values aliases may repeat in all: a scenario reuses a block now and then, a
+#: "billion laughs" file repeats one exponentially.
+MAX_REPEATED = 10_000
+#: The tags a mapping and a list may carry: others (``!!set``, ``!!python/object``...) are
+#: refused, as the safe loader refuses unknown tags on scalars.
+_COLLECTION_TAGS: dict[type[yaml.Node], str] = {
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+}
+#: Line breaks as YAML counts them (PyYAML's marks do).
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of ``text[index]``, counting lines as YAML does."""
+    breaks = list(_LINE_BREAK.finditer(text, 0, index))
+    start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, index - start + 1
+
+
+def _tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!", 1)
+
+
 class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader without the YAML 1.1 timestamp resolver (timestamps stay strings)."""
+    """SafeLoader without the YAML 1.1 timestamp resolver (timestamps stay strings), that
+    refuses to nest deeper than :data:`MAX_DEPTH` (its composer is recursive)."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+            raise yaml.composer.ComposerError(None, None, problem, mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _YamlLoader.yaml_implicit_resolvers = {
@@ -199,6 +247,12 @@ class _FileCheck:
         self.problems: list[Problem] = []
         #: nodes that could not be decoded: said once, not again by the models
         self.broken: set[int] = set()
+        #: nodes decoded so far; one decoded again is an alias's
+        self.decoded: set[int] = set()
+        #: values decoded again, through aliases (at most MAX_REPEATED), and how many
+        #: aliases are being decoded
+        self.repeated = 0
+        self.aliases = 0
 
     def add(self, where: yaml.Node | yaml.Mark | None, message: str) -> None:
         line, column = _mark(where)
@@ -233,8 +287,7 @@ class _FileCheck:
         try:
             loader = _YamlLoader(self.text)
         except yaml.reader.ReaderError as exc:  # the reader checks every character first
-            before = self.text[: exc.position]
-            line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+            line, column = _position(self.text, exc.position)
             reason = f"invalid YAML: character #x{exc.character:04x} is not allowed"
             self.problems.append(Problem(self.name, line, column, reason))
             return None
@@ -255,17 +308,61 @@ class _FileCheck:
 
     def decode(self, loader: _YamlLoader, node: yaml.Node, active: set[int]) -> tuple[Any, _Tree]:
         """The value of ``node`` as the safe loader builds it, with its positions; duplicate
-        keys and unknown tags are problems."""
+        keys, unknown tags, values a tag cannot hold, numbers too large for a float, nesting
+        deeper than :data:`MAX_DEPTH` and aliases that repeat more than
+        :data:`MAX_REPEATED` values are problems."""
+        again = id(node) in self.decoded
+        self.decoded.add(id(node))
+        if again or self.aliases:
+            self.repeated += 1
+            if self.repeated > MAX_REPEATED:
+                if self.repeated == MAX_REPEATED + 1:
+                    self.add(node, f"aliases repeat more than {MAX_REPEATED} values in all")
+                self.broken.add(id(node))
+                return None, _Tree(node)
+        self.aliases += again
+        try:
+            return self.decode_node(loader, node, active)
+        finally:
+            self.aliases -= again
+
+    def decode_node(
+        self, loader: _YamlLoader, node: yaml.Node, active: set[int]
+    ) -> tuple[Any, _Tree]:
         tree = _Tree(node)
         if isinstance(node, yaml.ScalarNode):
             try:
-                return loader.construct_object(node), tree
+                value = loader.construct_object(node)
             except yaml.constructor.ConstructorError as exc:
                 self.add(exc.problem_mark or node, f"invalid YAML: {exc.problem}")
                 self.broken.add(id(node))
                 return None, tree
+            except (ArithmeticError, LookupError, AttributeError, TypeError, ValueError):
+                # an explicit tag on a value it cannot hold (`!!int abc`, `!!bool maybe`,
+                # `!!int ""`), or an integer of more digits than Python converts
+                what = f"{_shown(node.value)} as {_tag(node.tag)}"
+                self.add(node, f"invalid YAML: cannot read {what}")
+                self.broken.add(id(node))
+                return None, tree
+            if isinstance(value, set | list | dict):  # `!!set ''`, `!!omap ''`
+                self.add(node, f"invalid YAML: the tag {_tag(node.tag)} is not allowed here")
+                self.broken.add(id(node))
+                return None, tree
+            if isinstance(value, int) and abs(value) > sys.float_info.max:
+                self.add(node, "this number is too large (at most about 1.8e308)")
+                self.broken.add(id(node))
+                return None, tree
+            return value, tree
+        if node.tag != _COLLECTION_TAGS.get(type(node)):
+            self.add(node, f"invalid YAML: the tag {_tag(node.tag)} is not allowed here")
+            self.broken.add(id(node))
+            return None, tree
         if id(node) in active:
             self.add(node, "this alias contains itself")
+            return None, tree
+        if len(active) >= MAX_DEPTH:
+            self.add(node, f"aliases nest this more than {MAX_DEPTH} levels deep")
+            self.broken.add(id(node))
             return None, tree
         active.add(id(node))
         try:
@@ -471,7 +568,9 @@ class _FileCheck:
                         self.add(node, f"{what}: unknown field {field_path}{hint}")
                         del target[name]
                     continue
-            self.add(tree.point(parts), f"{what}: {violation.message}")
+            node = tree.point(parts)
+            if id(node) not in self.broken:  # a value the loader refused: said already
+                self.add(node, f"{what}: {violation.message}")
             parent = value_at(work, parts[:-1])
             if schema is None or not parts or not isinstance(parent, dict | list):
                 return

@@ -97,7 +97,7 @@ class FrameRecorder:
     def frame(self, direction: Direction, text: str) -> None:
         try:
             frame: Any = redact_frame(json.loads(text))
-        except ValueError:
+        except (ValueError, RecursionError):
             frame = text
         wall = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record = FrameRecord(

@@ -215,9 +215,25 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def safe_jsonable(value: Any) -> Any:
+    """:func:`jsonable`, or the text of ``value`` when it is nested too deep to walk (a peer
+    may send a legal frame nested hundreds of levels deep)."""
+    try:
+        return jsonable(value)
+    except RecursionError:
+        try:
+            text = repr(value)
+        except RecursionError:
+            text = f"<{type(value).__name__} nested too deep to show>"
+        return text if len(text) <= 2000 else text[:1999] + "…"
+
+
 def compact(value: Any) -> str:
     """Compact JSON of ``value`` (see :func:`jsonable`)."""
-    return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    try:
+        return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:
+        return str(safe_jsonable(value))
 
 
 def pretty(value: Any) -> str:
@@ -225,7 +241,10 @@ def pretty(value: Any) -> str:
     text = compact(value)
     if len(text) <= 100:
         return text
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    try:
+        return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    except RecursionError:
+        return str(safe_jsonable(value))
 
 
 def duration(seconds: float) -> str:

@@ -257,5 +257,10 @@ def _frame_parts(view: FrameView, *, full: bool, indent: str) -> list[tuple[str,
         ("  ", ""),
         (f"{one_line(view.label):<{_LABEL_WIDTH}}", style),
         (" ", ""),
-        (one_line(view.full() if full else view.summary()), ""),
+        # A peer's frame may be megabytes; a terminal line shows a few hundred characters.
+        (one_line((view.full() if full else view.summary())[:_FRAME_TEXT]), ""),
     ]
+
+
+#: How much of a frame's text a console line takes (the line is cut to the terminal anyway).
+_FRAME_TEXT = 1000

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
-from mockpoint.scenario.reports._text import counts, jsonable, make_parent
+from mockpoint.scenario.reports._text import counts, make_parent, safe_jsonable
 
 VERSION = 1
 
@@ -75,8 +75,8 @@ def _step(step: StepOutcome) -> dict[str, Any]:
         "status": str(step.status),
         "duration": _seconds(step.duration),
         "message": step.message,
-        "expected": jsonable(step.expected),
-        "actual": jsonable(step.actual),
+        "expected": safe_jsonable(step.expected),
+        "actual": safe_jsonable(step.actual),
         # Without it a failed step in a passed scenario would read as a contradiction.
         "tolerated": step.tolerated,
     }
