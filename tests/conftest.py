@@ -19,8 +19,14 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import settings
 
 from mockpoint.ocpp16.schemas import load_schema
+
+# The same examples on every run and machine: a CI failure can be reproduced, and no run
+# fails for a slow machine's timing (Hypothesis' deadline).
+settings.register_profile("mockpoint", derandomize=True, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mockpoint"))
 
 #: Every timeout in the tests is a multiple of this, so a slow machine can scale them all.
 UNIT = float(os.environ.get("MOCKPOINT_TEST_TIMEOUT_UNIT", "1.0"))

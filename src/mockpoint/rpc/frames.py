@@ -79,7 +79,9 @@ class MalformedFrame:
 
 # A broken frame often still starts well: `[2, "abc", ...`. Reading the id from it lets us
 # answer with a CALLERROR instead of leaving the peer waiting for its timeout.
-_LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,36})"')
+# An id is at most 36 characters once decoded; escaped (\u0000, \ud800\udc00) it may be
+# up to twelve times as long.
+_LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,432})"')
 
 
 def parse(text: str) -> Frame | MalformedFrame:
@@ -225,6 +227,8 @@ def _salvage(text: str, reason: str) -> MalformedFrame:
     try:
         unique_id = json.loads(f'"{match.group(2)}"')
     except ValueError:
+        return MalformedFrame(text, reason)
+    if not 0 < len(unique_id) <= MAX_UNIQUE_ID_LENGTH:
         return MalformedFrame(text, reason)
     return MalformedFrame(text, reason, unique_id, int(match.group(1)))
 
