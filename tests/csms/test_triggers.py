@@ -150,3 +150,13 @@ async def test_a_trigger_fires_after_the_matching_answer_with_the_transaction_id
     assert [d for d, _ in frames[charging : charging + 3]] == ["out", "in", "in"]
     assert frames[charging + 1][1].startswith("[3,")
     assert '"RemoteStopTransaction"' in frames[charging + 2][1]
+
+
+@pytest.mark.parametrize("text", ["boot: !!int abc\n", "a: " + "[" * 2000 + "\n"])
+def test_a_broken_config_file_is_a_usage_error(tmp_path: Any, text: str) -> None:
+    from mockpoint.csms.config import load_config
+
+    path = tmp_path / "csms.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UsageError, match="csms.yaml"):
+        load_config(path)

@@ -103,3 +103,11 @@ def test_extract_dotted_paths() -> None:
     assert extract(data, "items.0.key") == "A"
     with pytest.raises(KeyError):
         extract(data, "idTagInfo.expiryDate")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**400, "1" + "0" * 400 + "s"])
+def test_durations_must_be_finite(value: object) -> None:
+    from mockpoint.scenario.model import parse_duration
+
+    with pytest.raises(ValueError, match="finite|too large"):
+        parse_duration(value)

@@ -188,8 +188,9 @@ def load_config(path: str | Path) -> CsmsConfig:
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{source}: cannot read the CSMS configuration: {exc.strerror}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"{source}: cannot read the CSMS configuration: {reason}") from exc
     try:
         data = yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader
     except yaml.YAMLError as exc:
@@ -197,6 +198,9 @@ def load_config(path: str | Path) -> CsmsConfig:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise UsageError(f"{source}{where}: not valid YAML: {problem}") from exc
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # A tagged value that cannot be what its tag says (!!int abc), or nesting too deep.
+        raise UsageError(f"{source}: not valid YAML: {type(exc).__name__}: {exc}") from exc
     return config_from_mapping({} if data is None else data, source)
 
 

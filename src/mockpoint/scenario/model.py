@@ -11,6 +11,7 @@ variable; they are resolved when the step runs.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -37,9 +38,15 @@ def _quantity(value: object, units: dict[str, float], what: str, example: str) -
     if isinstance(value, bool):
         raise ValueError(f"a {what} is a number or a string like {example}")
     if isinstance(value, int | float):
-        if value < 0:
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"this {what} is too large") from None
+        if not math.isfinite(number):
+            raise ValueError(f"a {what} must be a finite number")
+        if number < 0:
             raise ValueError(f"a {what} cannot be negative")
-        return float(value)
+        return number
     if not isinstance(value, str):
         raise ValueError(f"a {what} is a number or a string like {example}")
     match = _QUANTITY.match(value)
@@ -47,7 +54,10 @@ def _quantity(value: object, units: dict[str, float], what: str, example: str) -
     if match is None or unit not in units:
         known = ", ".join(u for u in units if u)
         raise ValueError(f"{value!r} is not a {what}: use a number and one of {known} ({example})")
-    return float(match.group(1)) * units[unit]
+    number = float(match.group(1)) * units[unit]
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is too large")
+    return number
 
 
 def parse_duration(value: object) -> float:
