@@ -134,6 +134,7 @@ def run(
             write_coverage(measured, coverage)
         if verbose:
             render_coverage_table(measured, console)
+    reporter.run_finished(outcome)  # the verdict comes last, where a reader looks first
     return int(outcome.exit_code)
 
 

@@ -128,7 +128,6 @@ async def run_scenarios(
         outcome, seq = await run_scenario(path, scenario, options, first_seq=seq)
         run.scenarios.append(outcome)
     run.duration = time.perf_counter() - started
-    options.reporter.run_finished(run)
     return run
 
 
