@@ -9,7 +9,6 @@ bounded by real seconds (the step's ``timeout``, else the scenario's; ``within``
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from mockpoint.rpc.frames import Call, CallError, CallResult, readable_id
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.scenario import model
 from mockpoint.scenario.matchers import UnknownVariable, extract, match, resolve
+from mockpoint.scenario.reports._text import compact
 from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Message, Station
@@ -613,10 +613,6 @@ RUNNERS: dict[str, Runner] = {
     "duplicate": duplicate,
     "violate_one_call_rule": violate_one_call_rule,
 }
-
-
-def compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def describe(step: model.StepBase) -> str:

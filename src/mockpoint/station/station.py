@@ -663,8 +663,3 @@ class Station:
         ConnectionTimeOut.
         """
         remote.start(self, connector_id, id_tag)
-
-
-def sendable_actions(items: Iterable[Item]) -> list[str]:
-    """The actions of ``items``, for messages and reports."""
-    return [item.action if isinstance(item, Message) else "(reboot)" for item in items]
