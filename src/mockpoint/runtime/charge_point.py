@@ -35,7 +35,7 @@ from mockpoint.faults.transport import InjectedDisconnect
 from mockpoint.ids import IdGenerator, SeededIds
 from mockpoint.rpc.frames import Call, CallError, CallResult, encode
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
-from mockpoint.runtime.endpoint import Direction, Endpoint, FrameObserver
+from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, FrameObserver
 from mockpoint.station.handlers import HANDLERS, handle
 from mockpoint.station.station import Message, Reboot, Reconnect, Station
 from mockpoint.transport.base import Transport
@@ -109,6 +109,10 @@ class ChargePoint:
         self._lost_event = asyncio.Event()
         #: fault injection switched on by scenario steps
         self.faults = FaultRules()
+        #: told how each CALL of the charge point ended (the load runner's statistics)
+        self.meter: CallMeter | None = None
+        #: told when the connection is lost without anyone meaning it to be
+        self.on_connection_lost: Callable[[str], None] | None = None
         self._actions_by_id: dict[str, str] = {}
         station.notify = self._changed
 
@@ -382,6 +386,7 @@ class ChargePoint:
             transport, session, self._answer, observer=_Observer(self), monotonic=self._monotonic
         )
         self._endpoint.keep = self._keep
+        self._endpoint.meter = self.meter
         self._lost_event.clear()
         self._connected.set()
         self.station.on_connected(auto_boot=self._auto_boot)
@@ -415,6 +420,8 @@ class ChargePoint:
                 self._loss_expected = False
             else:
                 self.problems.append(f"connection lost: {lost}")
+                if self.on_connection_lost is not None:
+                    self.on_connection_lost(str(lost))
             try:
                 await self._open_connection(first=False)
             except ConnectError as exc:

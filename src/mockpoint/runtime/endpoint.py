@@ -55,6 +55,14 @@ class FrameObserver(Protocol):
     def violation(self, event: RemoteViolation | InvalidAnswer) -> None: ...
 
 
+class CallMeter(Protocol):
+    """Told how each CALL of this side ended and how long its answer took (the load
+    runner's statistics). ``outcome`` is None for a CALLRESULT, the error code of a
+    CALLERROR, or "timeout", "lost" or "invalid" (the answer broke its schema)."""
+
+    def call_finished(self, action: str, latency: float, outcome: str | None) -> None: ...
+
+
 class Endpoint:
     def __init__(
         self,
@@ -76,6 +84,7 @@ class Endpoint:
         self._tasks: set[asyncio.Task[None]] = set()
         self._lost: ConnectionLost | None = None
         self._raw_waiters: dict[str, asyncio.Future[CallResult | CallError]] = {}
+        self.meter: CallMeter | None = None
         #: fault injection: returns False for a frame that must be dropped
         self.keep: Callable[[Direction, str], bool] = lambda _direction, _text: True
 
@@ -129,6 +138,8 @@ class Endpoint:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[call.unique_id] = future
         self._deadline_moved.set()
+        meter = self.meter
+        started = self._monotonic()
         try:
             await self._flush()
         except ConnectionLost:
@@ -136,8 +147,30 @@ class Endpoint:
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved: the caller gets the one raised here
             future.cancel()
+            if meter is not None:
+                meter.call_finished(action, self._monotonic() - started, "lost")
             raise
-        return await future
+        if meter is None:
+            return await future
+        outcome: str | None = None
+        try:
+            return await future
+        except CallErrorReceived as exc:
+            outcome = exc.code
+            raise
+        except CallTimeout:
+            outcome = "timeout"
+            raise
+        except RemoteProtocolError:
+            outcome = "invalid"
+            raise
+        except ConnectionLost:
+            outcome = "lost"
+            raise
+        finally:
+            # A call cancelled with its caller (the run is over) has no outcome to count.
+            if not future.cancelled():
+                meter.call_finished(action, self._monotonic() - started, outcome)
 
     async def send_raw(
         self, text: str, answer_id: str | None = None

@@ -597,6 +597,13 @@ class Scenario(_Model):
         None, description="random latency, drops and disconnects over the whole run"
     )
     steps: list[Step] = Field(min_length=1)
+    thresholds: list[str] = Field(
+        default_factory=list,
+        description=(
+            "pass/fail criteria of `mockpoint load`, e.g. 'p99<500ms', 'errors<0.1%', "
+            "'StartTransaction.p95<300ms'"
+        ),
+    )
 
     @property
     def target(self) -> CsmsTarget | None:

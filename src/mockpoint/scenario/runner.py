@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mockpoint.clock import VirtualClock, format_timestamp
 from mockpoint.csms.config import CsmsConfig, config_from_mapping
@@ -54,6 +54,21 @@ from mockpoint.station.configuration import Configuration
 from mockpoint.station.station import Identity, Station
 from mockpoint.transport.base import Transport
 from mockpoint.transport.websocket import connect
+
+class Dial(Protocol):
+    """Opens a transport (:func:`mockpoint.transport.websocket.connect` or the load
+    runner's)."""
+
+    async def __call__(
+        self,
+        url: str,
+        charge_point_id: str,
+        *,
+        open_timeout: float = ...,
+        basic_auth_password: str | None = ...,
+        ssl_context: ssl.SSLContext | None = ...,
+    ) -> Transport: ...
+
 
 #: How many frames a failure shows from just before it.
 FRAMES_BEFORE_FAILURE = 8
@@ -208,13 +223,15 @@ def _embedded(scenario: model.Scenario, options: RunOptions) -> bool:
     return options.csms_url is None and scenario.target is None
 
 
-def _connector(
+def connector(
     url: str,
     scenario: model.Scenario,
     path: Path,
-    options: RunOptions,
     station: Station,
     variables: dict[str, Any],
+    *,
+    connect_timeout: float,
+    dial: Dial = connect,
 ) -> Connect:
     """How the charge point connects: the URL, and the security profile's credentials
     (OCPP 1.6 security whitepaper: 1 Basic auth, 2 Basic auth over TLS, 3 mutual TLS).
@@ -252,8 +269,8 @@ def _connector(
             station.configuration.set_internal("AuthorizationKey", password)
     else:
         password = None
-    cp_id = scenario.charge_point.id
-    open_timeout = min(options.connect_timeout, 10.0)
+    cp_id = station.identity.charge_point_id
+    open_timeout = min(connect_timeout, 10.0)
     spec = scenario.faults
     faults = RandomFaults(spec.seed, spec.latency, spec.drop, spec.disconnect) if spec else None
     # One generator for the whole scenario, reconnections included: reproducible.
@@ -263,7 +280,7 @@ def _connector(
         current = None
         if profile in (1, 2):
             current = station.configuration.get("AuthorizationKey") or password
-        transport: Transport = await connect(
+        transport: Transport = await dial(
             url,
             cp_id,
             open_timeout=open_timeout,
@@ -324,23 +341,14 @@ async def _run(
     outcome: ScenarioOutcome,
     variables: dict[str, Any],
 ) -> None:
-    spec = scenario.charge_point
-    identity = Identity(
-        spec.id,
-        vendor=spec.vendor,
-        model=spec.model,
-        serial_number=spec.serial_number,
-        firmware_version=spec.firmware_version,
-        connectors=spec.connectors,
-    )
-    configuration = Configuration(spec.configuration, number_of_connectors=spec.connectors)
-    station = Station(identity, clock, configuration)
-    first = scenario.steps[0]
-    boots_itself = not (isinstance(first, model.SendStep) and first.send == "BootNotification")
+    station = build_station(scenario, scenario.charge_point.id, clock)
+    boots_itself = boots_by_itself(scenario)
     async with _csms_url(scenario, options, clock) as url:
         cp = ChargePoint(
             station,
-            _connector(url, scenario, path, options, station, variables),
+            connector(
+                url, scenario, path, station, variables, connect_timeout=options.connect_timeout
+            ),
             clock=clock,
             ids=SeededIds(scenario.seed),
             call_timeout=scenario.timeout,
@@ -358,28 +366,70 @@ async def _run(
                 wait_for_csms=None if _embedded(scenario, options) else options.wait_for_csms,
                 show_prompts=not _embedded(scenario, options),
             )
-            if boots_itself:
-                boot = await _boot(ctx, path, recorder)
-                outcome.steps.append(boot)
-                options.reporter.step_finished(boot)
-                if boot.status is Status.FAILED:
-                    outcome.status = Status.FAILED
-            steps = scenario.steps
-            for index, step in enumerate(steps, start=1):
-                following = steps[index] if index < len(steps) else None
-                if following is not None and shapes_reply(following) and not shapes_reply(step):
-                    assert isinstance(following, model.AwaitStep)
-                    arm(ctx, following)  # this step may trigger the request it replies to
-                if outcome.status is Status.FAILED:
-                    result = _skipped(index, step)
-                else:
-                    result = await _step(ctx, index, step, recorder)
-                    if result.status is Status.FAILED and not result.tolerated:
-                        outcome.status = Status.FAILED
+
+            def finished(result: StepOutcome) -> None:
                 outcome.steps.append(result)
                 options.reporter.step_finished(result)
+
+            outcome.status = await run_steps(
+                ctx, scenario.steps, recorder, finished, boot=path if boots_itself else None
+            )
         finally:
             await cp.stop()
+
+
+def build_station(scenario: model.Scenario, charge_point_id: str, clock: VirtualClock) -> Station:
+    """The station the scenario describes, under ``charge_point_id``."""
+    spec = scenario.charge_point
+    identity = Identity(
+        charge_point_id,
+        vendor=spec.vendor,
+        model=spec.model,
+        serial_number=spec.serial_number,
+        firmware_version=spec.firmware_version,
+        connectors=spec.connectors,
+    )
+    configuration = Configuration(spec.configuration, number_of_connectors=spec.connectors)
+    return Station(identity, clock, configuration)
+
+
+def boots_by_itself(scenario: model.Scenario) -> bool:
+    """Whether the charge point sends its BootNotification by itself (the scenario does not
+    start with its own)."""
+    first = scenario.steps[0]
+    return not (isinstance(first, model.SendStep) and first.send == "BootNotification")
+
+
+async def run_steps(
+    ctx: StepContext,
+    steps: list[model.Step],
+    recorder: FrameRecorder,
+    finished: Callable[[StepOutcome], None],
+    *,
+    boot: Path | None = None,
+) -> Status:
+    """Take ``steps`` in order on a started charge point, each outcome to ``finished``;
+    after a failure the rest are skipped. With ``boot`` (the scenario's file), the
+    automatic boot comes first, as step 0. The scenario and load runners share this."""
+    status = Status.PASSED
+    if boot is not None:
+        result = await _boot(ctx, boot, recorder)
+        finished(result)
+        if result.status is Status.FAILED:
+            status = Status.FAILED
+    for index, step in enumerate(steps, start=1):
+        following = steps[index] if index < len(steps) else None
+        if following is not None and shapes_reply(following) and not shapes_reply(step):
+            assert isinstance(following, model.AwaitStep)
+            arm(ctx, following)  # this step may trigger the request it replies to
+        if status is Status.FAILED:
+            result = _skipped(index, step)
+        else:
+            result = await _step(ctx, index, step, recorder)
+            if result.status is Status.FAILED and not result.tolerated:
+                status = Status.FAILED
+        finished(result)
+    return status
 
 
 async def _boot(ctx: StepContext, path: Path, recorder: FrameRecorder) -> StepOutcome:
