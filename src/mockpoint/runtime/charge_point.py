@@ -89,7 +89,9 @@ class ChargePoint:
         self._connected = asyncio.Event()
         # One event per waiter: clearing a shared one would lose another's wake-up.
         self._wake_executor = asyncio.Event()
-        self._wake_timers = asyncio.Event()
+        #: the loop timer of the station's next timer, and when that is due (virtual time)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None
         self._wake_steps = asyncio.Event()
         self._idle = asyncio.Event()
         self._received_changed = asyncio.Event()
@@ -128,12 +130,15 @@ class ChargePoint:
         self._tasks = [
             asyncio.create_task(self._supervise(), name="supervise"),
             asyncio.create_task(self._execute(), name="execute"),
-            asyncio.create_task(self._fire_timers(), name="timers"),
         ]
+        self._schedule_timer()
 
     async def stop(self) -> None:
         """Stop everything and close the connection."""
         self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -329,8 +334,9 @@ class ChargePoint:
 
     def _changed(self) -> None:
         self._wake_executor.set()
-        self._wake_timers.set()
         self._wake_steps.set()
+        if self._tasks and not self._stopping:
+            self._schedule_timer()
 
     async def _sleep_virtual(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass inside the executor (a retry's wait).
@@ -525,28 +531,37 @@ class ChargePoint:
         self._connected.clear()
         await self._connected.wait()
 
-    async def _fire_timers(self) -> None:
-        clock = self.clock
-        while True:
-            due = self.station.next_timer()
-            paused = isinstance(clock, VirtualClock) and clock.speed == 0
-            if due is None or paused and due > clock.now():
-                await self._wait_change()
-                continue
-            delay = clock.real_delay(due) if isinstance(clock, VirtualClock) else due - clock.now()
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._wait_change()
-                continue
-            if self.connected:
-                self.station.on_timer(clock.now())
-            else:
-                await self._connected.wait()
+    def _schedule_timer(self) -> None:
+        """Arm one loop timer for the station's next timer (heartbeat, meter sample...).
 
-    async def _wait_change(self) -> None:
-        self._wake_timers.clear()
-        await self._wake_timers.wait()
+        A loop timer rather than a task: a load run holds thousands of charge points, and
+        every change of the station may move the next due time. At clock speed 0 a timer
+        in the future fires only through :meth:`advance_to`."""
+        clock = self.clock
+        due = self.station.next_timer()
+        paused = isinstance(clock, VirtualClock) and clock.speed == 0
+        if due is None or paused and due > clock.now() or not self.connected:
+            due = None  # offline, timers wait: reconnecting is a change and re-arms this
+        if due == self._timer_due and (due is None or self._timer is not None):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_due = due
+        if due is None:
+            return
+        delay = clock.real_delay(due) if isinstance(clock, VirtualClock) else due - clock.now()
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, delay), self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._timer_due = None
+        clock = self.clock
+        due = self.station.next_timer()
+        if due is not None and due <= clock.now() and self.connected and not self._stopping:
+            self.station.on_timer(clock.now())
+        if not self._stopping:
+            self._schedule_timer()
 
     def _keep(self, direction: Direction, text: str) -> bool:
         """Fault injection: whether a frame gets through (see FaultRules.drops)."""

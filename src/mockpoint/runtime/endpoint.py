@@ -80,7 +80,9 @@ class Endpoint:
         self._monotonic = monotonic
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._write_lock = asyncio.Lock()
-        self._deadline_moved = asyncio.Event()
+        #: the timer of the in-flight CALL's deadline, and that deadline
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._lost: ConnectionLost | None = None
         self._raw_waiters: dict[str, asyncio.Future[CallResult | CallError]] = {}
@@ -92,7 +94,6 @@ class Endpoint:
 
     async def run(self) -> ConnectionLost:
         """Receive until the connection is gone; returns why it ended."""
-        timer = asyncio.create_task(self._expire_loop())
         try:
             while True:
                 try:
@@ -110,9 +111,9 @@ class Endpoint:
                 except ConnectionLost as exc:  # the peer left before our answer went out
                     return exc
         finally:
-            timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timer
+            if self._expiry is not None:
+                self._expiry.cancel()
+                self._expiry = None
             if self._lost is None:
                 self._connection_lost(ConnectionLost("connection closed"))
 
@@ -137,7 +138,7 @@ class Endpoint:
         )
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[call.unique_id] = future
-        self._deadline_moved.set()
+        self._schedule_expiry()
         meter = self.meter
         started = self._monotonic()
         try:
@@ -226,7 +227,7 @@ class Endpoint:
             )
         else:
             self._notify_violation(event)
-        self._deadline_moved.set()
+        self._schedule_expiry()
 
     def _settle(
         self,
@@ -275,20 +276,35 @@ class Endpoint:
                     self._connection_lost(exc)
                     raise
 
-    async def _expire_loop(self) -> None:
-        while True:
-            deadline = self.session.next_deadline()
-            self._deadline_moved.clear()
-            delay = None if deadline is None else max(0.0, deadline - self._monotonic())
-            if delay is None or delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._deadline_moved.wait()
-                continue
-            for event in self.session.expire(self._monotonic()):
-                self._dispatch(event)
-            with contextlib.suppress(ConnectionLost):
-                await self._flush()
+    def _schedule_expiry(self) -> None:
+        """A timer for the in-flight CALL's deadline (one loop timer, not a task: a load
+        run has thousands of endpoints, and this moves with every CALL)."""
+        deadline = self.session.next_deadline()
+        if deadline == self._expiry_at:
+            return
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        self._expiry_at = deadline
+        if deadline is not None and self._lost is None:
+            delay = max(0.0, deadline - self._monotonic())
+            self._expiry = asyncio.get_running_loop().call_later(delay, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        self._expiry_at = None
+        events = self.session.expire(self._monotonic())
+        for event in events:
+            self._dispatch(event)
+        self._schedule_expiry()
+        if events:  # the next queued CALL may be ready to go
+            task = asyncio.create_task(self._flush_quietly())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _flush_quietly(self) -> None:
+        with contextlib.suppress(ConnectionLost):
+            await self._flush()
 
     def _connection_lost(self, exc: ConnectionLost) -> None:
         if self._lost is not None:
