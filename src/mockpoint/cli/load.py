@@ -1,0 +1,333 @@
+"""``mockpoint load SCENARIO -n N`` and ``mockpoint merge RESULTS...`` (PRODUCT.md, "Load").
+
+Exit codes: 0 when every threshold holds (or none is given), 1 when one breaks, 2 for a
+usage error or an invalid file, 3 when no charge point could connect at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from mockpoint.cli.main import cli
+from mockpoint.cli.run import _assignments
+from mockpoint.csms.config import config_from_mapping, load_config
+from mockpoint.csms.server import MockCsms
+from mockpoint.errors import ConnectError, ExitCode, UsageError
+from mockpoint.load.engines import Progress, run_in_process, run_in_workers
+from mockpoint.load.progress import LiveProgress
+from mockpoint.load.reports import console_report, write_csv, write_html, write_json
+from mockpoint.load.shard import DEFAULT_ID_PATTERN, ShardPlan, check_id_pattern, run_loop
+from mockpoint.load.stats import LoadStats
+from mockpoint.load.thresholds import Threshold, ThresholdError, evaluate_all, parse_threshold
+from mockpoint.scenario.loader import load_scenario
+from mockpoint.scenario.model import parse_duration
+
+_FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+def _duration(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(f"{value!r}: {exc}", param_hint=option) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"{value!r}: must be more than 0", param_hint=option)
+    return seconds
+
+
+def _rate(value: str | None) -> float | None:
+    """``100``, ``100/s`` or ``6000/m``: charge points started per second."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    per = 1.0
+    for suffix, seconds in (("/s", 1.0), ("/m", 60.0), ("/min", 60.0)):
+        if text.endswith(suffix):
+            text, per = text[: -len(suffix)], seconds
+            break
+    try:
+        rate = float(text) / per
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: write charge points per second, e.g. 100 or 100/s", param_hint="--ramp-up"
+        ) from None
+    if not rate > 0 or rate == float("inf"):
+        raise click.BadParameter(f"{value!r}: must be more than 0", param_hint="--ramp-up")
+    return rate
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, slash, total = value.partition("/")
+    try:
+        i, n = int(index), int(total)
+    except ValueError:
+        i, n = 0, 0
+    if not slash or not 1 <= i <= n:
+        raise click.BadParameter(
+            f"{value!r}: write I/N with 1 <= I <= N, e.g. 2/4", param_hint="--shard"
+        )
+    return i, n
+
+
+def _thresholds(texts: list[str], source: str) -> list[Threshold]:
+    thresholds = []
+    for text in texts:
+        try:
+            thresholds.append(parse_threshold(text))
+        except ThresholdError as exc:
+            raise UsageError(f"{source}: {exc}") from None
+    return thresholds
+
+
+@cli.command("load")
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-n", "count", type=click.IntRange(min=1), required=True, help="Charge points.")
+@click.option("--ramp-up", metavar="RATE", help="Charge points started per second (100 or 100/s).")
+@click.option("--duration", metavar="TIME", help="Stop after this long, e.g. 90s or 10m.")
+@click.option("--loop", is_flag=True, help="Take the steps again and again until --duration.")
+@click.option(
+    "--id-pattern",
+    default=DEFAULT_ID_PATTERN,
+    show_default=True,
+    help="Charge point ids; {n} is the number, from 1.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="Worker processes (default: one per core; 0: in this process).",
+)
+@click.option("--csms", "csms_url", metavar="URL", help="The CSMS (default: the scenario's).")
+@click.option(
+    "--csms-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Configuration of the embedded mock CSMS (used when no CSMS is named).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run.")
+@click.option(
+    "--speed", type=click.FloatRange(min=0), help="Clock speed (default: the scenario's)."
+)
+@click.option(
+    "--threshold",
+    "threshold_texts",
+    multiple=True,
+    metavar="EXPR",
+    help="Pass/fail criterion, e.g. 'p99<500ms', 'errors<0.1%', 'StartTransaction.p95<300ms'.",
+)
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME}.")
+@click.option(
+    "--connect-timeout",
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long each charge point keeps retrying its connection.",
+)
+@click.option("--shard", "shard_text", metavar="I/N", help="Run only shard I of N (1-based).")
+@click.option(
+    "--start-at",
+    type=float,
+    metavar="EPOCH",
+    help="With --shard: the run's common start (Unix time), so shards' timelines line up.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the shards run.",
+)
+@click.option("--ray-address", metavar="ADDR", help="With --engine ray: the cluster (ray://...).")
+@click.option("--json", "json_path", type=_FILE, help="Write the statistics as JSON (mergeable).")
+@click.option("--csv", "csv_path", type=_FILE, help="Write one row per action as CSV.")
+@click.option("--html", "html_path", type=_FILE, help="Write charts and tables as one HTML file.")
+@click.option("-q", "--quiet", is_flag=True, help="No live progress.")
+def load(
+    scenario: Path,
+    count: int,
+    ramp_up: str | None,
+    duration: str | None,
+    loop: bool,
+    id_pattern: str,
+    workers: int | None,
+    csms_url: str | None,
+    csms_config: Path | None,
+    seed: int,
+    speed: float | None,
+    threshold_texts: tuple[str, ...],
+    variables: tuple[str, ...],
+    connect_timeout: float,
+    shard_text: str | None,
+    start_at: float | None,
+    engine: str,
+    ray_address: str | None,
+    json_path: Path | None,
+    csv_path: Path | None,
+    html_path: Path | None,
+    quiet: bool,
+) -> int:
+    """Run SCENARIO on N charge points at once against a CSMS."""
+    parsed = load_scenario(scenario)  # an invalid file: exit 2, nothing runs
+    seconds = _duration(duration, "--duration")
+    if loop and seconds is None:
+        raise click.UsageError("--loop needs --duration (it says when the loop ends)")
+    check_id_pattern(id_pattern, count)
+    thresholds = _thresholds(list(parsed.thresholds), str(scenario))
+    thresholds += _thresholds(list(threshold_texts), "--threshold")
+    shard = _shard(shard_text)
+    if start_at is not None and shard is None:
+        raise click.UsageError("--start-at goes with --shard")
+    if engine == "ray" and workers == 0:
+        raise click.UsageError("--engine ray runs its shards in Ray actors: drop --workers 0")
+    if ray_address and engine != "ray":
+        raise click.UsageError("--ray-address goes with --engine ray")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    workers = max(0, min(workers, count))
+    url = csms_url or (parsed.target.url if parsed.target else None)
+    config = load_config(csms_config) if csms_config else None
+    if config is None and url is None and parsed.mock_csms is not None:
+        config = config_from_mapping(parsed.mock_csms, f"{scenario}: mock_csms")
+    base = ShardPlan(
+        scenario=str(scenario),
+        count=count,
+        csms_url=url or "",
+        id_pattern=id_pattern,
+        ramp_up=_rate(ramp_up),
+        duration=seconds,
+        loop=loop,
+        seed=seed,
+        speed=speed,
+        start_at=start_at or 0.0,
+        variables=_assignments(variables, "--var"),
+        connect_timeout=connect_timeout,
+    )
+    console = Console(highlight=False)
+
+    async def main() -> LoadStats:
+        async with _target(url, config) as target:
+            plans = _plans(base, target, shard, workers)
+            with LiveProgress(count, seconds, console if not quiet else _quiet()) as live:
+
+                def progress(snapshots: dict[int, dict[str, Any]]) -> None:
+                    merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots.values())
+                    connected = sum(int(s.get("connected", 0)) for s in snapshots.values())
+                    live.update(merged, connected, time.time())
+
+                return await _execute(plans, engine, ray_address, workers, progress)
+
+    stats = run_loop(main())
+    results = evaluate_all(thresholds, stats)
+    console_report(stats, results, console)
+    if json_path is not None:
+        write_json(stats, results, json_path)
+    if csv_path is not None:
+        write_csv(stats, csv_path)
+    if html_path is not None:
+        write_html(stats, html_path)
+    if stats.opened == 0 and stats.target > 0:
+        reasons = ", ".join(sorted(stats.failed)) or "no reason recorded"
+        raise ConnectError(f"no charge point could connect ({reasons})")
+    return ExitCode.FAILED if any(not r.passed for r in results) else ExitCode.OK
+
+
+def _quiet() -> Console:
+    return Console(quiet=True)
+
+
+@contextlib.asynccontextmanager
+async def _target(url: str | None, config: Any) -> AsyncIterator[str]:
+    """The CSMS URL: the one given, or an embedded mock CSMS's for the run."""
+    if url is not None:
+        yield url
+        return
+    async with MockCsms(config=config) as csms:
+        yield csms.url
+
+
+def _plans(
+    base: ShardPlan, url: str, shard: tuple[int, int] | None, workers: int
+) -> list[ShardPlan]:
+    """Shard I of N splits further over the local workers: worker w of shard I runs the
+    charge points of global shard (I-1) + N*w of N*W, so every charge point of the run
+    lands in exactly one plan, whatever N and W."""
+    index, total = (shard[0] - 1, shard[1]) if shard else (0, 1)
+    per_shard = max(1, workers)
+    return [
+        ShardPlan(
+            **{
+                **base.__dict__,
+                "csms_url": url,
+                "shard": index + total * w,
+                "shards": total * per_shard,
+            }
+        )
+        for w in range(per_shard)
+    ]
+
+
+async def _execute(
+    plans: list[ShardPlan],
+    engine: str,
+    ray_address: str | None,
+    workers: int,
+    progress: Progress,
+) -> LoadStats:
+    if engine == "ray":
+        from mockpoint.load.ray_engine import run_on_ray
+
+        return await run_on_ray(plans, ray_address, progress)
+    if workers == 0:
+        return await run_in_process(plans[0], progress)
+    return await run_in_workers(plans, progress)
+
+
+@cli.command("merge")
+@click.argument(
+    "results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--threshold", "threshold_texts", multiple=True, metavar="EXPR")
+@click.option("--json", "json_path", type=_FILE, help="Write the merged statistics as JSON.")
+@click.option("--csv", "csv_path", type=_FILE, help="Write one row per action as CSV.")
+@click.option("--html", "html_path", type=_FILE, help="Write charts and tables as one HTML file.")
+def merge(
+    results: tuple[Path, ...],
+    threshold_texts: tuple[str, ...],
+    json_path: Path | None,
+    csv_path: Path | None,
+    html_path: Path | None,
+) -> int:
+    """Merge the --json results of shards (mockpoint load --shard I/N) into one, exactly."""
+    parts = []
+    for path in results:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(f"{path}: not a mockpoint load result: {exc}") from None
+        try:
+            parts.append(LoadStats.from_dict(data, source=str(path)))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    stats = LoadStats.merged(parts)
+    thresholds = _thresholds(list(threshold_texts), "--threshold")
+    results_ = evaluate_all(thresholds, stats)
+    console_report(stats, results_, Console(highlight=False))
+    if json_path is not None:
+        write_json(stats, results_, json_path)
+    if csv_path is not None:
+        write_csv(stats, csv_path)
+    if html_path is not None:
+        write_html(stats, html_path)
+    return ExitCode.FAILED if any(not r.passed for r in results_) else ExitCode.OK
+

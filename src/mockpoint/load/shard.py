@@ -1,0 +1,343 @@
+"""One shard of a load run: a slice of the charge points on one asyncio loop.
+
+Every charge point is the scenario runner's: the same :class:`Station`, :class:`ChargePoint`
+and steps (:func:`mockpoint.scenario.runner.run_steps`), over the picows transport. What a
+load run adds is counting instead of recording: each CALL's outcome and latency, each
+connection and step, go into the shard's :class:`LoadStats`, which merge exactly with the
+other shards'. A charge point's failed step is counted, never fatal to the run.
+
+Time: every shard gets the same plan, with the wall-clock instant the run starts, so the
+shards of a run (in worker processes, on a Ray cluster, or in separate jobs joined by
+``mockpoint merge``) ramp up as one and their timelines line up second by second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mockpoint.clock import VirtualClock
+from mockpoint.errors import ConnectError, UsageError
+from mockpoint.ids import CounterIds
+from mockpoint.load.stats import LoadStats
+from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.runtime.endpoint import Direction
+from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
+from mockpoint.scenario import model
+from mockpoint.scenario.loader import load_scenario
+from mockpoint.scenario.outcome import FrameRecord, Status, StepOutcome
+from mockpoint.scenario.runner import (
+    boots_by_itself,
+    build_station,
+    connector,
+    run_steps,
+)
+from mockpoint.scenario.steps import StepContext
+from mockpoint.transport import picows_transport
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_ID_PATTERN = "CP-{n:05d}"
+#: How long the charge points get to close their connections when the run ends.
+CLOSE_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """What one shard runs; the same for every shard of a run but ``shard``. Picklable, so
+    it travels to worker processes and Ray actors as it is."""
+
+    scenario: str
+    #: charge points in the whole run, numbered ``first``, ``first + 1``, ...
+    count: int
+    csms_url: str
+    shard: int = 0
+    shards: int = 1
+    first: int = 1
+    id_pattern: str = DEFAULT_ID_PATTERN
+    #: charge points started per second over the whole run; None: all at once
+    ramp_up: float | None = None
+    #: seconds from ``start_at`` to the end of the run; None: when every charge point has
+    #: taken its steps (once)
+    duration: float | None = None
+    #: take the steps again and again until the run ends
+    loop: bool = False
+    seed: int = 0
+    #: clock speed of every charge point; None: the scenario's
+    speed: float | None = None
+    #: wall-clock (epoch) instant the run starts; 0: when the shard starts
+    start_at: float = 0.0
+    variables: dict[str, str] = field(default_factory=dict)
+    connect_timeout: float = 10.0
+
+    def numbers(self) -> range:
+        """The charge point numbers of this shard: every ``shards``-th, so that ramping up
+        spreads evenly over the shards."""
+        return range(self.first + self.shard, self.first + self.count, self.shards)
+
+    def charge_point_id(self, number: int) -> str:
+        return self.id_pattern.format(n=number)
+
+
+def check_id_pattern(pattern: str, count: int, first: int = 1) -> None:
+    """Raise UsageError unless ``pattern`` makes ``count`` distinct ids from ``{n}``."""
+    try:
+        one = pattern.format(n=first)
+        last = pattern.format(n=first + count - 1)
+        two = pattern.format(n=first + 1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(
+            f"--id-pattern {pattern!r}: {exc!r}; use {{n}} for the number, e.g. "
+            f"{DEFAULT_ID_PATTERN!r}"
+        ) from None
+    if one == two:
+        raise UsageError(f"--id-pattern {pattern!r} gives every charge point the same id {one!r}")
+    if not one or not last:
+        raise UsageError(f"--id-pattern {pattern!r} gives an empty id")
+
+
+class _Meter:
+    """A charge point's frames and calls, counted into the shard's statistics; no frame is
+    kept (a load run would hold gigabytes)."""
+
+    records: list[FrameRecord] = []  # run_steps shows these before a failure: none here
+
+    def __init__(self, stats: LoadStats) -> None:
+        self._stats = stats
+
+    def frame(self, direction: Direction, text: str) -> None:
+        if direction == "in":
+            self._stats.messages_in += 1
+        else:
+            self._stats.messages_out += 1
+
+    def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
+        pass  # the step that sees it fails, and is counted
+
+    def call_finished(self, action: str, latency: float, outcome: str | None) -> None:
+        self._stats.call_finished(action, latency, outcome, time.time())
+
+
+class Shard:
+    """Runs a plan; :meth:`snapshot` may be read at any time for live progress."""
+
+    def __init__(self, plan: ShardPlan, scenario: model.Scenario | None = None) -> None:
+        self.plan = plan
+        path = Path(plan.scenario)
+        self._path = path
+        self._scenario = scenario if scenario is not None else load_scenario(path)
+        self.stats = LoadStats(len(plan.numbers()), plan.start_at or time.time())
+        self._meter = _Meter(self.stats)
+        self._charge_points: dict[int, ChargePoint] = {}
+        self._connected = 0
+
+    @property
+    def connected(self) -> int:
+        """Charge points connected right now."""
+        return sum(1 for cp in self._charge_points.values() if cp.connected)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The statistics so far, as JSON-safe data, with the charge points connected now."""
+        data = self.stats.to_dict()
+        data["connected"] = self.connected
+        return data
+
+    async def run(self) -> LoadStats:
+        plan = self.plan
+        start_at = plan.start_at or time.time()
+        end_at = start_at + plan.duration if plan.duration is not None else None
+        self.stats.started_at = start_at
+        tasks = [
+            asyncio.create_task(self._charge_point(index, number, start_at, end_at))
+            for index, number in zip(range(plan.shard, plan.count, plan.shards), plan.numbers())
+        ]
+        sampler = asyncio.create_task(self._sample())
+        try:
+            if end_at is None:
+                await asyncio.gather(*tasks)
+            else:
+                remaining = end_at - time.time()
+                if remaining > 0:
+                    await asyncio.wait(tasks, timeout=remaining)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+            self.stats.sample_connected(time.time(), self.connected)
+            await self._close_all()
+            self.stats.finished_at = time.time()
+        return self.stats
+
+    async def _sample(self) -> None:
+        """The connected gauge, once a second, on the second (so shards line up)."""
+        while True:
+            now = time.time()
+            await asyncio.sleep(1.0 - now % 1.0)
+            self.stats.sample_connected(time.time(), self.connected)
+
+    async def _close_all(self) -> None:
+        charge_points = list(self._charge_points.values())
+        self._charge_points.clear()
+        if not charge_points:
+            return
+        stops = [asyncio.ensure_future(cp.stop()) for cp in charge_points]
+        _done, pending = await asyncio.wait(stops, timeout=CLOSE_GRACE)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*stops, return_exceptions=True)
+
+    async def _charge_point(
+        self, index: int, number: int, start_at: float, end_at: float | None
+    ) -> None:
+        plan, scenario, stats = self.plan, self._scenario, self.stats
+        if plan.ramp_up:
+            delay = start_at + index / plan.ramp_up - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        if end_at is not None and time.time() >= end_at:
+            return
+        cp_id = plan.charge_point_id(number)
+        speed = plan.speed if plan.speed is not None else scenario.clock.speed
+        start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
+        clock = VirtualClock(start, speed)
+        station = build_station(scenario, cp_id, clock)
+        variables: dict[str, Any] = dict(plan.variables)
+        connect = connector(
+            plan.csms_url,
+            scenario,
+            self._path,
+            station,
+            variables,
+            connect_timeout=plan.connect_timeout,
+            dial=picows_transport.connect,
+        )
+
+        async def counted() -> Any:
+            try:
+                transport = await connect()
+            except ConnectError as exc:
+                stats.connection_failed(_reason(str(exc)))
+                raise
+            stats.connection_opened()
+            return transport
+
+        cp = ChargePoint(
+            station,
+            counted,
+            clock=clock,
+            ids=CounterIds(),
+            call_timeout=scenario.timeout,
+            connect_timeout=plan.connect_timeout,
+            observer=self._meter,
+        )
+        cp.meter = self._meter
+        cp.on_connection_lost = lambda _reason: stats.connection_dropped()
+        boots_itself = boots_by_itself(scenario)
+        try:
+            await cp.start(auto_boot=boots_itself)
+        except ConnectError:
+            return  # counted by counted()
+        self._charge_points[number] = cp
+        ctx = StepContext(cp, station, scenario.timeout, variables=variables)
+
+        def finished(result: StepOutcome) -> None:
+            if result.status is Status.PASSED:
+                stats.step_finished(True, result.label)
+            elif result.status is Status.FAILED:
+                stats.step_finished(False, _failure(result))
+
+        boot: Path | None = self._path if boots_itself else None
+        while True:
+            await run_steps(ctx, scenario.steps, self._meter, finished, boot=boot)
+            stats.iteration_finished()
+            self._drain(cp, ctx)
+            boot = None
+            if not plan.loop or end_at is None:
+                break
+            await asyncio.sleep(0)  # a pass that never waits must not starve the others
+        # Done with the steps: stay connected (heartbeats flowing) until the run ends,
+        # counting what the CSMS sends meanwhile.
+        while end_at is not None and time.time() < end_at:
+            await asyncio.sleep(min(1.0, end_at - time.time()))
+            self._drain(cp, ctx)
+
+    def _drain(self, cp: ChargePoint, ctx: StepContext) -> None:
+        """Count the CSMS's requests and forget them, with the problems already counted as
+        failed steps: a charge point holds nothing that grows with the length of the run."""
+        for received in cp.received:
+            self.stats.request_received(received.call.action)
+        del cp.received[:]
+        del cp.problems[:]
+        ctx.inbox_cursor = 0
+
+    def backlog(self) -> int:
+        """Requests and problems the charge points hold right now (bounded by :meth:`_drain`;
+        for tests and diagnostics)."""
+        return sum(len(cp.received) + len(cp.problems) for cp in self._charge_points.values())
+
+
+def _failure(result: StepOutcome) -> str:
+    first_line = (result.message or "failed").splitlines()[0]
+    return f"{result.label} ({result.location}): {first_line}"
+
+
+def _reason(message: str) -> str:
+    """A connection failure's reason without the charge point's URL, so that failures of
+    many charge points count under one reason."""
+    _, sep, rest = message.partition(": ")
+    return rest if sep else message
+
+
+def run_plan(
+    plan: ShardPlan,
+    on_snapshot: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    interval: float = 1.0,
+) -> dict[str, Any]:
+    """Run one shard on a fresh event loop (uvloop where it is installed) and return its
+    statistics as data; ``on_snapshot`` gets :meth:`Shard.snapshot` every ``interval``
+    seconds. What worker processes call."""
+
+    async def main() -> dict[str, Any]:
+        shard = Shard(plan)
+        reporting = None
+        if on_snapshot is not None:
+            reporting = asyncio.create_task(_report(shard, on_snapshot, interval))
+        try:
+            stats = await shard.run()
+        finally:
+            if reporting is not None:
+                reporting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporting
+        return stats.to_dict()
+
+    return run_loop(main())
+
+
+async def _report(
+    shard: Shard, on_snapshot: Callable[[dict[str, Any]], None], interval: float
+) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        on_snapshot(shard.snapshot())
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop where it is installed (a third more round trips per core
+    in benchmarks/bench_load.py), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:  # e.g. Windows, which uvloop does not support
+        return asyncio.run(main)
+    return uvloop.run(main)

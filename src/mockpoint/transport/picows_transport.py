@@ -1,0 +1,230 @@
+"""The load runner's WebSocket transport, on ``picows``.
+
+The scenario runner's connections go through ``websockets`` (:mod:`.websocket`); a load
+run holds thousands of them, and there ``picows`` (a Cython WebSocket) did 3-4 times the
+round trips per core and took about a third of the memory per idle connection (numbers in
+benchmarks/README.md). The contract is the same :class:`~mockpoint.transport.Transport`,
+and so are the failure messages: OCPP-J 1.6 §3 (the ``ocpp1.6`` subprotocol must be
+selected), HTTP Basic authentication and TLS of the security profiles, a refused upgrade
+named by its HTTP status, and never a password in a message.
+
+picows hands over frames in a callback; :class:`PicowsTransport` queues them for
+:meth:`receive`, reassembles fragmented messages and ends the connection with 1007 on text
+that is not UTF-8 (RFC 6455 §8.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ssl
+from collections import deque
+
+from picows import (
+    WSCloseCode,
+    WSError,
+    WSFrame,
+    WSHandshakeError,
+    WSInvalidURL,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    ws_connect,
+)
+
+from mockpoint.errors import ConnectError, ConnectionLost
+from mockpoint.rpc.frames import BinaryText
+from mockpoint.transport.websocket import (
+    SUBPROTOCOL,
+    _refusal,
+    _tls_failure,
+    _without_credentials,
+    charge_point_url,
+)
+
+#: Initial read buffer per connection: OCPP frames of an idle charge point are small, and
+#: picows grows the buffer for a bigger one. 16 KiB (its default) costs ~14 KiB more per
+#: connection than this.
+READ_BUFFER = 2048
+MAX_MESSAGE = 2**22
+
+
+class PicowsTransport(WSListener):
+    """One open picows connection as a :class:`~mockpoint.transport.Transport`."""
+
+    def __init__(self) -> None:
+        self._ws: WSTransport | None = None
+        self._inbox: deque[str] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._lost: ConnectionLost | None = None
+        self._fragments: list[bytes] | None = None
+        self._fragment_type = WSMsgType.TEXT
+
+    # --- picows's side ---------------------------------------------------------------------
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._ws = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            if frame.fin:
+                self._message(kind, frame.get_payload_as_bytes())
+            else:
+                self._fragments = [frame.get_payload_as_bytes()]
+                self._fragment_type = kind
+        elif kind is WSMsgType.CONTINUATION:
+            if self._fragments is None:
+                self._fail(WSCloseCode.PROTOCOL_ERROR, "continuation frame without a start")
+                return
+            self._fragments.append(frame.get_payload_as_bytes())
+            if frame.fin:
+                data = b"".join(self._fragments)
+                self._fragments = None
+                self._message(self._fragment_type, data)
+        elif kind is WSMsgType.CLOSE:
+            code = frame.get_close_code()
+            reason = frame.get_close_reason()
+            number = code.value if isinstance(code, WSCloseCode) else int(code)
+            text = f"connection closed with code {number}" + (f" {reason}" if reason else "")
+            self._lost = ConnectionLost(text)
+            with contextlib.suppress(Exception):
+                transport.send_close(code)
+            transport.disconnect()
+            self._wake()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._lost is None:
+            self._lost = ConnectionLost("connection lost without a closing handshake")
+        self._wake()
+
+    def _message(self, kind: WSMsgType, data: bytes) -> None:
+        if kind is WSMsgType.BINARY:
+            # OCPP-J uses text frames only; hand the bytes up so the RPC layer reports them.
+            self._inbox.append(BinaryText(data.decode("utf-8", errors="replace")))
+        else:
+            try:
+                self._inbox.append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                self._fail(WSCloseCode.INVALID_TEXT, "text frame is not UTF-8")
+                return
+        self._wake()
+
+    def _fail(self, code: WSCloseCode, reason: str) -> None:
+        self._lost = ConnectionLost(f"connection failed: {reason}")
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                self._ws.send_close(code, reason.encode())
+            self._ws.disconnect()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # --- the Transport's side --------------------------------------------------------------
+
+    async def send(self, text: str) -> None:
+        if self._lost is not None or self._ws is None:
+            raise ConnectionLost(str(self._lost or "not connected"))
+        self._ws.send(WSMsgType.TEXT, text.encode())
+
+    async def receive(self) -> str:
+        while not self._inbox:
+            if self._lost is not None:
+                raise self._lost
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._inbox.popleft()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        ws = self._ws
+        if ws is None or ws.is_disconnected:
+            return
+        if self._lost is None:
+            self._lost = ConnectionLost(
+                f"connection closed with code {code}" + (f" {reason}" if reason else "")
+            )
+        with contextlib.suppress(Exception):
+            ws.send_close(WSCloseCode(code), reason.encode())
+        # RFC 6455 §7.1.1: the server closes the TCP connection first; don't wait forever.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await ws.wait_disconnected()
+        ws.disconnect()
+        self._wake()
+
+    @property
+    def closed(self) -> bool:
+        return self._ws is None or self._ws.is_disconnected
+
+
+async def connect(
+    url: str,
+    charge_point_id: str,
+    *,
+    open_timeout: float = 10.0,
+    basic_auth_password: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> PicowsTransport:
+    """Open the charge point's connection to the CSMS at ``url`` (see
+    :func:`mockpoint.transport.websocket.connect`, whose behaviour this mirrors)."""
+    target = charge_point_url(url, charge_point_id)
+    shown = _without_credentials(target)
+    headers: dict[str, str] = {"Sec-WebSocket-Protocol": SUBPROTOCOL}
+    if basic_auth_password is not None:
+        token = base64.b64encode(f"{charge_point_id}:{basic_auth_password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    try:
+        ws, listener = await ws_connect(
+            PicowsTransport,
+            target,
+            ssl_context=ssl_context,
+            websocket_handshake_timeout=open_timeout,
+            enable_auto_ping=False,
+            enable_auto_pong=True,
+            max_frame_size=MAX_MESSAGE,
+            extra_headers=headers,
+            read_buffer_init_size=READ_BUFFER,
+            logger_name="mockpoint.transport.wire",
+        )
+    except WSInvalidURL as exc:
+        raise ConnectError(f"invalid CSMS URL {_without_credentials(url)!r}: {exc}") from exc
+    except WSHandshakeError as exc:
+        response = exc.response
+        if response is not None and int(response.status) != 101:
+            status = int(response.status)
+            raise ConnectError(
+                f"{shown}: {_refusal(status)}", permanent=status in (401, 403)
+            ) from exc
+        raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
+    except ssl.SSLCertVerificationError as exc:
+        raise ConnectError(
+            f"{shown}: the CSMS's certificate could not be verified: "
+            f"{exc.verify_message or exc.reason or exc} (give csms.ca, or insecure: true)",
+            permanent=True,
+        ) from exc
+    except ssl.SSLError as exc:
+        raise ConnectError(f"{shown}: {_tls_failure(exc)}") from exc
+    except (TimeoutError, asyncio.TimeoutError) as exc:
+        raise ConnectError(f"{shown}: no answer within {open_timeout:g} s") from exc
+    except WSError as exc:
+        raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
+    except OSError as exc:
+        raise ConnectError(f"{shown}: {exc.strerror or exc}") from exc
+    chosen = ws.response.headers.get("Sec-WebSocket-Protocol") if ws.response else None
+    if chosen != SUBPROTOCOL:
+        with contextlib.suppress(Exception):
+            ws.send_close(WSCloseCode.PROTOCOL_ERROR, b"subprotocol ocpp1.6 required")
+        ws.disconnect()
+        raise ConnectError(
+            f"{shown}: the server did not select the WebSocket subprotocol ocpp1.6 "
+            f"(it selected {chosen or 'none'})"
+        )
+    assert isinstance(listener, PicowsTransport)
+    return listener
