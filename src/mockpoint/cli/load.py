@@ -330,4 +330,3 @@ def merge(
     if html_path is not None:
         write_html(stats, html_path)
     return ExitCode.FAILED if any(not r.passed for r in results_) else ExitCode.OK
-

@@ -103,7 +103,9 @@ async def _collect(
                     f"{STARTUP_TIMEOUT:g} s"
                 ) from None
             if run_end is not None and time.time() > run_end + 60:
-                raise EngineError("workers did not finish within a minute of the run's end")
+                raise EngineError(
+                    "workers did not finish within a minute of the run's end"
+                ) from None
             await asyncio.sleep(0.05)
             continue
         if kind == "ready":

@@ -26,9 +26,9 @@ from mockpoint.clock import VirtualClock
 from mockpoint.errors import ConnectError, UsageError
 from mockpoint.ids import CounterIds
 from mockpoint.load.stats import LoadStats
+from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.runtime.endpoint import Direction
-from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
 from mockpoint.scenario.outcome import FrameRecord, Status, StepOutcome
@@ -156,7 +156,9 @@ class Shard:
         self.stats.started_at = start_at
         tasks = [
             asyncio.create_task(self._charge_point(index, number, start_at, end_at))
-            for index, number in zip(range(plan.shard, plan.count, plan.shards), plan.numbers())
+            for index, number in zip(
+                range(plan.shard, plan.count, plan.shards), plan.numbers(), strict=True
+            )
         ]
         sampler = asyncio.create_task(self._sample())
         try:

@@ -55,6 +55,14 @@ from mockpoint.station.station import Identity, Station
 from mockpoint.transport.base import Transport
 from mockpoint.transport.websocket import connect
 
+
+class Frames(Protocol):
+    """Where a failed step finds the frames that came just before it."""
+
+    @property
+    def records(self) -> list[FrameRecord]: ...
+
+
 class Dial(Protocol):
     """Opens a transport (:func:`mockpoint.transport.websocket.connect` or the load
     runner's)."""
@@ -403,7 +411,7 @@ def boots_by_itself(scenario: model.Scenario) -> bool:
 async def run_steps(
     ctx: StepContext,
     steps: list[model.Step],
-    recorder: FrameRecorder,
+    recorder: Frames,
     finished: Callable[[StepOutcome], None],
     *,
     boot: Path | None = None,
@@ -432,7 +440,7 @@ async def run_steps(
     return status
 
 
-async def _boot(ctx: StepContext, path: Path, recorder: FrameRecorder) -> StepOutcome:
+async def _boot(ctx: StepContext, path: Path, recorder: Frames) -> StepOutcome:
     """The automatic boot: until Accepted (Pending / Rejected are retried), then the
     status reports."""
     started = time.perf_counter()
@@ -457,7 +465,7 @@ async def _boot(ctx: StepContext, path: Path, recorder: FrameRecorder) -> StepOu
 
 
 async def _step(
-    ctx: StepContext, index: int, step: model.StepBase, recorder: FrameRecorder
+    ctx: StepContext, index: int, step: model.StepBase, recorder: Frames
 ) -> StepOutcome:
     location = str(step.location) if step.location else f"step {index}"
     result = StepOutcome(index, step.kind, describe(step), location, Status.PASSED)

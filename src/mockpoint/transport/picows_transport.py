@@ -211,7 +211,7 @@ async def connect(
         ) from exc
     except ssl.SSLError as exc:
         raise ConnectError(f"{shown}: {_tls_failure(exc)}") from exc
-    except (TimeoutError, asyncio.TimeoutError) as exc:
+    except TimeoutError as exc:
         raise ConnectError(f"{shown}: no answer within {open_timeout:g} s") from exc
     except WSError as exc:
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
