@@ -1,5 +1,8 @@
-"""The WebSocket transport over real loopback connections (OCPP-J 1.6 §3): the URL, the
-``ocpp1.6`` subprotocol, Basic auth, and every way of failing to connect as a ConnectError."""
+"""The WebSocket transports over real loopback connections (OCPP-J 1.6 §3): the URL, the
+``ocpp1.6`` subprotocol, Basic auth, and every way of failing to connect as a ConnectError.
+
+The scenario runner's transport (websockets) and the load runner's (picows) keep one
+contract, so every test of a connection runs against both."""
 
 from __future__ import annotations
 
@@ -18,9 +21,18 @@ from websockets.http11 import Request, Response
 
 from conftest import UNIT
 from mockpoint.errors import ConnectError, ConnectionLost
-from mockpoint.transport import SUBPROTOCOL, WebSocketTransport, charge_point_url, connect
+from mockpoint.scenario.runner import Dial
+from mockpoint.transport import SUBPROTOCOL, WebSocketTransport, charge_point_url
+from mockpoint.transport import connect as websockets_connect
+from mockpoint.transport.picows_transport import connect as picows_connect
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+@pytest.fixture(params=["websockets", "picows"])
+def connect(request: pytest.FixtureRequest) -> Dial:
+    dial: Dial = websockets_connect if request.param == "websockets" else picows_connect
+    return dial
 
 
 @asynccontextmanager
@@ -82,7 +94,7 @@ def test_charge_point_url_percent_encodes_the_identity(identity: str, segment: s
 # --- connecting ----------------------------------------------------------------------------
 
 
-async def test_connect_offers_ocpp16_and_reaches_the_identity_path() -> None:
+async def test_connect_offers_ocpp16_and_reaches_the_identity_path(connect: Dial) -> None:
     seen: dict[str, Any] = {}
 
     async def handler(connection: ServerConnection) -> None:
@@ -108,7 +120,7 @@ async def test_connect_offers_ocpp16_and_reaches_the_identity_path() -> None:
     assert seen["authorization"] is None
 
 
-async def test_basic_auth_header_is_sent_with_the_identity_as_user() -> None:
+async def test_basic_auth_header_is_sent_with_the_identity_as_user(connect: Dial) -> None:
     headers: list[Headers] = []
 
     def process_request(connection: ServerConnection, request: Request) -> Response | None:
@@ -125,7 +137,7 @@ async def test_basic_auth_header_is_sent_with_the_identity_as_user() -> None:
     assert base64.b64decode(token).decode() == "CP-001:s3cr:t"
 
 
-async def test_server_that_does_not_select_ocpp16_is_refused() -> None:
+async def test_server_that_does_not_select_ocpp16_is_refused(connect: Dial) -> None:
     closed = asyncio.Event()
 
     async def handler(connection: ServerConnection) -> None:
@@ -140,7 +152,7 @@ async def test_server_that_does_not_select_ocpp16_is_refused() -> None:
     assert "none" in str(info.value)
 
 
-async def test_server_that_selects_a_subprotocol_not_offered_is_refused() -> None:
+async def test_server_that_selects_a_subprotocol_not_offered_is_refused(connect: Dial) -> None:
     def select(connection: ServerConnection, offered: Sequence[str]) -> str:
         return "ocpp2.0.1"
 
@@ -150,7 +162,7 @@ async def test_server_that_selects_a_subprotocol_not_offered_is_refused() -> Non
                 await connect(_url(server), "CP-001", open_timeout=2 * UNIT)
 
 
-async def test_connection_refused_is_a_connect_error() -> None:
+async def test_connection_refused_is_a_connect_error(connect: Dial) -> None:
     port = _unused_port()
     async with asyncio.timeout(5 * UNIT):
         with pytest.raises(ConnectError, match=f"127.0.0.1:{port}/ocpp/CP-001"):
@@ -162,7 +174,7 @@ async def test_connection_refused_is_a_connect_error() -> None:
     [(HTTPStatus.UNAUTHORIZED, "authentication"), (HTTPStatus.BAD_REQUEST, "400")],
 )
 async def test_http_refusal_is_a_connect_error_naming_the_status(
-    status: HTTPStatus, hint: str
+    status: HTTPStatus, hint: str, connect: Dial
 ) -> None:
     def process_request(connection: ServerConnection, request: Request) -> Response:
         return connection.respond(status, "go away\n")
@@ -176,7 +188,7 @@ async def test_http_refusal_is_a_connect_error_naming_the_status(
     assert hint in message
 
 
-async def test_server_that_never_answers_the_upgrade_is_a_connect_error() -> None:
+async def test_server_that_never_answers_the_upgrade_is_a_connect_error(connect: Dial) -> None:
     accepted: list[asyncio.StreamWriter] = []
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -196,7 +208,7 @@ async def test_server_that_never_answers_the_upgrade_is_a_connect_error() -> Non
     assert accepted, "the client never reached the server"
 
 
-async def test_server_that_answers_garbage_is_a_connect_error() -> None:
+async def test_server_that_answers_garbage_is_a_connect_error(connect: Dial) -> None:
     async def rude(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
@@ -214,7 +226,7 @@ async def test_server_that_answers_garbage_is_a_connect_error() -> None:
         await server.wait_closed()
 
 
-async def test_invalid_url_is_a_connect_error() -> None:
+async def test_invalid_url_is_a_connect_error(connect: Dial) -> None:
     with pytest.raises(ConnectError, match="invalid CSMS URL"):
         await connect("http://127.0.0.1:1/ocpp", "CP-001")
 
@@ -222,7 +234,7 @@ async def test_invalid_url_is_a_connect_error() -> None:
 # --- an open connection --------------------------------------------------------------------
 
 
-async def test_text_flows_both_ways_in_order() -> None:
+async def test_text_flows_both_ways_in_order(connect: Dial) -> None:
     from_client: list[str] = []
 
     async def handler(connection: ServerConnection) -> None:
@@ -246,7 +258,7 @@ async def test_text_flows_both_ways_in_order() -> None:
     assert from_client == [f'[3,"s{i}",{{"status":"Accepted"}}]' for i in range(3)]
 
 
-async def test_binary_message_is_handed_up_as_text() -> None:
+async def test_binary_message_is_handed_up_as_text(connect: Dial) -> None:
     async def handler(connection: ServerConnection) -> None:
         await connection.send(b'[2,"b1","Reset",{"type":"Hard"}]')
         await connection.wait_closed()
@@ -258,7 +270,7 @@ async def test_binary_message_is_handed_up_as_text() -> None:
             await transport.close()
 
 
-async def test_peer_close_is_connection_lost_from_receive_and_send() -> None:
+async def test_peer_close_is_connection_lost_from_receive_and_send(connect: Dial) -> None:
     async def handler(connection: ServerConnection) -> None:
         await connection.close(4001, "maintenance")
 
@@ -274,7 +286,7 @@ async def test_peer_close_is_connection_lost_from_receive_and_send() -> None:
             assert transport.closed
 
 
-async def test_server_side_transport_wraps_a_server_connection() -> None:
+async def test_server_side_transport_wraps_a_server_connection(connect: Dial) -> None:
     server_side: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def handler(connection: ServerConnection) -> None:

@@ -163,6 +163,11 @@ class PicowsTransport(WSListener):
     def closed(self) -> bool:
         return self._ws is None or self._ws.is_disconnected
 
+    @property
+    def subprotocol(self) -> str | None:
+        response = self._ws.response if self._ws is not None else None
+        return response.headers.get("Sec-WebSocket-Protocol") if response else None
+
 
 async def connect(
     url: str,
@@ -217,7 +222,9 @@ async def connect(
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
     except OSError as exc:
         raise ConnectError(f"{shown}: {exc.strerror or exc}") from exc
-    chosen = ws.response.headers.get("Sec-WebSocket-Protocol") if ws.response else None
+    if not isinstance(listener, PicowsTransport):
+        raise ConnectError(f"{shown}: WebSocket handshake failed: the connection closed")
+    chosen = listener.subprotocol
     if chosen != SUBPROTOCOL:
         with contextlib.suppress(Exception):
             ws.send_close(WSCloseCode.PROTOCOL_ERROR, b"subprotocol ocpp1.6 required")
@@ -226,5 +233,4 @@ async def connect(
             f"{shown}: the server did not select the WebSocket subprotocol ocpp1.6 "
             f"(it selected {chosen or 'none'})"
         )
-    assert isinstance(listener, PicowsTransport)
     return listener
