@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_ID_PATTERN = "CP-{n:05d}"
+#: WebSocket handshakes one shard keeps in flight at once: thousands of SYNs at the same
+#: instant overflow a server's listen backlog, and a dropped SYN costs a 1 s retransmit.
+HANDSHAKES_IN_FLIGHT = 200
 #: How long the charge points get to close their connections when the run ends.
 CLOSE_GRACE = 5.0
 
@@ -136,7 +139,7 @@ class Shard:
         self.stats = LoadStats(len(plan.numbers()), plan.start_at or time.time())
         self._meter = _Meter(self.stats)
         self._charge_points: dict[int, ChargePoint] = {}
-        self._connected = 0
+        self._handshakes = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
 
     @property
     def connected(self) -> int:
@@ -226,7 +229,8 @@ class Shard:
 
         async def counted() -> Any:
             try:
-                transport = await connect()
+                async with self._handshakes:
+                    transport = await connect()
             except ConnectError as exc:
                 stats.connection_failed(_reason(str(exc)))
                 raise

@@ -36,6 +36,7 @@ from mockpoint.ids import IdGenerator, SeededIds
 from mockpoint.rpc.frames import Call, CallError, CallResult, encode
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
 from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, FrameObserver
+from mockpoint.runtime.signal import Signal
 from mockpoint.station.handlers import HANDLERS, handle
 from mockpoint.station.station import Message, Reboot, Reconnect, Station
 from mockpoint.transport.base import Transport
@@ -86,15 +87,15 @@ class ChargePoint:
         self._observer = observer
         self._monotonic = monotonic
         self._endpoint: Endpoint | None = None
-        self._connected = asyncio.Event()
+        self._connected = Signal()
         # One event per waiter: clearing a shared one would lose another's wake-up.
-        self._wake_executor = asyncio.Event()
+        self._wake_executor = Signal()
         #: the loop timer of the station's next timer, and when that is due (virtual time)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
-        self._wake_steps = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._received_changed = asyncio.Event()
+        self._wake_steps = Signal()
+        self._idle = Signal()
+        self._received_changed = Signal()
         self._waiters: dict[Message, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -105,10 +106,10 @@ class ChargePoint:
         self._offline = False
         #: virtual time at which an offline charge point reconnects (None: when told)
         self._reconnect_at: float | None = None
-        self._reconnect_now = asyncio.Event()
+        self._reconnect_now = Signal()
         #: a close the scenario caused or expects is not a failure
         self._loss_expected = False
-        self._lost_event = asyncio.Event()
+        self._lost_event = Signal()
         #: fault injection switched on by scenario steps
         self.faults = FaultRules()
         #: told how each CALL of the charge point ended (the load runner's statistics)
