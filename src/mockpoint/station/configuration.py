@@ -75,6 +75,12 @@ class _Invalid(Exception):
     """A value that does not fit its key; never leaves this module."""
 
 
+#: The standard table's keys by their lower-case names, and its default values (never
+#: changed in place) by number of connectors.
+_KEYS_FOLDED = {name.lower(): name for name in KEYS}
+_DEFAULTS: dict[int, dict[str, str]] = {}
+
+
 class Configuration:
     """The configuration keys of one charge point and their current values.
 
@@ -91,18 +97,20 @@ class Configuration:
     ) -> None:
         if number_of_connectors < 1:
             raise ValueError(f"a charge point has at least one connector: {number_of_connectors}")
-        self._specs = dict(specs)
+        # The key table is shared, and so are the default values while nothing overrides
+        # them: every change makes a new dict (copy on write), so a load run's thousands of
+        # charge points don't each carry a copy of the same forty keys.
+        self._specs = specs
         self._number_of_connectors = number_of_connectors
-        self._by_folded = {name.lower(): name for name in self._specs}
-        values = {name: spec.default for name, spec in self._specs.items()}
-        derived = {
-            NUMBER_OF_CONNECTORS: str(number_of_connectors),
-            CONNECTOR_PHASE_ROTATION_MAX_LENGTH: str(number_of_connectors + 1),
-        }
-        values.update({name: value for name, value in derived.items() if name in values})
+        shared = specs is KEYS
+        self._by_folded = _KEYS_FOLDED if shared else {name.lower(): name for name in specs}
+        cached = _DEFAULTS.get(number_of_connectors) if shared else None
+        values = cached if cached is not None else self._defaults(number_of_connectors)
 
         problems: list[tuple[str, str]] = []
         given_as: dict[str, str] = {}
+        if overrides:
+            values = dict(values)
         for given, raw in (overrides or {}).items():
             label = str(given)
             name = self._resolve(label)
@@ -117,10 +125,22 @@ class Configuration:
                 values[name] = _normalise(self._specs[name], raw)
             except _Invalid as exc:
                 problems.append((label, str(exc)))
-        problems.extend(self._consistency_problems(values))
+        if overrides or cached is None:
+            problems.extend(self._consistency_problems(values))
         if problems:
             raise ConfigurationError(problems)
+        if shared and not overrides and cached is None:
+            _DEFAULTS[number_of_connectors] = values
         self._values = values
+
+    def _defaults(self, number_of_connectors: int) -> dict[str, str]:
+        values = {name: spec.default for name, spec in self._specs.items()}
+        derived = {
+            NUMBER_OF_CONNECTORS: str(number_of_connectors),
+            CONNECTOR_PHASE_ROTATION_MAX_LENGTH: str(number_of_connectors + 1),
+        }
+        values.update({name: value for name, value in derived.items() if name in values})
+        return values
 
     # -- reading -----------------------------------------------------------------------
 
