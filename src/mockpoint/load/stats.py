@@ -10,9 +10,11 @@ Latencies go into :class:`Histogram`, our own sparse log-linear histogram, rathe
 and that package allocates a dense counts array for each one.
 
 The runner calls the recording methods (:meth:`LoadStats.call_finished` and its siblings)
-on its hot path. Measured on CPython 3.11: ``call_finished`` for an answered call about
-0.7 µs (both of its histogram records included), for a timeout 0.3 µs;
-``step_finished``, ``request_received`` and the ``connection_*`` methods 0.1 to 0.2 µs.
+on its hot path. Measured with ``timeit`` on CPython 3.11, on a machine where ``d[k] += 1``
+takes 66 ns: ``call_finished`` 1.1 to 1.3 µs for an answered call (its two histogram
+records included), 0.35 µs for a timeout, lost or invalid call; ``connection_*``,
+``step_finished``, ``iteration_finished`` and ``request_received`` 0.07 to 0.17 µs;
+``sample_connected`` 0.4 µs, once a second.
 """
 
 from __future__ import annotations
@@ -103,9 +105,9 @@ class Histogram:
             raise ValueError(f"a latency cannot be negative: {us} µs")
         # _bucket(us), inline: this is the runner's hot path.
         shift = us.bit_length() - 8
-        self.add(us if shift <= 0 else (shift << 7) + (us >> shift), us)
+        self._add(us if shift <= 0 else (shift << 7) + (us >> shift), us)
 
-    def add(self, index: int, us: int) -> None:
+    def _add(self, index: int, us: int) -> None:
         """Count ``us`` (≥ 0) in bucket ``index``, which must be ``_bucket(us)``: lets a
         caller that records one value in two histograms compute its bucket once."""
         buckets = self.buckets
@@ -238,7 +240,7 @@ class ActionStats:
             "lost": self.lost,
             "invalid": self.invalid,
             "callerrors": _sorted(self.callerrors),
-            **latency_summary(self.histogram),
+            **_latency_summary(self.histogram),
             "histogram": self.histogram.to_dict(),
         }
 
@@ -365,8 +367,8 @@ class LoadStats:
             us = 0
         shift = us.bit_length() - 8
         index = us if shift <= 0 else (shift << 7) + (us >> shift)
-        stats.histogram.add(index, us)
-        point.histogram.add(index, us)
+        stats.histogram._add(index, us)
+        point.histogram._add(index, us)
 
     def connection_opened(self) -> None:
         self.opened += 1
@@ -557,7 +559,7 @@ class LoadStats:
                 "errors": self.errors,
                 "error_rate": round(self.error_rate, 6),
                 "throughput": round(self.throughput, 3),
-                **latency_summary(self.histogram()),
+                **_latency_summary(self.histogram()),
             },
             "actions": {name: self.actions[name].to_dict() for name in sorted(self.actions)},
             "connections": {
@@ -598,7 +600,7 @@ class LoadStats:
         return _Reader(source).load_stats(data)
 
 
-def latency_summary(histogram: Histogram) -> dict[str, float | None]:
+def _latency_summary(histogram: Histogram) -> dict[str, float | None]:
     """p50, p95, p99 and max in ms (to the µs) for readers; None without answered calls."""
     if not histogram.count:
         return {"p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
@@ -684,9 +686,9 @@ class _Reader:
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)
-            or not math.isfinite(value)
+            or not _plausible_epoch(value)
         ):
-            self.fail(key, f"expected epoch seconds, got {value!r}")
+            self.fail(key, f"expected epoch seconds (0 to 1e11), got {value!r}")
         return float(value)
 
     def counts(self, value: object, path: str) -> dict[str, int]:
@@ -706,7 +708,8 @@ class _Reader:
         buckets = self.mapping(self.field(data, "buckets", path), f"{path}.buckets")
         for text, n in buckets.items():
             where = f"{path}.buckets.{text}"
-            lower = int(text) if text.isascii() and text.isdigit() else -1
+            # Digits only, and few: int() of thousands of digits raises a message of its own.
+            lower = int(text) if text.isascii() and text.isdigit() and len(text) < 30 else -1
             index = _bucket(lower) if lower >= 0 else -1
             if index < 0 or _bounds(index)[0] != lower:
                 self.fail(where, "not the lower bound of a bucket (µs)")
@@ -775,8 +778,12 @@ class _Reader:
             path = f"timeline[{position}]"
             data = self.mapping(item, path)
             second = self.field(data, "t", path)
-            if not isinstance(second, int) or isinstance(second, bool):
-                self.fail(f"{path}.t", f"expected an epoch second, got {second!r}")
+            if (
+                not isinstance(second, int)
+                or isinstance(second, bool)
+                or not _plausible_epoch(second)
+            ):
+                self.fail(f"{path}.t", f"expected an epoch second (0 to 1e11), got {second!r}")
             if second in stats.timeline:
                 self.fail(f"{path}.t", f"second {second} appears twice")
             point = TimelinePoint()
@@ -834,6 +841,12 @@ class _Reader:
         stats.received = self.counts(self.field(data, "received", ""), "received")
         self.timeline(self.field(data, "timeline", ""), stats)
         return stats
+
+
+def _plausible_epoch(seconds: float) -> bool:
+    """Plausible epoch seconds: not NaN, not before 1970, not past the year 5000 (a larger
+    value would make durations overflow to infinity, which JSON cannot hold)."""
+    return 0 <= seconds < 1e11
 
 
 def _kind(value: object) -> str:

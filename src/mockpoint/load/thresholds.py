@@ -134,11 +134,11 @@ class Threshold:
     def _measure(self, stats: LoadStats) -> tuple[Fraction | None, str]:
         action = self._action_stats(stats)
         if self.kind == "latency":
-            histogram = action.histogram if action else stats.histogram()
-            calls = action.count if action else stats.calls
+            histogram = action.histogram if action is not None else stats.histogram()
+            calls = action.count if action is not None else stats.calls
             return self._latency(histogram, calls)
         if self.kind == "throughput":
-            ok = action.ok if action else stats.ok
+            ok = action.ok if action is not None else stats.ok
             if stats.duration <= 0:
                 return None, "no duration"
             rate = Fraction(ok) / Fraction(stats.duration)

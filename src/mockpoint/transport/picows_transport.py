@@ -19,7 +19,6 @@ import asyncio
 import base64
 import contextlib
 import ssl
-from collections import deque
 
 from picows import (
     WSCloseCode,
@@ -55,7 +54,7 @@ class PicowsTransport(WSListener):
 
     def __init__(self) -> None:
         self._ws: WSTransport | None = None
-        self._inbox: deque[str] = deque()
+        self._inbox: list[str] = []  # rarely more than one message: a deque costs 760 bytes
         self._waiter: asyncio.Future[None] | None = None
         self._lost: ConnectionLost | None = None
         self._fragments: list[bytes] | None = None
@@ -140,7 +139,7 @@ class PicowsTransport(WSListener):
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._inbox.popleft()
+        return self._inbox.pop(0)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         ws = self._ws
@@ -197,6 +196,9 @@ async def connect(
             extra_headers=headers,
             read_buffer_init_size=READ_BUFFER,
             logger_name="mockpoint.transport.wire",
+            # The event loop's own transport: a third less memory per connection and a
+            # faster handshake than picows's optional aiofastnet (benchmarks/README.md).
+            use_aiofastnet=False,
         )
     except WSInvalidURL as exc:
         raise ConnectError(f"invalid CSMS URL {_without_credentials(url)!r}: {exc}") from exc
