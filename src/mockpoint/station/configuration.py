@@ -79,6 +79,10 @@ class _Invalid(Exception):
 #: changed in place) by number of connectors.
 _KEYS_FOLDED = {name.lower(): name for name in KEYS}
 _DEFAULTS: dict[int, dict[str, str]] = {}
+#: Keys that rules spanning keys read (see _derived_problems).
+_CROSS_KEY = frozenset(
+    {NUMBER_OF_CONNECTORS, CONNECTOR_PHASE_ROTATION_MAX_LENGTH, SUPPORTED_FEATURE_PROFILES}
+)
 
 
 class Configuration:
@@ -202,7 +206,7 @@ class Configuration:
         if name == SECURITY_PROFILE and int(canonical) < int(self._values[name]):
             return ConfigurationStatus.REJECTED
         candidate = {**self._values, name: canonical}
-        if self._consistency_problems(candidate):
+        if self._problems_after_change(name, candidate):
             return ConfigurationStatus.REJECTED
         self._values = candidate
         if spec.reboot_required:
@@ -263,7 +267,7 @@ class Configuration:
         except _Invalid as exc:
             raise ConfigurationError([(name, str(exc))]) from None
         candidate = {**self._values, name: canonical}
-        problems = self._consistency_problems(candidate)
+        problems = self._problems_after_change(name, candidate)
         if problems:
             raise ConfigurationError(problems)
         self._values = candidate
@@ -290,6 +294,20 @@ class Configuration:
             return "unknown configuration key"
         names = " or ".join(self._by_folded[f] for f in folded)
         return f"unknown configuration key; did you mean {names}?"
+
+    def _problems_after_change(self, name: str, values: Mapping[str, str]) -> list[tuple[str, str]]:
+        """:meth:`_consistency_problems` of ``values``, which differ from the (consistent)
+        current values in ``name`` only. A key that no rule spanning keys reads can only be
+        too long itself: the boot's HeartbeatInterval, on every boot of a load run, need not
+        check all forty keys."""
+        spec = self._specs[name]
+        if spec.kind is KeyKind.CSL or name in _CROSS_KEY or any(
+            other.length_key == name for other in self._specs.values()
+        ):
+            return self._consistency_problems(values)
+        if len(values[name]) > VALUE_MAX_LENGTH:
+            return [(name, f"longer than {VALUE_MAX_LENGTH} characters")]
+        return []
 
     def _consistency_problems(self, values: Mapping[str, str]) -> list[tuple[str, str]]:
         """What is wrong with ``values`` as a whole: the rules that span keys."""
