@@ -4,6 +4,9 @@
 
     MockpointError                    base; carries the process exit code it maps to
     ├── UsageError                    bad command line or input file (exit 2)
+    │   └── ThresholdError            a load threshold that cannot be read (load/thresholds.py)
+    ├── EngineError                   a load shard could not run: a worker died, Ray failed
+    │                                 (exit 4; load/engines.py)
     ├── ConnectError                  the CSMS could not be reached (exit 3)
     ├── ConnectionLost                an established connection went away (exit 1)
     ├── ProtocolError                 something broke OCPP-J (exit 1)

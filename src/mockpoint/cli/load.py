@@ -235,7 +235,7 @@ def load(
     if csv_path is not None:
         write_csv(stats, csv_path)
     if html_path is not None:
-        write_html(stats, html_path)
+        write_html(stats, html_path, results)
     if stats.opened == 0 and stats.target > 0:
         reasons = ", ".join(sorted(stats.failed)) or "no reason recorded"
         raise ConnectError(f"no charge point could connect ({reasons})")
@@ -328,5 +328,5 @@ def merge(
     if csv_path is not None:
         write_csv(stats, csv_path)
     if html_path is not None:
-        write_html(stats, html_path)
+        write_html(stats, html_path, results_)
     return ExitCode.FAILED if any(not r.passed for r in results_) else ExitCode.OK

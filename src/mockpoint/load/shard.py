@@ -148,7 +148,7 @@ class Shard:
 
     def snapshot(self) -> dict[str, Any]:
         """The statistics so far, as JSON-safe data, with the charge points connected now."""
-        data = self.stats.to_dict()
+        data = self.stats.to_dict(timeline=False)  # the timeline grows with the run
         data["connected"] = self.connected
         return data
 
