@@ -213,7 +213,7 @@ def load(
         variables=_assignments(variables, "--var"),
         connect_timeout=connect_timeout,
     )
-    console = Console(highlight=False)
+    console = _console()
 
     async def main() -> LoadStats:
         async with _target(url, config) as target:
@@ -221,6 +221,8 @@ def load(
             with LiveProgress(count, seconds, console if not quiet else _quiet()) as live:
 
                 def progress(snapshots: dict[int, dict[str, Any]]) -> None:
+                    if len(snapshots) < len(plans):
+                        return  # a partial sum would show too few connected
                     merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots.values())
                     connected = sum(int(s.get("connected", 0)) for s in snapshots.values())
                     live.update(merged, connected, time.time())
@@ -240,6 +242,15 @@ def load(
         reasons = ", ".join(sorted(stats.failed)) or "no reason recorded"
         raise ConnectError(f"no charge point could connect ({reasons})")
     return ExitCode.FAILED if any(not r.passed for r in results) else ExitCode.OK
+
+
+def _console() -> Console:
+    """The terminal's width, or 160 columns in a log (CI), where rich would assume 80 and
+    squeeze the per-action table into ellipses."""
+    console = Console(highlight=False)
+    if not console.is_terminal and console.width < 160:
+        console = Console(highlight=False, width=160)
+    return console
 
 
 def _quiet() -> Console:
@@ -322,7 +333,7 @@ def merge(
     stats = LoadStats.merged(parts)
     thresholds = _thresholds(list(threshold_texts), "--threshold")
     results_ = evaluate_all(thresholds, stats)
-    console_report(stats, results_, Console(highlight=False))
+    console_report(stats, results_, _console())
     if json_path is not None:
         write_json(stats, results_, json_path)
     if csv_path is not None:
