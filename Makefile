@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit venv clean bench
+.PHONY: demo test lint typecheck unit venv clean bench bench-load
 
 venv: $(VENV)/.installed
 
@@ -36,3 +36,6 @@ clean:
 
 bench: venv
 	$(BIN)/python benchmarks/bench_core.py
+
+bench-load: venv
+	$(BIN)/python benchmarks/bench_load.py
