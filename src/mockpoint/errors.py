@@ -6,7 +6,7 @@
     ├── UsageError                    bad command line or input file (exit 2)
     │   └── ThresholdError            a load threshold that cannot be read (load/thresholds.py)
     ├── EngineError                   a load shard could not run: a worker died, Ray failed
-    │                                 (exit 4; load/engines.py)
+    │                                 (exit 1; load/engines.py)
     ├── ConnectError                  the CSMS could not be reached (exit 3)
     ├── ConnectionLost                an established connection went away (exit 1)
     ├── ProtocolError                 something broke OCPP-J (exit 1)

@@ -7,6 +7,7 @@ times what one ``mockpoint run`` of the same scenario sends, action by action.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +19,9 @@ import pytest
 from conftest import UNIT
 from csms_process import Csms
 from mockpoint.cli.main import main
+from mockpoint.errors import UsageError
+from mockpoint.load.ray_engine import INSTALL_HINT, run_on_ray
+from mockpoint.load.shard import ShardPlan
 
 CHARGING = """name: charging under load
 charge_point: {connectors: 1, configuration: {MeterValueSampleInterval: 300}}
@@ -238,3 +242,13 @@ def test_merge_refuses_what_is_not_a_result(
     bad.write_text('{"format": "mockpoint-load/1", "actions": 5}', encoding="utf-8")
     assert main(["merge", str(bad)]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+async def test_the_ray_engine_without_ray_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail, installed or not
+    plan = ShardPlan(str(write(tmp_path, HEARTBEATS)), count=1, csms_url="ws://127.0.0.1:1")
+    with pytest.raises(UsageError) as caught:
+        await run_on_ray([plan], None, None)
+    assert str(caught.value) == INSTALL_HINT

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from mockpoint.cli.main import main
 from mockpoint.csms.server import MockCsms
 from mockpoint.load import ray_engine
 from mockpoint.load.engines import EngineError, run_in_process
-from mockpoint.load.ray_engine import INSTALL_HINT, run_on_ray
+from mockpoint.load.ray_engine import run_on_ray
 from mockpoint.load.shard import ShardPlan
 from mockpoint.load.stats import LoadStats
 
@@ -137,19 +137,13 @@ async def test_too_few_cpus_is_an_engine_error_and_a_connection_is_kept(
     assert ray.is_initialized(), "the caller's connection is closed"
 
 
-async def test_without_ray_the_error_says_how_to_install_it(
-    scenario: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail
-    plan = ShardPlan(str(scenario), count=1, csms_url="ws://127.0.0.1:1")
-    with pytest.raises(EngineError) as caught:
-        await run_on_ray([plan], None, None)
-    assert str(caught.value) == INSTALL_HINT
-
-
 def test_command_line(scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "result.json"
-    argv = [str(scenario), "-n", str(COUNT), "--workers", "2", "--ramp-up", "20"]
+    # A start later than the local cluster's few seconds to come up, and no ramp-up: the
+    # shards must wait for the start all the same.
+    start_at = round(time.time()) + 15
+    argv = [str(scenario), "-n", str(COUNT), "--workers", "2", "--shard", "1/1"]
+    argv += ["--start-at", str(start_at)]
     code = main(["load", *argv, "--engine", "ray", "-q", "--json", str(out)])
 
     assert code == 0
@@ -160,3 +154,7 @@ def test_command_line(scenario: Path, tmp_path: Path) -> None:
     assert stats.actions["Heartbeat"].count == 2 * COUNT
     assert stats.opened == COUNT
     assert stats.steps_failed == 0
+    assert stats.started_at == start_at
+    first_call = min(second for second, point in stats.timeline.items() if point.calls)
+    assert first_call >= start_at
+    assert stats.finished_at > stats.started_at

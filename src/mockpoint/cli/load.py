@@ -192,6 +192,11 @@ def load(
         raise click.UsageError("--engine ray runs its shards in Ray actors: drop --workers 0")
     if ray_address and engine != "ray":
         raise click.UsageError("--ray-address goes with --engine ray")
+    if ray_address and not csms_url and parsed.target is None:
+        raise click.UsageError(
+            "--ray-address: name the CSMS with --csms (an embedded mock CSMS would listen on "
+            "this machine's loopback, which the cluster's nodes cannot reach)"
+        )
     if workers is None:
         workers = os.cpu_count() or 1
     workers = max(0, min(workers, count))

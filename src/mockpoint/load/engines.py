@@ -22,7 +22,7 @@ from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event as EventType
 from typing import Any
 
-from mockpoint.errors import MockpointError
+from mockpoint.errors import ExitCode, MockpointError
 from mockpoint.load.shard import Shard, ShardPlan, run_plan
 from mockpoint.load.stats import LoadStats
 
@@ -36,7 +36,9 @@ START_MARGIN = 0.2
 
 
 class EngineError(MockpointError):
-    """A shard could not run (a worker crashed or never started)."""
+    """A shard could not run: a worker crashed or never started, Ray failed."""
+
+    exit_code = ExitCode.FAILED
 
 
 async def run_in_process(plan: ShardPlan, progress: Progress | None = None) -> LoadStats:
@@ -145,7 +147,7 @@ def _worker(
         messages.put(("ready", plan.shard, None))
         if not go.wait(STARTUP_TIMEOUT + 10):
             return
-        plan = dataclasses.replace(plan, start_at=start_at.value)
+        plan = dataclasses.replace(plan, start_at=plan.start_at or start_at.value)
 
         def snapshot(data: dict[str, Any]) -> None:
             messages.put(("snapshot", plan.shard, data))

@@ -205,10 +205,9 @@ class Shard:
         self, index: int, number: int, start_at: float, end_at: float | None
     ) -> None:
         plan, scenario, stats = self.plan, self._scenario, self.stats
-        if plan.ramp_up:
-            delay = start_at + index / plan.ramp_up - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        delay = start_at + (index / plan.ramp_up if plan.ramp_up else 0.0) - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
         if end_at is not None and time.time() >= end_at:
             return
         cp_id = plan.charge_point_id(number)

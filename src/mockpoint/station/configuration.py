@@ -301,8 +301,10 @@ class Configuration:
         too long itself: the boot's HeartbeatInterval, on every boot of a load run, need not
         check all forty keys."""
         spec = self._specs[name]
-        if spec.kind is KeyKind.CSL or name in _CROSS_KEY or any(
-            other.length_key == name for other in self._specs.values()
+        if (
+            spec.kind is KeyKind.CSL
+            or name in _CROSS_KEY
+            or any(other.length_key == name for other in self._specs.values())
         ):
             return self._consistency_problems(values)
         if len(values[name]) > VALUE_MAX_LENGTH:
