@@ -1,0 +1,220 @@
+"""Reading a ``mockpoint-load/1`` document back into :class:`LoadStats` (``mockpoint merge``,
+the shards' results), with an error that names the source and the field for anything
+malformed."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from mockpoint.load.stats import (
+    FORMAT,
+    ActionStats,
+    Histogram,
+    LoadStats,
+    TimelinePoint,
+    _add_capped,
+    _bounds,
+    _bucket,
+)
+
+
+class Reader:
+    """Reads a ``mockpoint-load/1`` document, failing with the source and the field's path.
+
+    Derived fields are not read: they are recomputed, so a hand-edited summary cannot
+    disagree with the counts. The counts are checked against each other instead.
+    """
+
+    def __init__(self, source: str | None) -> None:
+        self.prefix = f"{source}: " if source else ""
+
+    def fail(self, path: str, problem: str) -> NoReturn:
+        raise ValueError(f"{self.prefix}{path}: {problem}")
+
+    def mapping(self, value: object, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+            self.fail(path, f"expected an object, got {_kind(value)}")
+        return value
+
+    def field(self, data: dict[str, Any], key: str, path: str) -> Any:
+        if key not in data:
+            self.fail(f"{path}.{key}" if path else key, "missing")
+        return data[key]
+
+    def count(self, data: dict[str, Any], key: str, path: str = "") -> int:
+        value = self.field(data, key, path)
+        where = f"{path}.{key}" if path else key
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            self.fail(where, f"expected a whole number ≥ 0, got {value!r}")
+        return value
+
+    def time(self, data: dict[str, Any], key: str) -> float:
+        value = self.field(data, key, "")
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not _plausible_epoch(value)
+        ):
+            self.fail(key, f"expected epoch seconds (0 to 1e11), got {value!r}")
+        return float(value)
+
+    def counts(self, value: object, path: str) -> dict[str, int]:
+        data = self.mapping(value, path)
+        result: dict[str, int] = {}
+        for key in data:
+            _add_capped(result, key, self.count(data, key, path))
+        return result
+
+    def histogram(self, value: object, path: str) -> Histogram:
+        data = self.mapping(value, path)
+        histogram = Histogram()
+        histogram.count = self.count(data, "count", path)
+        histogram.min = self.count(data, "min", path)
+        histogram.max = self.count(data, "max", path)
+        histogram.total = self.count(data, "sum", path)
+        buckets = self.mapping(self.field(data, "buckets", path), f"{path}.buckets")
+        for text, n in buckets.items():
+            where = f"{path}.buckets.{text}"
+            # Digits only, and few: int() of thousands of digits raises a message of its own.
+            lower = int(text) if text.isascii() and text.isdigit() and len(text) < 30 else -1
+            index = _bucket(lower) if lower >= 0 else -1
+            if index < 0 or _bounds(index)[0] != lower:
+                self.fail(where, "not the lower bound of a bucket (µs)")
+            if (
+                not isinstance(n, int)
+                or isinstance(n, bool)
+                or n <= 0
+                or index in histogram.buckets
+            ):
+                self.fail(where, f"expected a count ≥ 1, got {n!r}")
+            histogram.buckets[index] = n
+        self.check_histogram(histogram, path)
+        return histogram
+
+    def check_histogram(self, histogram: Histogram, path: str) -> None:
+        counted = sum(histogram.buckets.values())
+        if counted != histogram.count:
+            self.fail(path, f"count is {histogram.count} but the buckets hold {counted}")
+        if not histogram.count:
+            if histogram.min or histogram.max or histogram.total:
+                self.fail(path, "an empty histogram has min, max and sum 0")
+            return
+        if _bucket(histogram.min) != min(histogram.buckets):
+            self.fail(f"{path}.min", "not in the lowest bucket")
+        if _bucket(histogram.max) != max(histogram.buckets):
+            self.fail(f"{path}.max", "not in the highest bucket")
+        if (
+            not histogram.min * histogram.count
+            <= histogram.total
+            <= histogram.max * histogram.count
+        ):
+            self.fail(f"{path}.sum", "not between count × min and count × max")
+
+    def action(self, value: object, path: str) -> ActionStats:
+        data = self.mapping(value, path)
+        stats = ActionStats()
+        stats.count = self.count(data, "count", path)
+        stats.ok = self.count(data, "ok", path)
+        stats.timeouts = self.count(data, "timeouts", path)
+        stats.lost = self.count(data, "lost", path)
+        stats.invalid = self.count(data, "invalid", path)
+        stats.callerrors = self.counts(self.field(data, "callerrors", path), f"{path}.callerrors")
+        stats.histogram = self.histogram(self.field(data, "histogram", path), f"{path}.histogram")
+        callerrors = sum(stats.callerrors.values())
+        outcomes = stats.ok + stats.timeouts + stats.lost + stats.invalid + callerrors
+        if outcomes != stats.count:
+            self.fail(
+                f"{path}.count",
+                f"is {stats.count} but ok, callerrors, timeouts, lost and invalid add up to "
+                f"{outcomes}",
+            )
+        if stats.histogram.count != stats.ok + callerrors:
+            self.fail(
+                f"{path}.histogram.count",
+                f"is {stats.histogram.count} but {stats.ok + callerrors} calls were answered "
+                "(ok and CALLERRORs)",
+            )
+        return stats
+
+    def timeline(self, value: object, stats: LoadStats) -> None:
+        if value is None:
+            return  # left out on purpose (a progress snapshot)
+        if not isinstance(value, list):
+            self.fail("timeline", f"expected a list, got {_kind(value)}")
+        for position, item in enumerate(value):
+            path = f"timeline[{position}]"
+            data = self.mapping(item, path)
+            second = self.field(data, "t", path)
+            if (
+                not isinstance(second, int)
+                or isinstance(second, bool)
+                or not _plausible_epoch(second)
+            ):
+                self.fail(f"{path}.t", f"expected an epoch second (0 to 1e11), got {second!r}")
+            if second in stats.timeline:
+                self.fail(f"{path}.t", f"second {second} appears twice")
+            point = TimelinePoint()
+            point.calls = self.count(data, "calls", path)
+            point.errors = self.count(data, "errors", path)
+            connected = self.field(data, "connected", path)
+            if connected is not None:
+                point.connected = self.count(data, "connected", path)
+            point.histogram = self.histogram(
+                self.field(data, "histogram", path), f"{path}.histogram"
+            )
+            if point.errors > point.calls or point.histogram.count > point.calls:
+                self.fail(path, "more errors or latencies than calls")
+            stats.timeline[second] = point
+        for name, total, counted in (
+            ("calls", stats.calls, sum(p.calls for p in stats.timeline.values())),
+            ("errors", stats.errors, sum(p.errors for p in stats.timeline.values())),
+        ):
+            if total != counted:
+                self.fail("timeline", f"holds {counted} {name}, the actions {total}")
+
+    def load_stats(self, value: object) -> LoadStats:
+        data = self.mapping(value, "document")
+        tag = data.get("format")
+        if tag != FORMAT:
+            self.fail(
+                "format", f"expected {FORMAT!r} (a `mockpoint load --json` file), got {tag!r}"
+            )
+        stats = LoadStats(
+            target=self.count(data, "target"), started_at=self.time(data, "started_at")
+        )
+        stats.finished_at = self.time(data, "finished_at")
+        stats.shards = self.count(data, "shards")
+        if stats.shards < 1:
+            self.fail("shards", "at least one shard made these statistics")
+        actions = self.mapping(self.field(data, "actions", ""), "actions")
+        for name in sorted(actions):
+            stats.actions[name] = self.action(actions[name], f"actions.{name}")
+        connections = self.mapping(self.field(data, "connections", ""), "connections")
+        stats.opened = self.count(connections, "opened", "connections")
+        stats.failed = self.counts(
+            self.field(connections, "failed", "connections"), "connections.failed"
+        )
+        stats.dropped = self.count(connections, "dropped", "connections")
+        messages = self.mapping(self.field(data, "messages", ""), "messages")
+        stats.messages_in = self.count(messages, "in", "messages")
+        stats.messages_out = self.count(messages, "out", "messages")
+        steps = self.mapping(self.field(data, "steps", ""), "steps")
+        stats.steps_passed = self.count(steps, "passed", "steps")
+        stats.steps_failed = self.count(steps, "failed", "steps")
+        stats.step_failures = self.counts(self.field(steps, "failures", "steps"), "steps.failures")
+        if sum(stats.step_failures.values()) != stats.steps_failed:
+            self.fail("steps.failures", f"do not add up to steps.failed ({stats.steps_failed})")
+        stats.iterations = self.count(steps, "iterations", "steps")
+        stats.received = self.counts(self.field(data, "received", ""), "received")
+        self.timeline(self.field(data, "timeline", ""), stats)
+        return stats
+
+
+def _plausible_epoch(seconds: float) -> bool:
+    """Plausible epoch seconds: not NaN, not before 1970, not past the year 5000 (a larger
+    value would make durations overflow to infinity, which JSON cannot hold)."""
+    return 0 <= seconds < 1e11
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
