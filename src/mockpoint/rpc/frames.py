@@ -87,7 +87,7 @@ _LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"((?:[^"\\]|\\.){1,432})"')
 def parse(text: str) -> Frame | MalformedFrame:
     """Parse one WebSocket text message into a frame value; never raises."""
     try:
-        data = json.loads(text, parse_constant=_not_json)
+        data = _decode(text)
     except (ValueError, RecursionError) as exc:
         return _salvage(text, f"not valid JSON: {exc}")
     if not isinstance(data, list):
@@ -140,14 +140,14 @@ def encode(frame: Frame) -> str:
             frame.error_description,
             frame.error_details,
         ]
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    text = _encode(body)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (a peer may send "\ud800" as an id or a value) cannot go in a
         # text message, which must be UTF-8 (RFC 6455 §5.6); as an escape it is the same
         # JSON string.
-        text = json.dumps(body, separators=(",", ":"))
+        text = _encode_ascii(body)
     return text
 
 
@@ -218,6 +218,13 @@ def _not_json(constant: str) -> Any:
     # Python's json reads NaN and Infinity; RFC 8259 §6 does not allow them, and a NaN
     # that got through would break validation and the reports downstream.
     raise ValueError(f"{constant} is not a JSON value")
+
+
+# Made once: json.loads / json.dumps with options build a new decoder / encoder per call,
+# which showed in the load runner's profile.
+_decode = json.JSONDecoder(parse_constant=_not_json).decode
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode_ascii = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _salvage(text: str, reason: str) -> MalformedFrame:
