@@ -37,6 +37,7 @@ from mockpoint.scenario.runner import (
     build_station,
     connector,
     run_steps,
+    step_labels,
 )
 from mockpoint.scenario.steps import StepContext
 from mockpoint.transport import picows_transport
@@ -140,6 +141,7 @@ class Shard:
         self._meter = _Meter(self.stats)
         self._charge_points: dict[int, ChargePoint] = {}
         self._handshakes = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
+        self._labels = step_labels(self._scenario.steps)
 
     @property
     def connected(self) -> int:
@@ -263,7 +265,9 @@ class Shard:
 
         boot: Path | None = self._path if boots_itself else None
         while True:
-            await run_steps(ctx, scenario.steps, self._meter, finished, boot=boot)
+            await run_steps(
+                ctx, scenario.steps, self._meter, finished, boot=boot, labels=self._labels
+            )
             stats.iteration_finished()
             self._drain(cp, ctx)
             boot = None

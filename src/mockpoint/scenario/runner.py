@@ -15,7 +15,7 @@ import re
 import ssl
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -416,10 +416,15 @@ async def run_steps(
     finished: Callable[[StepOutcome], None],
     *,
     boot: Path | None = None,
+    labels: Sequence[tuple[str, str]] | None = None,
 ) -> Status:
     """Take ``steps`` in order on a started charge point, each outcome to ``finished``;
     after a failure the rest are skipped. With ``boot`` (the scenario's file), the
-    automatic boot comes first, as step 0. The scenario and load runners share this."""
+    automatic boot comes first, as step 0. The scenario and load runners share this;
+    the load runner passes the steps' :func:`step_labels`, made once for all its passes.
+    """
+    if labels is None:
+        labels = step_labels(steps)
     status = Status.PASSED
     if boot is not None:
         result = await _boot(ctx, boot, recorder)
@@ -431,10 +436,11 @@ async def run_steps(
         if following is not None and shapes_reply(following) and not shapes_reply(step):
             assert isinstance(following, model.AwaitStep)
             arm(ctx, following)  # this step may trigger the request it replies to
+        location, label = labels[index - 1]
         if status is Status.FAILED:
-            result = _skipped(index, step)
+            result = StepOutcome(index, step.kind, label, location, Status.SKIPPED)
         else:
-            result = await _step(ctx, index, step, recorder)
+            result = await _step(ctx, index, step, recorder, location, label)
             if result.status is Status.FAILED and not result.tolerated:
                 status = Status.FAILED
         finished(result)
@@ -465,11 +471,23 @@ async def _boot(ctx: StepContext, path: Path, recorder: Frames) -> StepOutcome:
     return result
 
 
+def step_labels(steps: Sequence[model.StepBase]) -> list[tuple[str, str]]:
+    """(location, label) of each step, for its outcome."""
+    return [
+        (str(step.location) if step.location else f"step {index}", describe(step))
+        for index, step in enumerate(steps, start=1)
+    ]
+
+
 async def _step(
-    ctx: StepContext, index: int, step: model.StepBase, recorder: Frames
+    ctx: StepContext,
+    index: int,
+    step: model.StepBase,
+    recorder: Frames,
+    location: str,
+    label: str,
 ) -> StepOutcome:
-    location = str(step.location) if step.location else f"step {index}"
-    result = StepOutcome(index, step.kind, describe(step), location, Status.PASSED)
+    result = StepOutcome(index, step.kind, label, location, Status.PASSED)
     problems_before = len(ctx.cp.problems)
     started = time.perf_counter()
     try:
@@ -491,8 +509,3 @@ async def _step(
 
 def _new_problems(ctx: StepContext, since: int) -> list[str]:
     return ctx.cp.problems[since:]
-
-
-def _skipped(index: int, step: model.StepBase) -> StepOutcome:
-    location = str(step.location) if step.location else f"step {index}"
-    return StepOutcome(index, step.kind, describe(step), location, Status.SKIPPED)
