@@ -452,8 +452,15 @@ def test_document_shape_and_derived_fields() -> None:
         "messages",
         "steps",
         "received",
+        "resources",
         "timeline",
     ]
+    assert data["resources"] == {
+        "rss_bytes": 0,
+        "rss_baseline_bytes": 0,
+        "ramp_seconds": 0.0,
+        "connect_rate": 0.0,
+    }
     assert data["summary"] == {
         "calls": 102,
         "ok": 100,

