@@ -1,0 +1,303 @@
+"""``mockpoint shell``: one charge point, driven by hand or by a script, line by line.
+
+The charge point is the scenario runner's (:func:`build_station`, :func:`connector`,
+:class:`ChargePoint`) and every station verb runs as a scenario step through
+:func:`run_steps`, so the shell does what a scenario file would. Frames in both directions,
+CSMS-initiated requests included, are printed as they happen: at a terminal through
+prompt_toolkit's ``patch_stdout``, so they appear above the prompt without breaking what is
+being typed. A bad line is one line of error, never the end of the shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mockpoint.clock import VirtualClock
+from mockpoint.csms.config import config_from_mapping
+from mockpoint.csms.server import MockCsms
+from mockpoint.errors import ConnectError, ConnectionLost, MockpointError
+from mockpoint.ids import SeededIds
+from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.scenario import model
+from mockpoint.scenario.loader import load_scenario
+from mockpoint.scenario.outcome import Status, StepOutcome
+from mockpoint.scenario.reports.console import ConsoleReporter
+from mockpoint.scenario.reports.transcript import TranscriptWriter
+from mockpoint.scenario.runner import (
+    FrameRecorder,
+    RunOptions,
+    boots_by_itself,
+    build_station,
+    connector,
+    run_steps,
+    step_labels,
+)
+from mockpoint.scenario.steps import StepContext, describe, station_state
+from mockpoint.shell.commands import HELP, Command, CommandError, StepCommand, parse
+
+PROMPT = "mockpoint> "
+
+
+@dataclass
+class ShellOptions:
+    csms_url: str | None = None
+    charge_point_id: str | None = None
+    scenario: Path | None = None
+    speed: float | None = None
+    transcript: Path | None = None
+    connect_timeout: float = 10.0
+
+
+def default_scenario(charge_point_id: str | None) -> model.Scenario:
+    """The charge point of a shell started without ``--scenario``: one connector, the
+    defaults of the scenario format, real time."""
+    return model.Scenario.model_validate(
+        {
+            "name": "shell",
+            "charge_point": {"id": charge_point_id or "CP-SHELL"},
+            "clock": {"speed": 1},
+            "steps": [{"wait": 1}],
+        }
+    )
+
+
+class Shell:
+    def __init__(self, options: ShellOptions, console: Console) -> None:
+        self.options = options
+        self.console = console
+        self.failures = 0
+        self._quit = False
+
+    async def run(self, lines: AsyncIterator[str]) -> int:
+        """Connect, boot (and take the scenario's steps), then carry out ``lines`` until
+        they end or say quit. Returns the exit code: 0, or 1 when a command failed."""
+        options = self.options
+        path = options.scenario
+        scenario = load_scenario(path) if path else default_scenario(options.charge_point_id)
+        cp_id = options.charge_point_id or scenario.charge_point.id
+        speed = options.speed if options.speed is not None else scenario.clock.speed
+        start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
+        clock = VirtualClock(start, speed)
+        with contextlib.ExitStack() as stack:
+            writer = None
+            if options.transcript is not None:
+                writer = stack.enter_context(TranscriptWriter(options.transcript))
+            reporter = ConsoleReporter(self.console, 1)
+            run_options = RunOptions(reporter=reporter, transcript=writer)
+            self.recorder = FrameRecorder(cp_id, clock, run_options)
+            async with self._csms(scenario, clock) as url:
+                station = build_station(scenario, cp_id, clock)
+                connect = connector(
+                    url,
+                    scenario,
+                    path or Path("shell"),
+                    station,
+                    {},
+                    connect_timeout=options.connect_timeout,
+                )
+                cp = ChargePoint(
+                    station,
+                    connect,
+                    clock=clock,
+                    ids=SeededIds(scenario.seed),
+                    call_timeout=scenario.timeout,
+                    connect_timeout=options.connect_timeout,
+                    observer=self.recorder,
+                )
+                self.console.print(f"[dim]{cp_id} connecting to {url}[/dim]")
+                boots_itself = boots_by_itself(scenario) or path is None
+                await cp.start(auto_boot=boots_itself)
+                self.cp = cp
+                self.ctx = StepContext(cp, station, scenario.timeout, reporter=reporter)
+                try:
+                    # The boot first (unless the scenario sends its own), then its steps.
+                    boot = (path or Path("shell")) if boots_itself else None
+                    steps = scenario.steps if path is not None else []
+                    await self._steps(steps, step_labels(steps), boot=boot)
+                    async for line in lines:
+                        await self.execute(line)
+                        if self._quit:
+                            break
+                finally:
+                    await cp.stop()
+        return 1 if self.failures else 0
+
+    @contextlib.asynccontextmanager
+    async def _csms(self, scenario: model.Scenario, clock: VirtualClock) -> AsyncIterator[str]:
+        url = self.options.csms_url or (scenario.target.url if scenario.target else None)
+        if url is not None:
+            yield url
+            return
+        config = None
+        if scenario.mock_csms is not None:
+            config = config_from_mapping(scenario.mock_csms, "mock_csms")
+        async with MockCsms(config=config, clock=clock) as csms:
+            self.console.print("[dim]no CSMS named: using the embedded mock CSMS[/dim]")
+            yield csms.url
+
+    async def execute(self, line: str) -> None:
+        """Carry out one line; whatever goes wrong is one line of error."""
+        try:
+            command = parse(line)
+            if command is None:
+                return
+            if isinstance(command, StepCommand):
+                await self._steps([command.step], [("shell", describe(command.step))])
+            else:
+                await self._command(command)
+        except CommandError as exc:
+            self._error(str(exc))
+        except (ConnectionLost, ConnectError) as exc:
+            self._error(f"the CSMS is gone: {exc}")
+        except MockpointError as exc:
+            self._error(str(exc))
+
+    async def _steps(
+        self,
+        steps: Sequence[model.StepBase],
+        labels: list[tuple[str, str]],
+        *,
+        boot: Path | None = None,
+    ) -> None:
+        def finished(result: StepOutcome) -> None:
+            if result.status is Status.FAILED and not result.tolerated:
+                first, *rest = (result.message or "failed").splitlines()
+                self._error(f"{result.label}: {first}")
+                for line in rest:
+                    self.console.print(f"  {line}", highlight=False, markup=False)
+
+        await run_steps(
+            self.ctx,
+            cast(list[model.Step], list(steps)),
+            self.recorder,
+            finished,
+            boot=boot,
+            labels=labels,
+        )
+
+    async def _command(self, command: Command) -> None:
+        name, args = command.name, command.args
+        cp = self.cp
+        if name == "quit":
+            self._quit = True
+        elif name == "help":
+            self._help(args)
+        elif name == "status":
+            self._status()
+        elif name == "config":
+            self._config(args)
+        elif name == "disconnect":
+            if cp.offline:
+                raise CommandError("already offline (connect to come back)")
+            await cp.go_offline()
+            self.console.print("[yellow]offline[/yellow]: messages queue until connect")
+        elif name == "connect":
+            if cp.connected:
+                raise CommandError("already connected")
+            await cp.reconnect()
+            self.console.print("[green]connected[/green]")
+        elif name == "raw":
+            await cp.send_raw(args[0])
+        elif name == "save":
+            self._save(args)
+
+    def _help(self, args: tuple[str, ...]) -> None:
+        table = Table(show_header=False, box=None, pad_edge=False)
+        for name, (arguments, text) in HELP.items():
+            if not args or args[0].lower() == name:
+                table.add_row(f"[bold]{name}[/bold] {escape(arguments)}", escape(text))
+        if args and not table.row_count:
+            raise CommandError(f"no command {args[0]!r}")
+        self.console.print(table)
+
+    def _status(self) -> None:
+        cp, station = self.cp, self.cp.station
+        state = station_state(cp)
+        table = Table(title=f"{station.identity.charge_point_id}", title_justify="left")
+        for column in ("connector", "status", "error", "plugged", "transaction", "id tag", "Wh"):
+            table.add_column(column)
+        for number, item in sorted(state["connectors"].items()):
+            energy = item.get("energy_wh")
+            table.add_row(
+                str(number),
+                item["status"],
+                item["error_code"],
+                "" if number == 0 else ("yes" if item["plugged"] else "no"),
+                "" if item["transaction_id"] is None else str(item["transaction_id"]),
+                item["id_tag"] or "",
+                "" if energy is None else f"{energy:g}",
+            )
+        self.console.print(table)
+        connection = "connected" if cp.connected else ("offline" if cp.offline else "reconnecting")
+        in_flight = cp.in_flight_action
+        self.console.print(
+            f"connection: {connection}   registration: {state['registration'] or 'none'}   "
+            f"in flight: {in_flight or 'nothing'}   "
+            f"queued: {'yes' if station.has_sendable() else 'nothing'}"
+        )
+
+    def _config(self, args: tuple[str, ...]) -> None:
+        values = self.cp.station.configuration.snapshot()
+        if args:
+            wanted = {key.lower(): key for key in values}
+            key = wanted.get(args[0].lower())
+            if key is None:
+                raise CommandError(f"config: no key {args[0]!r}")
+            self.console.print(f"{key} = {values[key]}")
+            return
+        table = Table(show_header=False, box=None, pad_edge=False)
+        for key, value in values.items():
+            table.add_row(key, value)
+        self.console.print(table)
+
+    def _save(self, args: tuple[str, ...]) -> None:
+        if not args:
+            raise CommandError("save needs a file name")
+        raise CommandError("save: not available yet")
+
+    def _error(self, message: str) -> None:
+        self.failures += 1
+        self.console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines of standard input when it is not a terminal (a script, a pipe)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line.rstrip("\n")
+
+
+async def prompt_lines(history: Path | None) -> AsyncIterator[str]:
+    """Lines typed at the prompt, with completion and history; Ctrl-C clears the line,
+    Ctrl-D leaves."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    from mockpoint.shell.completion import ShellCompleter
+
+    session: PromptSession[str] = PromptSession(
+        history=FileHistory(str(history)) if history else InMemoryHistory(),
+        completer=ShellCompleter(),
+        complete_while_typing=False,
+    )
+    while True:
+        try:
+            yield await session.prompt_async(PROMPT)
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return

@@ -1,0 +1,191 @@
+"""What a line typed at ``mockpoint shell`` means, sans I/O.
+
+A line is either a shell command (``status``, ``config``, ``connect``, ``raw``...) or one
+of the station verbs, which become scenario steps (``plug 1`` is ``plug_in: {connector:
+1}``) and run through the scenario runner's own steps: the shell and ``mockpoint run``
+share one code path, and a step's field errors are the scenario format's.
+
+``send ACTION field=value ...`` builds a payload: a value that reads as JSON (``5``,
+``true``, ``{"a": 1}``, ``[1, 2]``, ``"quoted"``) is that JSON, anything else a string;
+``a.b=1`` nests (``{"a": {"b": 1}}``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+
+from mockpoint.ocpp16.actions import ACTIONS
+from mockpoint.scenario import model
+
+#: CALLs a charge point may send (``send`` completes these).
+CHARGE_POINT_ACTIONS = sorted(name for name, info in ACTIONS.items() if info.sent_by_charge_point())
+
+#: command -> (arguments, what it does), for ``help`` and completion
+HELP: dict[str, tuple[str, str]] = {
+    "send": (
+        "ACTION [field=value ...]",
+        "send any charge-point request, e.g. send Authorize idTag=ABC",
+    ),
+    "plug": ("CONNECTOR", "plug a cable in"),
+    "unplug": ("CONNECTOR", "unplug the cable"),
+    "authorize": ("TAG", "present an id tag (Authorize)"),
+    "start": ("CONNECTOR [TAG]", "start a transaction"),
+    "charge": ("CONNECTOR POWER DURATION", "draw power, e.g. charge 1 11kW 30m"),
+    "stop": ("CONNECTOR [REASON]", "stop the transaction"),
+    "fault": ("CONNECTOR ERROR_CODE", "report a fault, e.g. fault 1 GroundFailure"),
+    "clear": ("CONNECTOR", "clear a fault"),
+    "wait": ("DURATION", "let virtual time pass, e.g. wait 5m"),
+    "status": ("", "connectors, transactions, queue and connection"),
+    "config": ("[KEY]", "the configuration keys, or one"),
+    "connect": ("", "reconnect after disconnect"),
+    "disconnect": ("", "drop the connection and stay offline"),
+    "raw": ("TEXT", 'send TEXT as it is, e.g. raw [2,"x","Heartbeat",{}]'),
+    "save": ("FILE", "write this session as a scenario file (see mockpoint record)"),
+    "help": ("[COMMAND]", "this list"),
+    "quit": ("", "leave (also exit, Ctrl-D)"),
+}
+
+
+class CommandError(Exception):
+    """A line that cannot be carried out; its message is the one line the shell prints."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command other than a step: its name and its arguments."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepCommand:
+    """A station verb or ``send``: the scenario step it stands for."""
+
+    step: model.StepBase
+    text: dict[str, Any] = field(default_factory=dict)
+
+
+_STEP = pydantic.TypeAdapter(model.Step)
+
+
+def parse(line: str) -> Command | StepCommand | None:
+    """``line`` as a command; None for an empty line or a comment. Raises CommandError."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    name, _, rest = text.partition(" ")
+    name = name.lower()
+    if name == "raw":
+        if not rest.strip():
+            raise CommandError("raw needs the text to send")
+        return Command("raw", (rest.strip(),))
+    try:
+        words = shlex.split(rest)
+    except ValueError as exc:
+        raise CommandError(f"{name}: {exc}") from None
+    if name in ("exit", "quit"):
+        return Command("quit")
+    if name in ("status", "config", "connect", "disconnect", "save", "help"):
+        return Command(name, tuple(words))
+    if name == "send":
+        return _step({"send": _action(words), "payload": payload(words[1:])}, name)
+    builders: dict[str, Callable[[], dict[str, Any]]] = {
+        "plug": lambda: {"plug_in": {"connector": _int(words, 0, name)}},
+        "unplug": lambda: {"unplug": {"connector": _int(words, 0, name)}},
+        "authorize": lambda: {"authorize": {"id_tag": _word(words, 0, name, "TAG")}},
+        "start": lambda: {
+            "start_transaction": {"connector": _int(words, 0, name)}
+            | ({"id_tag": words[1]} if len(words) > 1 else {})
+        },
+        "charge": lambda: {
+            "charge": {
+                "connector": _int(words, 0, name),
+                "power": _word(words, 1, name, "POWER"),
+                "duration": _word(words, 2, name, "DURATION"),
+            }
+        },
+        "stop": lambda: {
+            "stop_transaction": {"connector": _int(words, 0, name)}
+            | ({"reason": words[1]} if len(words) > 1 else {})
+        },
+        "fault": lambda: {
+            "fault": {
+                "connector": _int(words, 0, name),
+                "error_code": _word(words, 1, name, "ERROR_CODE"),
+            }
+        },
+        "clear": lambda: {"clear_fault": {"connector": _int(words, 0, name)}},
+        "wait": lambda: {"wait": _word(words, 0, name, "DURATION")},
+    }
+    if name not in builders:
+        known = ", ".join(sorted(HELP))
+        raise CommandError(f"unknown command {name!r}; the commands: {known}")
+    return _step(builders[name](), name)
+
+
+def payload(words: list[str]) -> dict[str, Any]:
+    """``field=value`` words as a payload (see the module docstring)."""
+    result: dict[str, Any] = {}
+    for word in words:
+        key, equals, raw = word.partition("=")
+        if not equals or not key:
+            raise CommandError(f"{word!r}: write field=value")
+        value: Any
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        target = result
+        *parents, last = key.split(".")
+        for part in parents:
+            child = target.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise CommandError(f"{key}: {part} is already a value")
+            target = child
+        target[last] = value
+    return result
+
+
+def _step(data: dict[str, Any], name: str) -> StepCommand:
+    try:
+        step = _STEP.validate_python(data)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'][1:]) or name}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise CommandError(f"{name}: {problems}") from None
+    return StepCommand(step, data)
+
+
+def _action(words: list[str]) -> str:
+    if not words:
+        raise CommandError("send needs an action, e.g. send Heartbeat")
+    action = words[0]
+    if action not in ACTIONS:
+        folded = {name.lower(): name for name in ACTIONS}
+        if action.lower() in folded:
+            return folded[action.lower()]
+        raise CommandError(f"send: unknown action {action!r}")
+    return action
+
+
+def _word(words: list[str], index: int, name: str, what: str) -> str:
+    if len(words) <= index:
+        raise CommandError(f"{name} needs {what}: {name} {HELP[name][0]}")
+    return words[index]
+
+
+def _int(words: list[str], index: int, name: str) -> int:
+    text = _word(words, index, name, "CONNECTOR")
+    try:
+        return int(text)
+    except ValueError:
+        raise CommandError(f"{name}: connector {text!r} is not a number") from None
