@@ -24,7 +24,7 @@ from mockpoint.scenario.reports.json_report import write_json
 from mockpoint.scenario.reports.junit import write_junit
 from mockpoint.scenario.reports.markdown import append_github_summary, write_markdown
 from mockpoint.scenario.reports.transcript import TranscriptWriter
-from mockpoint.scenario.runner import RunOptions, run_scenarios
+from mockpoint.scenario.runner import RunOptions, check_state, run_scenarios
 
 _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -66,6 +66,14 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
     metavar="SECONDS",
     help="How long to keep retrying the connection before the CSMS counts as unreachable.",
 )
+@click.option(
+    "--state",
+    "state_path",
+    type=_FILE,
+    metavar="FILE",
+    help="Start from the charge point state in FILE (if it exists) and save it there after "
+    "every change; one scenario only.",
+)
 @click.option("--junit", type=_FILE, help="Write a JUnit XML report.")
 @click.option("--json", "json_path", type=_FILE, help="Write a JSON summary.")
 @click.option("--transcript", type=_FILE, help="Write every frame as JSON Lines.")
@@ -84,6 +92,7 @@ def run(
     csms_url: str | None,
     csms_config: Path | None,
     connect_timeout: float,
+    state_path: Path | None,
     junit: Path | None,
     json_path: Path | None,
     transcript: Path | None,
@@ -102,6 +111,10 @@ def run(
     if pack:
         files += pack_files(pack, only.split(",") if only else None)
     items = load_paths(files)  # invalid files: exit 2, nothing runs
+    if state_path is not None and len(items) != 1:
+        raise click.UsageError(
+            f"--state keeps one charge point's state: name one scenario, not {len(items)}"
+        )
     values = _assignments(variables, "--var")
     if csms_url:
         values.setdefault("CSMS_URL", csms_url)
@@ -125,7 +138,10 @@ def run(
             embedded_defaults=EMBEDDED_DEFAULTS,
             charge_point_id=cp_id,
             wait_for_csms=wait_for_csms,
+            state_path=state_path,
         )
+        if state_path is not None:
+            check_state(items[0][1], options)  # a broken state file: exit 2, nothing runs
         outcome = asyncio.run(run_scenarios(items, options))
     _write_reports(outcome, junit, json_path, markdown)
     if coverage is not None or verbose:

@@ -33,6 +33,11 @@ from mockpoint.shell.app import Shell, ShellOptions, prompt_lines, stdin_lines
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write every frame as JSON Lines (for mockpoint record).",
 )
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Start from the charge point state saved in this file, and save it after changes.",
+)
 @click.option("--connect-timeout", default=10.0, show_default=True, metavar="SECONDS")
 def shell(
     csms_url: str | None,
@@ -40,6 +45,7 @@ def shell(
     scenario: Path | None,
     speed: float | None,
     transcript: Path | None,
+    state: Path | None,
     connect_timeout: float,
 ) -> int:
     """One charge point at a prompt: send any request, plug, start, charge, stop..."""
@@ -50,6 +56,7 @@ def shell(
         speed=speed,
         transcript=transcript,
         connect_timeout=connect_timeout,
+        state=state,
     )
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     console = Console(highlight=False)

@@ -117,6 +117,13 @@ class ChargePoint:
         #: told when the connection is lost without anyone meaning it to be
         self.on_connection_lost: Callable[[str], None] | None = None
         self._actions_by_id: dict[str, str] = {}
+        #: told of every change of the station, before anything else hears of it (a state
+        #: file marks itself dirty here; see runtime/state_file.py)
+        self.on_change: list[Callable[[], None]] = []
+        #: told when what the Central System knows must be on record: just before each CALL
+        #: of the station goes out, after its answer or failure, and before an answer to a
+        #: request of the Central System goes out
+        self.on_checkpoint: list[Callable[[], None]] = []
         station.notify = self._changed
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -334,6 +341,8 @@ class ChargePoint:
     # --- internals -------------------------------------------------------------------------
 
     def _changed(self) -> None:
+        for listener in self.on_change:
+            listener()
         self._wake_executor.set()
         self._wake_steps.set()
         if self._tasks and not self._stopping:
@@ -459,11 +468,21 @@ class ChargePoint:
                 continue
             await self._send(item)
 
+    def _checkpoint(self) -> None:
+        for listener in self.on_checkpoint:
+            listener()
+
     async def _send(self, message: Message) -> None:
         """One message to its answer; transaction messages survive a lost connection and are
         retried after a CALLERROR or no answer (OCPP 1.6 §4.10, PRODUCT.md: retried
         TransactionMessageAttempts times, TransactionMessageRetryInterval x the retry number
         apart)."""
+        try:
+            await self._send_until_done(message)
+        finally:
+            self._checkpoint()
+
+    async def _send_until_done(self, message: Message) -> None:
         retries = 0
         while True:
             if not self.connected:
@@ -471,6 +490,7 @@ class ChargePoint:
                 return
             endpoint = self._endpoint
             assert endpoint is not None
+            self._checkpoint()
             try:
                 response = await endpoint.call(
                     message.action,
@@ -484,6 +504,8 @@ class ChargePoint:
                 self._connected.clear()
                 if message.action != "Heartbeat" or message in self._waiters:
                     self.station.requeue(message)
+                else:
+                    self.station.dropped(message)
                 return
             except (CallTimeout, CallErrorReceived) as exc:
                 configuration = self.station.configuration
@@ -594,6 +616,10 @@ class ChargePoint:
             record.error = exc
             raise
         record.response = response
+        # Not every request changes the outbox (SendLocalList, ClearCache), so say it here;
+        # the Central System takes the answer as done, so it is on record first.
+        self._changed()
+        self._checkpoint()
         return response
 
 

@@ -30,6 +30,7 @@ from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.secrets import redact_frame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect
+from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.outcome import (
@@ -103,6 +104,9 @@ class RunOptions:
     #: overrides ``within`` of every ``await`` step that has a ``prompt`` (a person or an
     #: automation acts on the CSMS's side)
     wait_for_csms: float | None = None
+    #: ``--state FILE``: the charge point starts from this file's state, if it exists, and
+    #: saves its state there after every change (one scenario only; runtime/state_file.py)
+    state_path: Path | None = None
 
 
 class FrameRecorder:
@@ -351,6 +355,10 @@ async def _run(
     variables: dict[str, Any],
 ) -> None:
     station = build_station(scenario, scenario.charge_point.id, clock)
+    state = None
+    if options.state_path is not None:
+        state = StateFile(options.state_path)
+        state.restore(station)
     boots_itself = boots_by_itself(scenario)
     async with _csms_url(scenario, options, clock) as url:
         cp = ChargePoint(
@@ -364,7 +372,14 @@ async def _run(
             connect_timeout=options.connect_timeout,
             observer=recorder,
         )
-        await cp.start(auto_boot=boots_itself)
+        if state is not None:
+            state.attach(cp)
+        try:
+            await cp.start(auto_boot=boots_itself)
+        except BaseException:
+            if state is not None:
+                state.detach()
+            raise
         try:
             ctx = StepContext(
                 cp,
@@ -379,12 +394,29 @@ async def _run(
             def finished(result: StepOutcome) -> None:
                 outcome.steps.append(result)
                 options.reporter.step_finished(result)
+                if state is not None:
+                    state.mark_changed()  # e.g. a `charge` step's power, which no event tells
 
             outcome.status = await run_steps(
                 ctx, scenario.steps, recorder, finished, boot=path if boots_itself else None
             )
         finally:
             await cp.stop()
+            if state is not None:
+                state.detach()
+
+
+def check_state(scenario: model.Scenario, options: RunOptions) -> None:
+    """Raise UsageError now if ``options.state_path`` cannot be used for ``scenario``, so
+    that a broken file stops the run before anything is sent (exit 2)."""
+    if options.state_path is None:
+        return
+    folder = options.state_path.parent
+    if not folder.is_dir():
+        raise UsageError(f"state file {options.state_path}: the folder {folder} does not exist")
+    cp_id = options.charge_point_id or scenario.charge_point.id
+    clock = VirtualClock(time.time(), 0)
+    StateFile(options.state_path).restore(build_station(scenario, cp_id, clock))
 
 
 def build_station(scenario: model.Scenario, charge_point_id: str, clock: VirtualClock) -> Station:

@@ -29,11 +29,13 @@ from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, ConnectionLost, MockpointError
 from mockpoint.ids import SeededIds
 from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
 from mockpoint.scenario.outcome import Status, StepOutcome
+from mockpoint.scenario.record import read_records, record_scenario, to_yaml
 from mockpoint.scenario.reports.console import ConsoleReporter
-from mockpoint.scenario.reports.transcript import TranscriptWriter
+from mockpoint.scenario.reports.transcript import TranscriptWriter, transcript_line
 from mockpoint.scenario.runner import (
     FrameRecorder,
     RunOptions,
@@ -57,6 +59,8 @@ class ShellOptions:
     speed: float | None = None
     transcript: Path | None = None
     connect_timeout: float = 10.0
+    #: ``--state FILE``: start from the charge point state saved there, save after changes
+    state: Path | None = None
 
 
 def default_scenario(charge_point_id: str | None) -> model.Scenario:
@@ -78,6 +82,7 @@ class Shell:
         self.console = console
         self.failures = 0
         self._quit = False
+        self.state: StateFile | None = None
 
     async def run(self, lines: AsyncIterator[str]) -> int:
         """Connect, boot (and take the scenario's steps), then carry out ``lines`` until
@@ -98,6 +103,10 @@ class Shell:
             self.recorder = FrameRecorder(cp_id, clock, run_options)
             async with self._csms(scenario, clock) as url:
                 station = build_station(scenario, cp_id, clock)
+                state = StateFile(options.state) if options.state is not None else None
+                self.state = state
+                if state is not None and state.restore(station):
+                    self.console.print(f"[dim]restored from {escape(str(options.state))}[/dim]")
                 connect = connector(
                     url,
                     scenario,
@@ -115,9 +124,17 @@ class Shell:
                     connect_timeout=options.connect_timeout,
                     observer=self.recorder,
                 )
+                cp.on_connection_lost = self._lost
                 self.console.print(f"[dim]{cp_id} connecting to {url}[/dim]")
                 boots_itself = boots_by_itself(scenario) or path is None
-                await cp.start(auto_boot=boots_itself)
+                if state is not None:
+                    state.attach(cp)
+                try:
+                    await cp.start(auto_boot=boots_itself)
+                except BaseException:
+                    if state is not None:
+                        state.detach()
+                    raise
                 self.cp = cp
                 self.ctx = StepContext(cp, station, scenario.timeout, reporter=reporter)
                 try:
@@ -131,6 +148,8 @@ class Shell:
                             break
                 finally:
                     await cp.stop()
+                    if state is not None:
+                        state.detach()
         return 1 if self.failures else 0
 
     @contextlib.asynccontextmanager
@@ -154,6 +173,8 @@ class Shell:
                 return
             if isinstance(command, StepCommand):
                 await self._steps([command.step], [("shell", describe(command.step))])
+                if not self.cp.connected:
+                    self.console.print("[yellow]not connected:[/yellow] what it sent is queued")
             else:
                 await self._command(command)
         except CommandError as exc:
@@ -171,6 +192,8 @@ class Shell:
         boot: Path | None = None,
     ) -> None:
         def finished(result: StepOutcome) -> None:
+            if self.state is not None:
+                self.state.mark_changed()  # e.g. a `charge` step's power, which no event tells
             if result.status is Status.FAILED and not result.tolerated:
                 first, *rest = (result.message or "failed").splitlines()
                 self._error(f"{result.label}: {first}")
@@ -264,7 +287,21 @@ class Shell:
     def _save(self, args: tuple[str, ...]) -> None:
         if not args:
             raise CommandError("save needs a file name")
-        raise CommandError("save: not available yet")
+        text = "\n".join(transcript_line(record) for record in self.recorder.records)
+        records, origin = read_records(text, "this session", "transcript")
+        recording = record_scenario(records, origin=origin, name="recorded in mockpoint shell")
+        try:
+            Path(args[0]).write_text(to_yaml(recording.scenario), encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"save: {exc}") from None
+        for warning in recording.warnings:
+            self.console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+        self.console.print(f"saved this session as a scenario: {escape(args[0])}")
+
+    def _lost(self, reason: str) -> None:
+        self.console.print(
+            f"[yellow]connection lost:[/yellow] {escape(reason)}; reconnecting", highlight=False
+        )
 
     def _error(self, message: str) -> None:
         self.failures += 1

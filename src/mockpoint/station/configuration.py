@@ -272,6 +272,44 @@ class Configuration:
             raise ConfigurationError(problems)
         self._values = candidate
 
+    # -- persistence ---------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, str]:
+        """The values a Central System can change (§5.3), for a state file.
+
+        Read-only keys are the charger's factory settings, which the scenario gives on every
+        start; write-only ones (the AuthorizationKey) are secrets, kept out of files.
+        """
+        return {
+            name: self._values[name]
+            for name, spec in self._specs.items()
+            if not spec.readonly and not spec.write_only
+        }
+
+    def restore_state(self, values: Mapping[str, object]) -> None:
+        """Take back what :meth:`to_state` saved, checked as a scenario's block is; every
+        problem is raised at once as a ConfigurationError and nothing changes."""
+        problems: list[tuple[str, str]] = []
+        candidate = dict(self._values)
+        for given, raw in values.items():
+            name = self._resolve(str(given))
+            if name is None:
+                problems.append((str(given), self._unknown_key_message(str(given))))
+                continue
+            spec = self._specs[name]
+            if spec.readonly or spec.write_only:
+                problems.append((name, "is not kept in a state file"))
+                continue
+            try:
+                candidate[name] = _normalise(spec, raw)
+            except _Invalid as exc:
+                problems.append((name, str(exc)))
+        if not problems:
+            problems = self._consistency_problems(candidate)
+        if problems:
+            raise ConfigurationError(problems)
+        self._values = candidate
+
     # -- helpers -----------------------------------------------------------------------
 
     def _resolve(self, key: str) -> str | None:

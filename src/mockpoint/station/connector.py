@@ -326,6 +326,18 @@ class Connector:
     and facts in step. ``connector_id`` 0 stands for the charge point as a whole.
     """
 
+    #: The facts behind the status (what :meth:`to_state` saves besides the fault's details).
+    FACTS: tuple[str, ...] = (
+        "plugged",
+        "authorized",
+        "in_transaction",
+        "ev_suspended",
+        "evse_suspended",
+        "finishing",
+        "operative",
+        "reserved",
+    )
+
     def __init__(self, connector_id: int, *, operative: bool = True) -> None:
         if connector_id < 0:
             raise ValueError(f"connector id must be >= 0, got {connector_id}")
@@ -354,17 +366,7 @@ class Connector:
         )
 
     def _facts_text(self) -> str:
-        names = (
-            "plugged",
-            "authorized",
-            "in_transaction",
-            "ev_suspended",
-            "evse_suspended",
-            "finishing",
-            "operative",
-            "reserved",
-        )
-        return ", ".join(f"{n}={getattr(self, n)}" for n in names)
+        return ", ".join(f"{n}={getattr(self, n)}" for n in self.FACTS)
 
     def status_from_facts(self) -> ChargePointStatus:
         """The status the facts give (what clearing a fault or going operative returns to)."""
@@ -504,6 +506,48 @@ class Connector:
                 self.error_code = ChargePointErrorCode.NO_ERROR
                 self.info = None
                 self.vendor_error_code = None
+
+    def to_state(self) -> dict[str, object]:
+        """Status, fault details and facts as JSON values (``station/persist.py``)."""
+        state: dict[str, object] = {
+            "id": self.connector_id,
+            "status": self.status.value,
+            "error_code": self.error_code.value,
+            "info": self.info,
+            "vendor_error_code": self.vendor_error_code,
+        }
+        state.update({name: getattr(self, name) for name in self.FACTS})
+        return state
+
+    def restore_state(
+        self,
+        status: ChargePointStatus,
+        error_code: ChargePointErrorCode,
+        info: str | None,
+        vendor_error_code: str | None,
+        facts: dict[str, bool],
+    ) -> None:
+        """Take back what :meth:`to_state` saved (a restart, not an event: nothing to report).
+
+        The status always follows from the facts (``status_from_facts``, which the state
+        machine tests check after every event), so a saved status that contradicts its facts
+        was not saved by this class: ValueError, and the connector is unchanged.
+        """
+        if set(facts) != set(self.FACTS):
+            raise ValueError(f"expected the facts {', '.join(self.FACTS)}")
+        probe = Connector(self.connector_id)
+        probe.error_code, probe.info, probe.vendor_error_code = error_code, info, vendor_error_code
+        for name in self.FACTS:
+            setattr(probe, name, facts[name])
+        expected = probe.status_from_facts()
+        if self.connector_id == 0 and any(facts[n] for n in self.FACTS[:6]):
+            raise ValueError("connector 0 has no cable, id or transaction")
+        if status is not expected:
+            raise ValueError(f"status {status} contradicts its facts (they give {expected})")
+        self.error_code, self.info, self.vendor_error_code = error_code, info, vendor_error_code
+        for name in self.FACTS:
+            setattr(self, name, facts[name])
+        self.status = status
 
     def _end_transaction(self) -> None:
         self.in_transaction = False

@@ -60,6 +60,16 @@ def _exact(value: float, name: str) -> Fraction:
     return Fraction(value)
 
 
+def _fraction(value: object, name: str) -> Fraction:
+    """A saved "p/q" (or integer) string back to its exact value."""
+    if not isinstance(value, str):
+        raise ValueError(f'{name}: expected a string like "11/2", got {value!r}')
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{name}: not a number: {value!r}") from None
+
+
 def _one_decimal(value: Fraction) -> str:
     # Rounding the exact value (half to even) and printing the integer tenths avoids both
     # float noise and f-string double rounding.
@@ -145,6 +155,52 @@ class Meter:
         if not 0 <= self._session_soc <= 100:
             raise ValueError("soc must be within 0..100")
         self._interval_marks.clear()
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def to_state(self, now: float) -> dict[str, object]:
+        """The register at ``now`` and the session as JSON values, exact ("p/q" strings).
+
+        A ``now`` before the latest reading (a clock that started over after a restart) saves
+        the register as last read. The EV's and the grid's constants (voltage, phases,
+        capacity, ...) are not saved: they are the scenario's, as the hardware is a real
+        charge point's.
+        """
+        if self._latest is None or _exact(now, "now") >= self._latest:
+            # Exact integration: reading at one more instant changes no later value.
+            self._advance(now)
+        marks = {context: str(mark) for context, mark in sorted(self._interval_marks.items())}
+        return {
+            "register_wh": str(self._register),
+            "power_w": str(self._power),
+            "at": None if self._since is None else str(self._since),
+            "session_start_wh": str(self._session_start),
+            "session_soc": str(self._session_soc),
+            "interval_marks": marks,
+        }
+
+    def restore_state(self, state: dict[str, object], *, power_cut: bool) -> None:
+        """Take back what :meth:`to_state` saved; ValueError (and no change) if it is wrong.
+
+        ``power_cut``: the meter was off since the state was saved, so no energy counts for
+        that time and time starts over at the next reading (the new run's clock may begin
+        anywhere). Otherwise the register goes on integrating from the saved instant.
+        """
+        register = _fraction(state["register_wh"], "register_wh")
+        power = _fraction(state["power_w"], "power_w")
+        session_start = _fraction(state["session_start_wh"], "session_start_wh")
+        soc = _fraction(state["session_soc"], "session_soc")
+        at = None if state["at"] is None else _fraction(state["at"], "at")
+        marks_given = state["interval_marks"]
+        if not isinstance(marks_given, dict):
+            raise ValueError("interval_marks: expected an object")
+        marks = {str(k): _fraction(v, f"interval_marks.{k}") for k, v in marks_given.items()}
+        if min(register, power, session_start) < 0 or not 0 <= soc <= 100:
+            raise ValueError("a register, power or SoC out of range")
+        self._register, self._power, self._session_start = register, power, session_start
+        self._session_soc = soc
+        self._interval_marks = marks
+        self._since = self._latest = None if power_cut else at
 
     # -- readings --------------------------------------------------------------------------
 

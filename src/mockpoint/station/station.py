@@ -182,6 +182,9 @@ class Station:
         self.connected = False
         #: messages that could not be sent (a StopTransaction whose start got no id)
         self.undeliverable: list[Message] = []
+        #: the message taken by :meth:`next_item` and not yet answered, failed or requeued:
+        #: still undelivered, so a state file keeps it at the head of the queue
+        self.sending: Message | None = None
         #: called whenever the outbox or the timers change, so the driver can wake up
         self.notify: Callable[[], None] = lambda: None
         self._outbox: deque[Item] = deque()
@@ -205,6 +208,7 @@ class Station:
                 if isinstance(item, Message) and not self._finalize(item):
                     self.undeliverable.append(item)
                     return self.next_item()
+                self.sending = item if isinstance(item, Message) else None
                 return item
         return None
 
@@ -232,8 +236,17 @@ class Station:
 
     def requeue(self, message: Message) -> None:
         """Put ``message`` back at the head of the outbox (its connection was lost)."""
+        self._done_sending(message)
         self._outbox.appendleft(message)
         self.notify()
+
+    def dropped(self, message: Message) -> None:
+        """``message`` will not be sent after all (a Heartbeat whose connection went)."""
+        self._done_sending(message)
+
+    def _done_sending(self, message: Message) -> None:
+        if self.sending is message:
+            self.sending = None
 
     def next_timer(self) -> float | None:
         return self._timers.next()
@@ -270,6 +283,7 @@ class Station:
     def on_result(self, message: Message, response: dict[str, Any]) -> None:
         """Apply the Central System's answer to ``message``."""
         message.response = response
+        self._done_sending(message)
         apply = answers.APPLY.get(message.action)
         if apply is not None:
             apply(self, message, response)
@@ -278,6 +292,7 @@ class Station:
     def on_failure(self, message: Message, error: Exception) -> None:
         """``message`` got a CALLERROR, an invalid answer or no answer."""
         message.error = error
+        self._done_sending(message)
         if message.action == "BootNotification":
             # Treat like a rejection: retry after the interval we have (§4.2).
             self._timers.set("boot", self.clock.now() + DEFAULT_BOOT_RETRY)
@@ -561,7 +576,7 @@ class Station:
         now = self.clock.now()
         connector_id = transaction.connector_id
         meter = self.meters[connector_id]
-        data = self._transaction_data(transaction)
+        data = self._transaction_data(transaction, now)
         meter.set_power(0, now)
         transaction.stopping = True
         self._timers.cancel(f"sample:{connector_id}")
@@ -589,23 +604,33 @@ class Station:
             self._transition(connector, *events)
         return message
 
-    def _transaction_data(self, transaction: Transaction) -> list[dict[str, Any]]:
-        """Transaction.Begin, the clock-aligned readings, Transaction.End: in time order."""
+    def _transaction_data(self, transaction: Transaction, now: float) -> list[dict[str, Any]]:
+        """Transaction.Begin, the clock-aligned readings, Transaction.End (at ``now``, the
+        stop's one instant: a clock that runs must not make the stop's readings disagree):
+        in time order."""
         end = None
         if self.configuration.get_list("StopTxnSampledData"):
             end = self._meter_value(
-                transaction.connector_id, ReadingContext.TRANSACTION_END, "StopTxnSampledData"
+                transaction.connector_id,
+                ReadingContext.TRANSACTION_END,
+                "StopTxnSampledData",
+                now,
             )
         samples = [transaction.begin_sample, *transaction.aligned_samples, end]
         return [sample for sample in samples if sample]
 
     def _meter_value(
-        self, connector_id: int, context: str, key: str = "MeterValuesSampledData"
+        self,
+        connector_id: int,
+        context: str,
+        key: str = "MeterValuesSampledData",
+        now: float | None = None,
     ) -> dict[str, Any]:
         # The keys take any §7.31 measurand; the meter leaves out those it cannot read.
         configured = [m for m in self.configuration.get_list(key) if m in SUPPORTED_MEASURANDS]
         measurands = configured or ["Energy.Active.Import.Register"]
-        return self.meters[connector_id].meter_value(self.clock.now(), measurands, context)
+        when = self.clock.now() if now is None else now
+        return self.meters[connector_id].meter_value(when, measurands, context)
 
     def _sample(self, connector_id: int, now: float) -> None:
         transaction = self.transactions.get(connector_id)

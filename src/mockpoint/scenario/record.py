@@ -1,0 +1,1045 @@
+"""Record and replay: frames of a session → a scenario that reproduces the charge point's side.
+
+The input is either a ``--transcript`` of ``mockpoint run`` (``direction`` from the charge
+point's point of view) or the mock CSMS's ``--log`` (the other way round); which one is told
+by the frames themselves: the direction of the first CALL whose action only a charge point
+sends (BootNotification, StatusNotification, ...). The output is a plain dict in the style
+of ``examples/`` and :func:`to_yaml` turns it into the file's text.
+
+How frames become steps. A *shadow* station, the same sans-I/O :class:`Station` that the
+replay will run, is driven through the recorded session: it sees every answer of the CSMS
+and every CSMS request, and its timers fire as the recorded virtual time passes. Then:
+
+- A CALL of the charge point that the shadow would send by itself at that point (the status
+  reports after a boot, heartbeats, sampled meter values, the StartTransaction that follows
+  an accepted RemoteStartTransaction, ...) becomes no step: the replay sends it by itself.
+- Otherwise, a station step when one produces exactly that frame (``plug_in``, ``unplug``,
+  ``fault``, ``clear_fault``, ``stop_transaction``), which keeps the station's state in step
+  with the original; else ``send: ACTION`` with the payload as sent (``invalid: true`` when
+  it breaks the OCA schema).
+- The CSMS's CALLRESULT becomes the step's ``expect``, its CALLERROR ``expect_error``.
+- A request of the CSMS becomes ``await: ACTION`` with ``expect`` of its payload; a
+  ``reply`` (or ``reply_error``) only where the charge point's recorded answer differs from
+  what the station model would answer.
+- Virtual time that passes becomes ``wait``; time in which a transaction's meter went up
+  becomes ``charge`` at the power the recorded readings show (Power.Active.Import when it is
+  sampled, else the energy over the time, rounded to the plainest power that reproduces
+  every reading).
+
+Volatile values. In ``expect``: ``currentTime`` and every RFC 3339 time become
+``{$type: string}``; the ``transactionId`` the CSMS assigns becomes ``{$type: integer}``
+and is saved (``save: {tx: transactionId}``, then ``tx2``, ...) so that later payloads say
+``${tx}`` and the replay works against a CSMS that assigns other ids. Everything else the
+CSMS answered is kept: a recording is a regression test. In ``await``'s ``expect`` the same
+holds for the request's times and transaction ids.
+
+Ids and time. ``clock: {start, speed: 0}`` is the virtual time of the first frame, so
+timestamps in payloads come out the same. Unique ids come from the scenario's seed: the
+recorder finds the seed whose first id is the recorded first id (seeds 0 to 9,999) and
+writes it, so the replay's ids are the recorded ones. The mock CSMS's log has no virtual
+time of the charge point (its ``virtual_time`` is the CSMS's clock): there the times are
+read from the charge point's own timestamps, and a frame without one takes the time at
+which the shadow would send it.
+
+The CSMS's part. For a replay against the embedded mock CSMS the scenario gets a
+``mock_csms`` block: each CSMS request is sent ``on_request`` after the charge point's
+request that the CSMS answered just before it (so it arrives at the same point), boot
+answers other than Accepted / 300 s become ``boot``, and id tags the CSMS refused are
+listed under ``id_tags``. A real CSMS ignores the block.
+
+What cannot be reproduced (two connectors charging at once, frames the shadow would send
+that the original did not, ...) is written as faithfully as possible and reported in
+:attr:`Recording.warnings`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+import yaml
+
+from mockpoint.clock import VirtualClock, format_timestamp, parse_timestamp
+from mockpoint.errors import CallErrorReceived, MockpointError, OcppError, UsageError
+from mockpoint.ids import SeededIds
+from mockpoint.ocpp16.actions import ACTIONS
+from mockpoint.rpc.validation import check_request
+from mockpoint.station.configuration import Configuration, ConfigurationError
+from mockpoint.station.handlers import handle
+from mockpoint.station.station import Identity, Message, Reboot, Reconnect, Station
+
+__all__ = [
+    "Origin",
+    "Record",
+    "Recording",
+    "charge_points",
+    "find_seed",
+    "read_records",
+    "record_scenario",
+    "to_yaml",
+]
+
+#: ``transcript``: ``mockpoint run --transcript``; ``csms-log``: ``mockpoint csms --log``.
+Origin = Literal["transcript", "csms-log"]
+
+#: Seeds tried when looking for the one that made the recorded unique ids.
+SEED_SEARCH = 10_000
+
+_CALL, _RESULT, _ERROR = 2, 3, 4
+_ENERGY = "Energy.Active.Import.Register"
+_POWER = "Power.Active.Import"
+_DEFAULT_BOOT = ("Accepted", 300)
+#: idTagInfo status -> the mock CSMS's id_tags list, and the prefix it refuses by itself
+#: (README, "The embedded mock CSMS")
+_LISTS = {
+    "Blocked": "blocked",
+    "Expired": "expired",
+    "Invalid": "invalid",
+    "ConcurrentTx": "concurrent_tx",
+}
+_PREFIXES = {
+    "Blocked": "BLOCKED",
+    "Expired": "EXPIRED",
+    "Invalid": "INVALID",
+    "ConcurrentTx": "CONCURRENT",
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One frame; ``direction`` is always from the charge point's point of view."""
+
+    #: the line of the input it came from (1-based)
+    line: int
+    cp: str
+    direction: Literal["out", "in"]
+    frame: Any
+    virtual_time: str | None
+
+    @property
+    def kind(self) -> int | None:
+        frame = self.frame
+        if isinstance(frame, list) and frame and frame[0] in (_CALL, _RESULT, _ERROR):
+            return int(frame[0])
+        return None
+
+    @property
+    def unique_id(self) -> str | None:
+        frame = self.frame
+        return frame[1] if self.kind and len(frame) > 1 and isinstance(frame[1], str) else None
+
+
+@dataclass
+class Recording:
+    """A scenario (plain data, ready for YAML) and what could not be reproduced exactly."""
+
+    scenario: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def read_records(
+    text: str, source: str, origin: Origin | None = None
+) -> tuple[list[Record], Origin]:
+    """The records of a transcript or a frame log, and which of the two it is.
+
+    Raises :class:`UsageError` naming ``source`` and the line of the first broken record.
+    """
+    raw: list[tuple[int, dict[str, Any]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"{source}:{number}: not a JSON object: {exc}") from None
+        raw.append((number, _checked(data, source, number)))
+    if not raw:
+        raise UsageError(f"{source}: no frames in it")
+    found = origin or _detect(raw)
+    records = []
+    for number, data in raw:
+        direction: Literal["out", "in"] = "out" if data["direction"] == "out" else "in"
+        if found == "csms-log":
+            direction = "in" if direction == "out" else "out"
+        time = data.get("virtual_time")
+        records.append(Record(number, data["cp"], direction, data["frame"], time))
+    return records, found
+
+
+def _checked(data: object, source: str, number: int) -> dict[str, Any]:
+    where = f"{source}:{number}"
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: expected a JSON object with cp, direction and frame")
+    for key in ("cp", "direction", "frame"):
+        if key not in data:
+            raise UsageError(f"{where}: no {key!r} (is this a transcript or a frame log?)")
+    if not isinstance(data["cp"], str) or not data["cp"]:
+        raise UsageError(f"{where}: 'cp' must be a charge point id, got {data['cp']!r}")
+    if data["direction"] not in ("in", "out"):
+        raise UsageError(f'{where}: \'direction\' must be "in" or "out"')
+    time = data.get("virtual_time")
+    if time is not None:
+        try:
+            parse_timestamp(str(time))
+        except ValueError:
+            raise UsageError(f"{where}: 'virtual_time' is not an RFC 3339 time: {time!r}") from None
+    return data
+
+
+def _detect(raw: list[tuple[int, dict[str, Any]]]) -> Origin:
+    """By the first CALL whose action only one side sends: who sent it."""
+    for _, data in raw:
+        frame = data["frame"]
+        if not (isinstance(frame, list) and len(frame) >= 3 and frame[0] == _CALL):
+            continue
+        info = ACTIONS.get(str(frame[2]))
+        if info is None or info.sent_by_charge_point() == info.sent_by_central_system():
+            continue
+        by_cp = data["direction"] == "out"
+        return "transcript" if by_cp == info.sent_by_charge_point() else "csms-log"
+    return "transcript"
+
+
+def charge_points(records: Sequence[Record]) -> list[str]:
+    """The charge point ids of ``records``, in order of appearance."""
+    return list(dict.fromkeys(record.cp for record in records))
+
+
+def find_seed(first_id: str, limit: int = SEED_SEARCH) -> int | None:
+    """The scenario seed whose first unique id is ``first_id``, if one below ``limit`` is."""
+    for seed in range(limit):
+        if SeededIds(seed)() == first_id:
+            return seed
+    return None
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def record_scenario(
+    records: Sequence[Record],
+    *,
+    origin: Origin = "transcript",
+    cp: str | None = None,
+    name: str | None = None,
+    source: str | None = None,
+) -> Recording:
+    """The scenario that reproduces the charge point ``cp``'s side of ``records``."""
+    ids = charge_points(records)
+    if cp is None:
+        if len(ids) > 1:
+            raise UsageError(
+                f"frames of several charge points ({', '.join(ids)}): choose with --cp"
+            )
+        cp = ids[0] if ids else None
+    elif cp not in ids:
+        raise UsageError(f"no frames of charge point {cp!r} (there are: {', '.join(ids)})")
+    mine = [record for record in records if record.cp == cp]
+    if not mine or cp is None:
+        raise UsageError("no frames to record")
+    return _Recorder(mine, cp, origin).run(name, source)
+
+
+@dataclass
+class _Sent:
+    """A CALL of the charge point waiting for its answer."""
+
+    message: Message
+    step: dict[str, Any] | None
+
+
+@dataclass
+class _Segment:
+    """Virtual time to pass; ``connector`` charges at ``power`` W meanwhile (else a wait)."""
+
+    seconds: float
+    connector: int | None = None
+    power: float = 0.0
+
+
+class _Recorder:
+    def __init__(self, records: list[Record], cp: str, origin: Origin) -> None:
+        self.records = records
+        self.cp = cp
+        self.origin = origin
+        self.warnings: list[str] = []
+        self.times = [self._time_of(record) for record in records]
+        self.steps: list[dict[str, Any]] = []
+        self.pending: list[_Segment] = []
+        self.sent: dict[str, _Sent] = {}
+        self.answered: set[str] = set()
+        #: transaction id -> the variable saved from its StartTransaction answer
+        self.variables: dict[int, str] = {}
+        self.last_answered: tuple[str, Any] | None = None
+        self.triggers: list[dict[str, Any]] = []
+        self.boots: list[tuple[str, int]] = []
+        self.refused: dict[str, str] = {}
+        #: CALLs of the charge point seen so far (what an on_request match must not hit)
+        self.calls_seen: list[tuple[str, Any]] = []
+        #: frames the station sent by itself since the last step
+        self.auto_since_step = False
+        self.shadow: Station
+
+    # --- the header ----------------------------------------------------------------------
+
+    def _time_of(self, record: Record) -> float | None:
+        if self.origin == "transcript":
+            return parse_timestamp(record.virtual_time) if record.virtual_time else None
+        if record.direction != "out" or record.kind != _CALL or len(record.frame) < 4:
+            return None
+        return _payload_time(str(record.frame[2]), record.frame[3])
+
+    def _calls(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        for index, record in enumerate(self.records):
+            frame = record.frame
+            if record.direction == "out" and record.kind == _CALL and len(frame) >= 4:
+                if isinstance(frame[3], dict):
+                    yield index, str(frame[2]), frame[3]
+
+    def _header(self) -> dict[str, Any]:
+        boot = next(
+            (payload for _, action, payload in self._calls() if action == "BootNotification"), None
+        )
+        if boot is None:
+            raise UsageError(
+                f"no BootNotification of {self.cp} in the frames: a recording starts at a boot"
+            )
+        spec: dict[str, Any] = {"id": self.cp}
+        for key, wire in (
+            ("vendor", "chargePointVendor"),
+            ("model", "chargePointModel"),
+            ("serial_number", "chargePointSerialNumber"),
+            ("firmware_version", "firmwareVersion"),
+        ):
+            if isinstance(boot.get(wire), str):
+                spec[key] = boot[wire]
+        connectors = max(
+            [1]
+            + [
+                payload["connectorId"]
+                for _, action, payload in self._calls()
+                if isinstance(payload.get("connectorId"), int)
+                and action in ("StatusNotification", "StartTransaction", "MeterValues")
+            ]
+        )
+        spec["connectors"] = connectors
+        configuration = _infer_configuration(list(self._calls()), self.times)
+        if configuration:
+            spec["configuration"] = configuration
+        return spec
+
+    def _start(self) -> float:
+        known = [time for time in self.times if time is not None]
+        if known:
+            return known[0] if self.origin == "transcript" else min(known)
+        first = self.records[0].virtual_time
+        return parse_timestamp(first) if first else 0.0
+
+    # --- the pass --------------------------------------------------------------------------
+
+    def run(self, name: str | None, source: str | None) -> Recording:
+        spec = self._header()
+        start = self._start()
+        identity = Identity(
+            self.cp,
+            vendor=spec.get("vendor", "mockpoint"),
+            model=spec.get("model", "Simulator"),
+            serial_number=spec.get("serial_number"),
+            firmware_version=spec.get("firmware_version"),
+            connectors=spec["connectors"],
+        )
+        try:
+            configuration = Configuration(
+                spec.get("configuration"), number_of_connectors=spec["connectors"]
+            )
+        except ConfigurationError as exc:
+            self.warnings.append(f"configuration not reproduced: {exc}")
+            spec.pop("configuration", None)
+            configuration = Configuration(number_of_connectors=spec["connectors"])
+        self.shadow = Station(identity, VirtualClock(start, 0), configuration)
+        self.shadow.on_connected(auto_boot=False)
+        first_boot = True
+        for index, record in enumerate(self.records):
+            kind = record.kind
+            if kind is None:
+                self._raw(record)
+            elif record.direction == "out" and kind == _CALL:
+                if first_boot and record.frame[2] != "BootNotification":
+                    continue  # nothing goes out before the boot in the replay
+                first_boot = False
+                self._cp_call(index, record)
+            elif record.direction == "out":
+                if record.unique_id not in self.answered:
+                    self.warnings.append(f"line {record.line}: an answer to no request, left out")
+            elif kind == _CALL:
+                self._csms_call(index, record)
+            else:
+                self._csms_answer(record)
+        self._flush()
+        if self.auto_since_step and self.steps and next(iter(self.steps[-1])) in ("send", "await"):
+            # What the station does by itself after the last step: let it finish.
+            self.steps.append({"wait": "0s"})
+        if self.shadow.has_sendable():
+            item = self.shadow.next_item()
+            what = item.action if isinstance(item, Message) else type(item).__name__
+            self.warnings.append(f"the replay sends a {what} at the end that the original did not")
+        scenario: dict[str, Any] = {"name": name or f"Recorded session of {self.cp}"}
+        origin = "the mock CSMS's frame log" if self.origin == "csms-log" else "a transcript"
+        scenario["description"] = (
+            f"Recorded from {origin} ({source or 'frames'}, {len(self.records)} frames)."
+        )
+        mock = self._mock_csms()
+        if mock:
+            scenario["mock_csms"] = mock
+        scenario["charge_point"] = spec
+        scenario["clock"] = {"start": format_timestamp(start), "speed": 0}
+        first_call = next(
+            (r for r in self.records if r.direction == "out" and r.kind == _CALL), None
+        )
+        seed = find_seed(first_call.frame[1]) if first_call and first_call.unique_id else None
+        if seed is None:
+            self.warnings.append(
+                "no seed below 10000 makes the recorded unique ids: ids will differ"
+            )
+        scenario["seed"] = seed or 0
+        scenario["steps"] = self.steps
+        return Recording(scenario, self.warnings)
+
+    # --- time ----------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        return self.shadow.clock.now()
+
+    def _advance(self, to: float, index: int) -> None:
+        """Let the shadow's time reach ``to``, its timers firing on the way."""
+        while (due := self.shadow.next_timer()) is not None and due <= to:
+            self._move(due, index)
+            self.shadow.on_timer(due)
+        self._move(to, index)
+
+    def _move(self, to: float, index: int) -> None:
+        seconds = to - self.now
+        if seconds <= 0:
+            return
+        connector, power = self._power(to, index)
+        for number, transaction in self.shadow.transactions.items():
+            if not transaction.stopping:
+                self.shadow.set_power(number, power if number == connector else 0)
+        assert isinstance(self.shadow.clock, VirtualClock)
+        self.shadow.clock.advance_to(to)
+        last = self.pending[-1] if self.pending else None
+        if last is not None and (last.connector, last.power) == (connector, power):
+            last.seconds += seconds
+        else:
+            self.pending.append(_Segment(seconds, connector, power))
+
+    def _power(self, to: float, index: int) -> tuple[int | None, float]:
+        """The connector that charges from now to ``to``, and at what power."""
+        charging: list[tuple[int, float]] = []
+        for number, transaction in self.shadow.transactions.items():
+            if transaction.stopping:
+                continue
+            power = self._power_of(number, index)
+            if power > 0:
+                charging.append((number, power))
+        if len(charging) > 1:
+            self.warnings.append(
+                f"at {format_timestamp(self.now)} connectors {charging[0][0]} and "
+                f"{charging[1][0]} both charge; only connector {charging[0][0]} does in the replay"
+            )
+        return charging[0] if charging else (None, 0.0)
+
+    def _power_of(self, connector: int, index: int) -> float:
+        reading = self._next_reading(connector, index)
+        if reading is None:
+            return 0.0
+        when, energy, sampled_power = reading
+        meter = self.shadow.meters[connector]
+        now = self.now
+        if when <= now:
+            return 0.0
+
+        def fits(watts: float) -> bool:
+            trial = copy.deepcopy(meter)
+            trial.set_power(watts, now)
+            return trial.meter_wh(when) == energy
+
+        exact = (Fraction(energy) - Fraction(meter.register_wh(now))) * 3600 / Fraction(when - now)
+        if exact <= 0 and fits(0):
+            return 0.0
+        candidates = [sampled_power] if sampled_power else []
+        candidates += [float(round(exact / unit) * unit) for unit in (1000, 100, 10, 1)]
+        candidates.append(float(exact))
+        for watts in candidates:
+            if watts > 0 and fits(watts):
+                return watts
+        self.warnings.append(
+            f"connector {connector}: no constant power gives the reading of {energy} Wh at "
+            f"{format_timestamp(when)}"
+        )
+        return max(float(exact), 0.0)
+
+    def _next_reading(self, connector: int, index: int) -> tuple[float, int, float | None] | None:
+        """The next energy reading of ``connector``'s transaction after now, from ``index``."""
+        transaction = self.shadow.transactions.get(connector)
+        for record in self.records[index:]:
+            frame = record.frame
+            if record.direction != "out" or record.kind != _CALL or len(frame) < 4:
+                continue
+            action, payload = frame[2], frame[3]
+            if not isinstance(payload, dict):
+                continue
+            if action == "MeterValues" and payload.get("connectorId") == connector:
+                for value in payload.get("meterValue", []):
+                    found = _reading(value)
+                    if found is not None and found[0] > self.now:
+                        return found
+            elif action == "StopTransaction" and transaction is not None:
+                if payload.get("transactionId") in (transaction.transaction_id, None):
+                    stamp = payload.get("timestamp")
+                    stop = payload.get("meterStop")
+                    if isinstance(stamp, str) and isinstance(stop, int):
+                        return _parse_time(stamp) or 0.0, stop, None
+                    return None
+            elif action == "StartTransaction" and payload.get("connectorId") == connector:
+                return None
+        return None
+
+    def _flush(self) -> None:
+        """The time passed so far as wait and charge steps (the next step happens after)."""
+        for segment in self.pending:
+            duration = _duration(segment.seconds)
+            if segment.connector is None:
+                self.steps.append({"wait": duration})
+            else:
+                charge = {
+                    "connector": segment.connector,
+                    "power": _power_text(segment.power),
+                    "duration": duration,
+                }
+                self.steps.append({"charge": _Flow(charge)})
+        if self.pending and self.pending[-1].connector is not None:
+            number = self.pending[-1].connector
+            if number in self.shadow.transactions:
+                self.shadow.set_power(number, 0)  # a charge step ends drawing nothing
+        self.pending = []
+
+    # --- the charge point's requests ------------------------------------------------------
+
+    def _cp_call(self, index: int, record: Record) -> None:
+        frame = record.frame
+        action = str(frame[2]) if len(frame) > 2 else ""
+        payload = frame[3] if len(frame) > 3 and isinstance(frame[3], dict) else {}
+        when = self.times[index]
+        if when is not None:
+            self._advance(max(when, self.now), index)
+        else:
+            bound = next((t for t in self.times[index:] if t is not None), math.inf)
+            while not self.shadow.has_sendable():
+                due = self.shadow.next_timer()
+                if due is None or due > bound:
+                    break
+                self._advance(due, index)
+        item = self._next_message()
+        if item is not None:
+            if item.action == action and item.payload == payload:
+                self.sent[str(frame[1])] = _Sent(item, None)
+                self.calls_seen.append((action, payload))
+                self.auto_since_step = True
+                return
+            self.warnings.append(
+                f"line {record.line}: the replay sends {item.action} {_short(item.payload)} "
+                f"here, the original sent {action} {_short(payload)}"
+            )
+        self._flush()
+        self.calls_seen.append((action, payload))
+        self.auto_since_step = False
+        if self._station_step(frame[1], action, payload):
+            return
+        step: dict[str, Any] = {"send": action}
+        if payload or action == "BootNotification":
+            step["payload"] = _Flow(self._payload(action, payload))
+        info = ACTIONS.get(action)
+        if info is None or not info.sent_by_charge_point() or check_request(action, payload):
+            step["invalid"] = True
+        message = self.shadow.send(action, copy.deepcopy(payload), validate=False)
+        taken = self._next_message()
+        if taken is not message:
+            self.warnings.append(f"line {record.line}: {action} does not go out next in the replay")
+        self.steps.append(step)
+        self.sent[str(frame[1])] = _Sent(message, step)
+
+    def _next_message(self) -> Message | None:
+        """The shadow's next frame, carrying out reboots and reconnects on the way."""
+        while self.shadow.has_sendable():
+            item = self.shadow.next_item()
+            if isinstance(item, Message):
+                return item
+            if isinstance(item, Reboot):
+                self.shadow.on_disconnected()
+                self.shadow.rebooted()
+                self.shadow.on_connected()
+            elif isinstance(item, Reconnect):
+                self.shadow.on_disconnected()
+                self.shadow.on_connected()
+        return None
+
+    def _station_step(self, unique_id: str, action: str, payload: dict[str, Any]) -> bool:
+        """A station step whose frame is exactly this one, if there is one: taken."""
+        options: list[tuple[dict[str, Any], Callable[[Station], object]]] = []
+        connector = payload.get("connectorId")
+        if action == "StatusNotification" and isinstance(connector, int):
+            error = payload.get("errorCode")
+            if error not in (None, "NoError"):
+                fault: dict[str, Any] = {"connector": connector, "error_code": error}
+                if "info" in payload:
+                    fault["info"] = payload["info"]
+                if "vendorErrorCode" in payload:
+                    fault["vendor_error_code"] = payload["vendorErrorCode"]
+                options.append(
+                    (
+                        {"fault": _Flow(fault)},
+                        lambda s: s.fault(
+                            connector, error, payload.get("info"), payload.get("vendorErrorCode")
+                        ),
+                    )
+                )
+            else:
+                if connector >= 1:
+                    options.append(
+                        ({"plug_in": _Flow(connector=connector)}, lambda s: s.plug_in(connector))
+                    )
+                    options.append(
+                        ({"unplug": _Flow(connector=connector)}, lambda s: s.unplug(connector))
+                    )
+                options.append(
+                    (
+                        {"clear_fault": _Flow(connector=connector)},
+                        lambda s: s.clear_fault(connector),
+                    )
+                )
+        elif action == "StartTransaction" and isinstance(connector, int):
+            tag = payload.get("idTag")
+            reservation = payload.get("reservationId")
+            start: dict[str, Any] = {"connector": connector, "id_tag": tag}
+            if reservation is not None:
+                start["reservation_id"] = reservation
+            options.append(
+                (
+                    {"start_transaction": _Flow(start)},
+                    lambda s: s.start_transaction(connector, tag, reservation_id=reservation),
+                )
+            )
+        elif action == "StopTransaction":
+            wanted = payload.get("transactionId")
+            reason = payload.get("reason", "Local")
+            for number, transaction in self.shadow.transactions.items():
+                if transaction.transaction_id == wanted and not transaction.stopping:
+                    stop = _Flow(connector=number, reason=reason)
+                    options.append(({"stop_transaction": stop}, _stopping(number, reason)))
+        for step, operation in options:
+            trial = copy.deepcopy(self.shadow)
+            try:
+                operation(trial)
+            except (MockpointError, ValueError, KeyError):
+                continue
+            saved, self.shadow = self.shadow, trial
+            message = self._next_message()
+            if message is not None and _same(message, action, payload):
+                exchange = action in ("StartTransaction", "StopTransaction")
+                self.steps.append(step)
+                self.sent[unique_id] = _Sent(message, step if exchange else None)
+                return True
+            self.shadow = saved
+        return False
+
+    def _payload(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as the step writes it: the CSMS's transaction ids as variables."""
+        written = dict(payload)
+        wanted = payload.get("transactionId")
+        if action in ("MeterValues", "StopTransaction") and isinstance(wanted, int):
+            if wanted in self.variables:
+                written["transactionId"] = f"${{{self.variables[wanted]}}}"
+            else:
+                without = {k: v for k, v in payload.items() if k != "transactionId"}
+                if self.shadow.default_payload(action, without).get("transactionId") == wanted:
+                    written = without  # the station fills in its open transaction's id
+        return written
+
+    # --- the CSMS's answers ---------------------------------------------------------------
+
+    def _csms_answer(self, record: Record) -> None:
+        sent = self.sent.pop(record.unique_id or "", None)
+        if sent is None:
+            self.warnings.append(f"line {record.line}: an answer to no request, left out")
+            return
+        message, step, frame = sent.message, sent.step, record.frame
+        if record.kind == _RESULT:
+            payload = frame[2] if len(frame) > 2 and isinstance(frame[2], dict) else {}
+            self._note_answer(message, payload)
+            if step is not None:
+                expect = _loose(payload, self.variables)
+                if message.action == "StartTransaction" and isinstance(
+                    payload.get("transactionId"), int
+                ):
+                    name = "tx" if not self.variables else f"tx{len(self.variables) + 1}"
+                    self.variables[payload["transactionId"]] = name
+                    step["save"] = _Flow(**{name: "transactionId"})
+                if expect:
+                    step["expect"] = _Flow(expect)
+                    if "save" in step:
+                        step["save"] = step.pop("save")
+            self.shadow.on_result(message, payload)
+        else:
+            code = str(frame[2]) if len(frame) > 2 else "GenericError"
+            description = str(frame[3]) if len(frame) > 3 else ""
+            if step is not None:
+                step["expect_error"] = code
+            self.shadow.on_failure(message, CallErrorReceived(code, description))
+        self.last_answered = (message.action, message.payload)
+
+    def _note_answer(self, message: Message, payload: dict[str, Any]) -> None:
+        """What the mock CSMS must be told to answer the same way."""
+        if message.action == "BootNotification":
+            self.boots.append((str(payload.get("status")), int(payload.get("interval", 0))))
+        info = payload.get("idTagInfo")
+        tag = message.payload.get("idTag")
+        if isinstance(info, dict) and isinstance(tag, str):
+            status = str(info.get("status"))
+            if status in _LISTS and not tag.startswith(_PREFIXES[status]):
+                self.refused.setdefault(tag, status)
+
+    # --- the CSMS's requests --------------------------------------------------------------
+
+    def _csms_call(self, index: int, record: Record) -> None:
+        frame = record.frame
+        unique_id, action = str(frame[1]), str(frame[2]) if len(frame) > 2 else ""
+        payload = frame[3] if len(frame) > 3 and isinstance(frame[3], dict) else {}
+        if self.times[index] is not None:
+            self._advance(max(self.times[index] or 0.0, self.now), index)
+        self._flush()
+        answer = next(
+            (
+                r
+                for r in self.records[index + 1 :]
+                if r.direction == "out" and r.kind in (_RESULT, _ERROR) and r.unique_id == unique_id
+            ),
+            None,
+        )
+        latest = max(
+            (t.transaction_id for t in self.shadow.transactions.values() if t.transaction_id),
+            default=None,
+        )
+        trial = copy.deepcopy(self.shadow)
+        model: tuple[str, Any]
+        try:
+            model = ("result", handle(trial, action, copy.deepcopy(payload)))
+        except OcppError as exc:
+            model = ("error", exc.code.value)
+        step: dict[str, Any] = {"await": action}
+        expect = _loose(payload, self.variables, request=True)
+        if expect:
+            step["expect"] = _Flow(expect)
+        if answer is None:
+            self.warnings.append(
+                f"line {record.line}: {action} was never answered; the replay answers it"
+            )
+            self.shadow = trial
+        else:
+            self.answered.add(unique_id)
+            recorded: tuple[str, Any] = (
+                ("result", answer.frame[2] if len(answer.frame) > 2 else {})
+                if answer.kind == _RESULT
+                else ("error", str(answer.frame[2]) if len(answer.frame) > 2 else "GenericError")
+            )
+            if recorded == model:
+                self.shadow = trial
+            elif recorded[0] == "result" and isinstance(recorded[1], dict):
+                step["reply"] = _Flow(recorded[1])
+                if recorded[1].get("status", "Accepted") == "Accepted" and model[0] == "result":
+                    self.shadow = trial  # the station carries the request out
+            else:
+                step["reply_error"] = recorded[1]
+        self.steps.append(step)
+        self.auto_since_step = False
+        self._trigger(action, payload, latest)
+
+    def _trigger(self, action: str, payload: dict[str, Any], latest: int | None) -> None:
+        """An ``on_request`` entry that makes the mock CSMS send this request at this point;
+        ``latest`` is the charge point's latest open transaction when it arrived."""
+        if self.last_answered is None:
+            self.warnings.append(f"{action}: the mock CSMS has nothing to send it after")
+            return
+        when_action, when_payload = self.last_answered
+        match = {k: v for k, v in when_payload.items() if not isinstance(v, dict | list)}
+        earlier = self.calls_seen[:-1]
+        if any(a == when_action and _contains(p, match) for a, p in earlier):
+            match = copy.deepcopy(when_payload)  # the scalars alone would fire it too early
+        sent = dict(payload)
+        if latest is not None and sent.get("transactionId") == latest:
+            sent["transactionId"] = "${transaction_id}"
+        self.triggers.append(
+            {
+                "when": _Flow(action=when_action, match=match),
+                "send": _Flow(action=action, payload=sent),
+            }
+        )
+
+    def _mock_csms(self) -> dict[str, Any]:
+        mock: dict[str, Any] = {}
+        if any(boot != _DEFAULT_BOOT for boot in self.boots):
+            mock["boot"] = _Flow(
+                status=[status for status, _ in self.boots],
+                interval=[interval for _, interval in self.boots],
+            )
+        if self.refused:
+            lists: dict[str, list[str]] = {}
+            for tag, status in self.refused.items():
+                lists.setdefault(_LISTS[status], []).append(tag)
+            mock["id_tags"] = _Flow(lists)
+        if self.triggers:
+            mock["on_request"] = self.triggers
+        return mock
+
+    def _raw(self, record: Record) -> None:
+        if record.direction == "out":
+            self._flush()
+            self.steps.append({"send_raw": str(record.frame)})
+            self.warnings.append(f"line {record.line}: a frame that is no OCPP-J message, sent raw")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _parse_time(text: str) -> float | None:
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        return None
+
+
+def _payload_time(action: str, payload: object) -> float | None:
+    """The charge point's own time in a request it sent, where it says one."""
+    if not isinstance(payload, dict):
+        return None
+    if action in ("StatusNotification", "StartTransaction", "StopTransaction"):
+        stamp = payload.get("timestamp")
+        return _parse_time(stamp) if isinstance(stamp, str) else None
+    if action == "MeterValues":
+        times = [
+            _parse_time(value["timestamp"])
+            for value in payload.get("meterValue", [])
+            if isinstance(value, dict) and isinstance(value.get("timestamp"), str)
+        ]
+        known = [time for time in times if time is not None]
+        return max(known) if known else None
+    return None
+
+
+def _reading(value: object) -> tuple[float, int, float | None] | None:
+    """(time, Wh, W or None) of one MeterValue (§7.17), if it reads the energy register."""
+    if not isinstance(value, dict) or not isinstance(value.get("timestamp"), str):
+        return None
+    when = _parse_time(value["timestamp"])
+    energy: int | None = None
+    power: float | None = None
+    for sample in value.get("sampledValue", []):
+        if not isinstance(sample, dict) or sample.get("phase"):
+            continue
+        try:
+            number = float(sample.get("value", ""))
+        except ValueError:
+            continue
+        unit = sample.get("unit", "")
+        measurand = sample.get("measurand", _ENERGY)
+        if measurand == _ENERGY and energy is None:
+            energy = round(number * 1000) if unit == "kWh" else round(number)
+        elif measurand == _POWER and power is None:
+            power = number * 1000 if unit == "kW" else number
+    if when is None or energy is None:
+        return None
+    return when, energy, power
+
+
+def _infer_configuration(
+    calls: list[tuple[int, str, dict[str, Any]]], times: list[float | None]
+) -> dict[str, Any]:
+    """The meter keys the recorded MeterValues and StopTransactions show (defaults left out)."""
+    config: dict[str, Any] = {}
+    periodic: dict[int, list[float]] = {}
+    aligned: list[float] = []
+    starts: dict[int, float] = {}
+    gaps: list[float] = []
+    sampled: list[str] | None = None
+    aligned_data: list[str] | None = None
+    stop_data: list[str] | None = None
+    stops: dict[int, float] = {}
+    last = max((time for time in times if time is not None), default=0.0)
+    for index, action, payload in calls:
+        when = times[index] if times[index] is not None else _payload_time(action, payload)
+        connector = payload.get("connectorId")
+        if action == "StartTransaction" and isinstance(connector, int) and when is not None:
+            starts[connector] = when
+            stops.pop(connector, None)
+            periodic[connector] = []
+        elif action == "MeterValues" and isinstance(connector, int):
+            for value in payload.get("meterValue", []):
+                samples = value.get("sampledValue", []) if isinstance(value, dict) else []
+                contexts = {s.get("context", "Sample.Periodic") for s in samples}
+                measurands = _measurands(samples)
+                stamp = _parse_time(str(value.get("timestamp", "")))
+                if contexts == {"Sample.Periodic"} and stamp is not None:
+                    sampled = sampled if sampled is not None else measurands
+                    earlier = periodic.setdefault(connector, [])
+                    previous = earlier[-1] if earlier else starts.get(connector)
+                    if previous is not None and stamp > previous:
+                        gaps.append(stamp - previous)
+                    earlier.append(stamp)
+                elif contexts == {"Sample.Clock"} and stamp is not None:
+                    aligned_data = aligned_data if aligned_data is not None else measurands
+                    aligned.append(stamp)
+        elif action == "StopTransaction":
+            running = [number for number in starts if number not in stops]
+            if len(running) == 1 and when is not None:
+                stops[running[0]] = when
+            if stop_data is not None:
+                continue
+            begin = [
+                s
+                for value in payload.get("transactionData", [])
+                for s in value.get("sampledValue", [])
+                if s.get("context") == "Transaction.Begin"
+            ]
+            stop_data = _measurands(begin)
+    if gaps:
+        config["MeterValueSampleInterval"] = (
+            int(min(gaps)) if min(gaps) == int(min(gaps)) else min(gaps)
+        )
+    elif not any(periodic.values()) and any(
+        (stops.get(connector, last) - started) >= 60 for connector, started in starts.items()
+    ):
+        config["MeterValueSampleInterval"] = 0  # transactions longer than the default, unsampled
+    if sampled is not None and sampled != [_ENERGY]:
+        config["MeterValuesSampledData"] = ",".join(sampled)
+    if stop_data is not None and stop_data != [_ENERGY]:
+        config["StopTxnSampledData"] = ",".join(stop_data)
+    if len(aligned) > 1:
+        interval = min(b - a for a, b in zip(aligned, aligned[1:], strict=False) if b > a)
+        config["ClockAlignedDataInterval"] = int(interval)
+    if aligned_data is not None and aligned_data != [_ENERGY]:
+        config["MeterValuesAlignedData"] = ",".join(aligned_data)
+    if config.get("MeterValueSampleInterval") == 60:
+        del config["MeterValueSampleInterval"]  # the default
+    return config
+
+
+def _measurands(samples: list[Any]) -> list[str]:
+    found = [s.get("measurand", _ENERGY) for s in samples if isinstance(s, dict)]
+    return list(dict.fromkeys(found))
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str) or len(value) < 19 or value[4] != "-" or "T" not in value:
+        return False
+    return _parse_time(value) is not None
+
+
+def _loose(value: Any, variables: dict[int, str], *, request: bool = False, key: str = "") -> Any:
+    """What an ``expect`` keeps of ``value``: times by type, the CSMS's transaction ids by
+    variable (or by type when there is none)."""
+    if isinstance(value, dict):
+        return {k: _loose(v, variables, request=request, key=k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_loose(item, variables, request=request) for item in value]
+    if key == "currentTime" or _is_time(value):
+        return {"$type": "string"}
+    if key == "transactionId" and isinstance(value, int) and not isinstance(value, bool):
+        if request and value in variables:
+            return f"${{{variables[value]}}}"
+        return {"$type": "integer"}
+    return value
+
+
+def _stopping(connector: int, reason: str) -> Callable[[Station], object]:
+    return lambda station: station.stop_transaction(connector, reason)
+
+
+def _same(message: Message, action: str, payload: dict[str, Any]) -> bool:
+    """Whether ``message`` is that frame, to the order of its keys."""
+    return message.action == action and json.dumps(message.payload) == json.dumps(payload)
+
+
+def _contains(payload: Any, wanted: Any) -> bool:
+    """The mock CSMS's ``on_request`` match: mappings a subset, everything else equal."""
+    if isinstance(wanted, dict):
+        return isinstance(payload, dict) and all(
+            key in payload and _contains(payload[key], value) for key, value in wanted.items()
+        )
+    return bool(payload == wanted) and type(payload) is type(wanted)
+
+
+def _short(payload: Any) -> str:
+    text = json.dumps(payload, separators=(",", ":"))
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _duration(seconds: float) -> str:
+    """``30s``, ``5m``, ``2h``, ``1.5s``, ``250ms``: what the scenario format reads."""
+    millis = round(seconds * 1000)
+    if millis % 1000:
+        return f"{millis}ms"
+    whole = millis // 1000
+    if whole and whole % 3600 == 0:
+        return f"{whole // 3600}h"
+    if whole and whole % 60 == 0:
+        return f"{whole // 60}m"
+    return f"{whole}s"
+
+
+def _power_text(watts: float) -> str:
+    if watts == int(watts) and int(watts) % 1000 == 0:
+        return f"{int(watts) // 1000}kW"
+    if watts == int(watts):
+        return f"{int(watts)}W"
+    return f"{watts!r}W"
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written in flow style: ``{connector: 1, power: 11kW}``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # "  - step", as the examples are written
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+
+
+_Dumper.add_representer(_Flow, _represent_flow)
+
+
+def to_yaml(scenario: dict[str, Any]) -> str:
+    """The scenario file's text, in the style of ``examples/``."""
+    text: str = yaml.dump(
+        scenario,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )
+    return text
