@@ -15,13 +15,16 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
 from hypothesis import settings
 
 from mockpoint.ocpp16.schemas import load_schema
+
+if TYPE_CHECKING:
+    from csms_process import Csms
 
 # The same examples on every run and machine: a CI failure can be reproduced, and no run
 # fails for a slow machine's timing (Hypothesis' deadline).
@@ -110,3 +113,13 @@ def no_password_in_written_files(tmp_path_factory: pytest.TempPathFactory) -> It
     if leaks:
         shown = "; ".join(f"{path}: {', '.join(found)}" for path, found in leaks.items())
         pytest.fail(f"a test password was written into {shown}", pytrace=False)
+
+
+@pytest.fixture
+def csms(tmp_path: Path) -> Iterator[Csms]:
+    """``mockpoint csms`` in a process of its own, logging every frame to ``tmp_path``."""
+    from csms_process import Csms  # here: it imports UNIT from this module
+
+    server = Csms(tmp_path)
+    yield server
+    server.stop()

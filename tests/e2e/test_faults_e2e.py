@@ -36,13 +36,6 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def csms(tmp_path: Path) -> Iterator[Csms]:
-    server = Csms(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def resetting_csms(tmp_path: Path) -> Iterator[Csms]:
     server = Csms(tmp_path, CSMS_CONFIG)
     yield server

@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +52,6 @@ STOP = """  - stop_transaction: {connector: 1}
 """
 
 TRANSACTIONAL = ("StartTransaction", "MeterValues", "StopTransaction")
-
-
-@pytest.fixture
-def csms(tmp_path: Path) -> Iterator[Csms]:
-    server = Csms(tmp_path)
-    yield server
-    server.stop()
 
 
 def scenario(tmp_path: Path, name: str, start: str, steps: str) -> Path:

@@ -10,7 +10,6 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +69,6 @@ def one_run_calls(tmp_path: Path, scenario: Path) -> Counter[str]:
         for r in records
         if r["direction"] == "out" and isinstance(r["frame"], list) and r["frame"][0] == 2
     )
-
-
-@pytest.fixture
-def csms(tmp_path: Path) -> Iterator[Csms]:
-    server = Csms(tmp_path)
-    yield server
-    server.stop()
 
 
 def test_n_charge_points_send_n_times_what_one_sends(tmp_path: Path) -> None:

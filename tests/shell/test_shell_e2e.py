@@ -46,13 +46,6 @@ def calls(csms: Csms) -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.fixture
-def csms(tmp_path: Path) -> Iterator[Csms]:
-    server = Csms(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def remote_stopping_csms(tmp_path: Path) -> Iterator[Csms]:
     server = Csms(tmp_path, REMOTE_STOP)
     yield server

@@ -27,7 +27,13 @@ from mockpoint.load.progress import LiveProgress
 from mockpoint.load.reports import console_report, write_csv, write_html, write_json
 from mockpoint.load.shard import DEFAULT_ID_PATTERN, ShardPlan, check_id_pattern, run_loop
 from mockpoint.load.stats import LoadStats
-from mockpoint.load.thresholds import Threshold, ThresholdError, evaluate_all, parse_threshold
+from mockpoint.load.thresholds import (
+    Threshold,
+    ThresholdError,
+    ThresholdResult,
+    evaluate_all,
+    parse_threshold,
+)
 from mockpoint.scenario.loader import load_scenario
 from mockpoint.scenario.model import parse_duration
 
@@ -236,6 +242,21 @@ def load(
 
     stats = run_loop(main())
     results = evaluate_all(thresholds, stats)
+    _report(stats, results, console, json_path, csv_path, html_path)
+    if stats.opened == 0 and stats.target > 0:
+        reasons = ", ".join(sorted(stats.failed)) or "no reason recorded"
+        raise ConnectError(f"no charge point could connect ({reasons})")
+    return ExitCode.FAILED if any(not r.passed for r in results) else ExitCode.OK
+
+
+def _report(
+    stats: LoadStats,
+    results: list[ThresholdResult],
+    console: Console,
+    json_path: Path | None,
+    csv_path: Path | None,
+    html_path: Path | None,
+) -> None:
     console_report(stats, results, console)
     if json_path is not None:
         write_json(stats, results, json_path)
@@ -243,10 +264,6 @@ def load(
         write_csv(stats, csv_path)
     if html_path is not None:
         write_html(stats, html_path, results)
-    if stats.opened == 0 and stats.target > 0:
-        reasons = ", ".join(sorted(stats.failed)) or "no reason recorded"
-        raise ConnectError(f"no charge point could connect ({reasons})")
-    return ExitCode.FAILED if any(not r.passed for r in results) else ExitCode.OK
 
 
 def _console() -> Console:
@@ -338,11 +355,5 @@ def merge(
     stats = LoadStats.merged(parts)
     thresholds = _thresholds(list(threshold_texts), "--threshold")
     results_ = evaluate_all(thresholds, stats)
-    console_report(stats, results_, _console())
-    if json_path is not None:
-        write_json(stats, results_, json_path)
-    if csv_path is not None:
-        write_csv(stats, csv_path)
-    if html_path is not None:
-        write_html(stats, html_path, results_)
+    _report(stats, results_, _console(), json_path, csv_path, html_path)
     return ExitCode.FAILED if any(not r.passed for r in results_) else ExitCode.OK

@@ -128,6 +128,15 @@ class StateFile:
         self._dirty = True
         self.flush()
 
+    async def start(self, charge_point: ChargePoint, *, auto_boot: bool) -> None:
+        """Attach to ``charge_point`` and start it; detached again if it cannot start."""
+        self.attach(charge_point)
+        try:
+            await charge_point.start(auto_boot=auto_boot)
+        except BaseException:
+            self.detach()
+            raise
+
     def detach(self) -> None:
         """Save what is still unsaved and stop following the charge point."""
         charge_point = self._charge_point

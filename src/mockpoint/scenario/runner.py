@@ -373,13 +373,9 @@ async def _run(
             observer=recorder,
         )
         if state is not None:
-            state.attach(cp)
-        try:
+            await state.start(cp, auto_boot=boots_itself)
+        else:
             await cp.start(auto_boot=boots_itself)
-        except BaseException:
-            if state is not None:
-                state.detach()
-            raise
         try:
             ctx = StepContext(
                 cp,

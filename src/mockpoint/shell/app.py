@@ -128,13 +128,9 @@ class Shell:
                 self.console.print(f"[dim]{cp_id} connecting to {url}[/dim]")
                 boots_itself = boots_by_itself(scenario) or path is None
                 if state is not None:
-                    state.attach(cp)
-                try:
+                    await state.start(cp, auto_boot=boots_itself)
+                else:
                     await cp.start(auto_boot=boots_itself)
-                except BaseException:
-                    if state is not None:
-                        state.detach()
-                    raise
                 self.cp = cp
                 self.ctx = StepContext(cp, station, scenario.timeout, reporter=reporter)
                 try:

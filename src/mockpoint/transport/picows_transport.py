@@ -36,10 +36,10 @@ from mockpoint.errors import ConnectError, ConnectionLost
 from mockpoint.rpc.frames import BinaryText
 from mockpoint.transport.websocket import (
     SUBPROTOCOL,
-    _refusal,
-    _tls_failure,
-    _without_credentials,
     charge_point_url,
+    refusal,
+    socket_failure,
+    without_credentials,
 )
 
 #: Initial read buffer per connection: OCPP frames of an idle charge point are small, and
@@ -179,7 +179,7 @@ async def connect(
     """Open the charge point's connection to the CSMS at ``url`` (see
     :func:`mockpoint.transport.websocket.connect`, whose behaviour this mirrors)."""
     target = charge_point_url(url, charge_point_id)
-    shown = _without_credentials(target)
+    shown = without_credentials(target)
     headers: dict[str, str] = {"Sec-WebSocket-Protocol": SUBPROTOCOL}
     if basic_auth_password is not None:
         token = base64.b64encode(f"{charge_point_id}:{basic_auth_password}".encode()).decode()
@@ -201,29 +201,19 @@ async def connect(
             use_aiofastnet=False,
         )
     except WSInvalidURL as exc:
-        raise ConnectError(f"invalid CSMS URL {_without_credentials(url)!r}: {exc}") from exc
+        raise ConnectError(f"invalid CSMS URL {without_credentials(url)!r}: {exc}") from exc
     except WSHandshakeError as exc:
         response = exc.response
         if response is not None and int(response.status) != 101:
             status = int(response.status)
             raise ConnectError(
-                f"{shown}: {_refusal(status)}", permanent=status in (401, 403)
+                f"{shown}: {refusal(status)}", permanent=status in (401, 403)
             ) from exc
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
-    except ssl.SSLCertVerificationError as exc:
-        raise ConnectError(
-            f"{shown}: the CSMS's certificate could not be verified: "
-            f"{exc.verify_message or exc.reason or exc} (give csms.ca, or insecure: true)",
-            permanent=True,
-        ) from exc
-    except ssl.SSLError as exc:
-        raise ConnectError(f"{shown}: {_tls_failure(exc)}") from exc
-    except TimeoutError as exc:
-        raise ConnectError(f"{shown}: no answer within {open_timeout:g} s") from exc
+    except OSError as exc:
+        raise socket_failure(exc, shown, open_timeout) from exc
     except WSError as exc:
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
-    except OSError as exc:
-        raise ConnectError(f"{shown}: {exc.strerror or exc}") from exc
     if not isinstance(listener, PicowsTransport):
         raise ConnectError(f"{shown}: WebSocket handshake failed: the connection closed")
     chosen = listener.subprotocol

@@ -134,7 +134,7 @@ async def connect(
     2, and 3 when it holds a client certificate).
     """
     target = charge_point_url(url, charge_point_id)
-    shown = _without_credentials(target)
+    shown = without_credentials(target)
     headers: dict[str, str] = {}
     if basic_auth_password is not None:
         token = base64.b64encode(f"{charge_point_id}:{basic_auth_password}".encode()).decode()
@@ -154,26 +154,16 @@ async def connect(
     try:
         connection = await ws_connect(target, **options)
     except InvalidURI as exc:
-        raise ConnectError(f"invalid CSMS URL {_without_credentials(url)!r}: {exc.msg}") from exc
+        raise ConnectError(f"invalid CSMS URL {without_credentials(url)!r}: {exc.msg}") from exc
     except InvalidStatus as exc:
         status = exc.response.status_code
-        raise ConnectError(f"{shown}: {_refusal(status)}", permanent=status in (401, 403)) from exc
+        raise ConnectError(f"{shown}: {refusal(status)}", permanent=status in (401, 403)) from exc
     except InvalidMessage as exc:
         raise ConnectError(f"{shown}: {_no_answer(exc, tls=ssl_context is not None)}") from exc
     except InvalidHandshake as exc:
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
-    except ssl.SSLCertVerificationError as exc:
-        raise ConnectError(
-            f"{shown}: the CSMS's certificate could not be verified: "
-            f"{exc.verify_message or exc.reason or exc} (give csms.ca, or insecure: true)",
-            permanent=True,
-        ) from exc
-    except ssl.SSLError as exc:
-        raise ConnectError(f"{shown}: {_tls_failure(exc)}") from exc
-    except TimeoutError as exc:
-        raise ConnectError(f"{shown}: no answer within {open_timeout:g} s") from exc
     except OSError as exc:
-        raise ConnectError(f"{shown}: {exc.strerror or exc}") from exc
+        raise socket_failure(exc, shown, open_timeout) from exc
     if connection.subprotocol != SUBPROTOCOL:
         await connection.close(1002, "subprotocol ocpp1.6 required")
         chosen = connection.subprotocol or "none"
@@ -184,7 +174,24 @@ async def connect(
     return WebSocketTransport(connection)
 
 
-def _refusal(status: int) -> str:
+def socket_failure(exc: OSError, shown: str, open_timeout: float) -> ConnectError:
+    """What failed below the WebSocket (TLS, no answer in time, the socket) as a
+    ConnectError for ``shown`` (the URL without credentials); both transports use it.
+    An unverifiable certificate is permanent: retrying cannot help."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectError(
+            f"{shown}: the CSMS's certificate could not be verified: "
+            f"{exc.verify_message or exc.reason or exc} (give csms.ca, or insecure: true)",
+            permanent=True,
+        )
+    if isinstance(exc, ssl.SSLError):
+        return ConnectError(f"{shown}: {tls_failure(exc)}")
+    if isinstance(exc, TimeoutError):
+        return ConnectError(f"{shown}: no answer within {open_timeout:g} s")
+    return ConnectError(f"{shown}: {exc.strerror or exc}")
+
+
+def refusal(status: int) -> str:
     """What an HTTP answer other than 101 to the upgrade means (OCPP-J 1.6 §3.1)."""
     if status == 401:
         # Security whitepaper: the CSMS checks the identity and the AuthorizationKey.
@@ -204,7 +211,7 @@ def _no_answer(exc: InvalidMessage, *, tls: bool) -> str:
     """The server closed the connection, or sent no HTTP, instead of answering the upgrade."""
     cause = exc.__cause__
     if isinstance(cause, ssl.SSLError):
-        return _tls_failure(cause)
+        return tls_failure(cause)
     if isinstance(cause, EOFError | ConnectionError) and tls:
         # TLS 1.3: the client's side of the handshake ends before the server has checked the
         # client's certificate; a server that wanted one (security profile 3) then closes the
@@ -217,7 +224,7 @@ def _no_answer(exc: InvalidMessage, *, tls: bool) -> str:
     return f"WebSocket handshake failed: {exc}" + (f" ({cause})" if cause else "")
 
 
-def _tls_failure(exc: ssl.SSLError) -> str:
+def tls_failure(exc: ssl.SSLError) -> str:
     reason = str(exc.reason or exc)
     lowered = reason.lower()
     if "certificate_required" in lowered or "certificate required" in lowered:
@@ -233,7 +240,7 @@ def _tls_failure(exc: ssl.SSLError) -> str:
     return f"TLS handshake failed: {reason}"
 
 
-def _without_credentials(url: str) -> str:
+def without_credentials(url: str) -> str:
     """``url`` without a password in its user-info part, for messages."""
     try:
         parts = urlsplit(url)
