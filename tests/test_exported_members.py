@@ -23,3 +23,8 @@ def test_every_public_attribute_is_exported() -> None:
 
 def test_version() -> None:
     assert mockpoint.__version__.count(".") == 2
+
+
+def test_the_api_is_what_the_readme_uses() -> None:
+    for name in ("charge_point", "run_scenario", "run_scenario_files", "MockCsms"):
+        assert name in mockpoint.__all__, name

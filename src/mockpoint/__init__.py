@@ -1,9 +1,18 @@
 """mockpoint: a deterministic OCPP 1.6J charge point simulator for testing CSMS backends.
 
-The public surface: the charge point model and its driver, the mock CSMS, the clock and id
-generators they are built on, the transports, and the exception tree.
+The public surface: a simulated charge point to drive from Python (:func:`charge_point`),
+scenario files run programmatically (:func:`run_scenario`), the mock CSMS, the charge point
+model and its driver, the clock and id generators they are built on, the transports, and
+the exception tree.
 """
 
+from mockpoint.api import (
+    SimulatedChargePoint,
+    StepError,
+    charge_point,
+    run_scenario,
+    run_scenario_files,
+)
 from mockpoint.clock import Clock, SystemClock, VirtualClock, format_timestamp, parse_timestamp
 from mockpoint.csms.config import CsmsConfig, config_from_mapping, load_config
 from mockpoint.csms.server import MockCsms
@@ -52,14 +61,19 @@ __all__ = [
     "ProtocolError",
     "RemoteProtocolError",
     "SeededIds",
+    "SimulatedChargePoint",
     "Station",
+    "StepError",
     "SystemClock",
     "UsageError",
     "VirtualClock",
+    "charge_point",
     "config_from_mapping",
     "connect",
     "format_timestamp",
     "load_config",
     "memory_pair",
     "parse_timestamp",
+    "run_scenario",
+    "run_scenario_files",
 ]

@@ -1,0 +1,317 @@
+"""mockpoint from Python: a simulated charge point as an async context manager, scenario
+files run programmatically, and (re-exported from :mod:`mockpoint.csms`) the mock CSMS.
+
+::
+
+    async with mockpoint.MockCsms() as csms:
+        async with mockpoint.charge_point(csms.url, "CP-1") as cp:   # connects and boots
+            await cp.plug_in(1)
+            tx = await cp.start_transaction(1, "TAG-001")
+            await cp.charge(1, "11kW", "30m")
+            await cp.stop_transaction(1)
+
+The charge point is the one ``mockpoint run``, ``load`` and ``shell`` drive: the same
+:class:`~mockpoint.station.Station` model and :class:`~mockpoint.runtime.ChargePoint` driver,
+its frames validated both ways. Time is virtual and, by default, at speed 0: ``charge`` and
+``wait`` take no real time and heartbeats fall due only as virtual time passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from mockpoint.clock import VirtualClock
+from mockpoint.errors import ExitCode, MockpointError, UsageError
+from mockpoint.ids import SeededIds
+from mockpoint.runtime.charge_point import ChargePoint, Received
+from mockpoint.runtime.endpoint import FrameObserver
+from mockpoint.scenario import model
+from mockpoint.scenario.loader import load_paths
+from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
+from mockpoint.scenario.runner import (
+    Frames,
+    RunOptions,
+    build_station,
+    connector,
+    run_scenarios,
+    run_steps,
+)
+from mockpoint.scenario.steps import StepContext, describe, station_state
+from mockpoint.station.station import Message
+
+__all__ = [
+    "SimulatedChargePoint",
+    "StepError",
+    "charge_point",
+    "run_scenario",
+    "run_scenario_files",
+]
+
+_STEP: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(model.Step)
+
+
+class StepError(MockpointError):
+    """A verb of :class:`SimulatedChargePoint` did not do what it says (its message tells
+    why, as a scenario step's failure would)."""
+
+    exit_code = ExitCode.FAILED
+
+
+class _NoFrames:
+    records: list[Any] = []
+
+
+class SimulatedChargePoint:
+    """A connected charge point, driven with the verbs of the scenario format."""
+
+    def __init__(self, driver: ChargePoint, timeout: float, frames: Frames) -> None:
+        self.driver = driver
+        self.station = driver.station
+        self.timeout = timeout
+        self._frames = frames
+        self._context = StepContext(driver, driver.station, timeout)
+        self._inbox = 0
+
+    @property
+    def id(self) -> str:
+        return self.station.identity.charge_point_id
+
+    @property
+    def connected(self) -> bool:
+        return self.driver.connected
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """What a scenario's ``expect_state`` sees: connectors (status, error_code,
+        plugged, transaction_id, id_tag, energy_wh), configuration, connected,
+        registration."""
+        return station_state(self.driver)
+
+    # --- the session -------------------------------------------------------------------------
+
+    async def boot(self) -> str:
+        """Until the CSMS accepts a BootNotification (Pending and Rejected are retried as
+        OCPP 1.6 §4.2 says); returns the registration status."""
+        try:
+            await self.driver.wait_registered(self.timeout)
+        except TimeoutError:
+            status = self.station.registration
+            raise StepError(
+                f"the CSMS did not accept the boot within {self.timeout:g} s "
+                f"(last answer: {status.value if status else 'none'})"
+            ) from None
+        await self._settle()
+        return "Accepted"
+
+    async def send(self, action: str, payload: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Send any charge-point request; returns the CSMS's answer payload. A CALLERROR
+        raises :class:`~mockpoint.errors.CallErrorReceived`."""
+        message = self.station.send(action, dict(payload or {}))
+        return await self._answer(message)
+
+    async def authorize(self, id_tag: str) -> dict[str, Any]:
+        return await self._answer(self.station.authorize(id_tag))
+
+    async def start_transaction(self, connector: int = 1, id_tag: str | None = None) -> int:
+        """StartTransaction (§4.8); returns the transactionId the CSMS gave."""
+        answer = await self._answer(self.station.start_transaction(connector, id_tag))
+        await self._settle()
+        return int(answer["transactionId"])
+
+    async def stop_transaction(self, connector: int = 1, reason: str = "Local") -> dict[str, Any]:
+        answer = await self._answer(self.station.stop_transaction(connector, reason))
+        await self._settle()
+        return answer
+
+    async def plug_in(self, connector: int = 1) -> None:
+        await self._step({"plug_in": {"connector": connector}})
+
+    async def unplug(self, connector: int = 1) -> None:
+        await self._step({"unplug": {"connector": connector}})
+
+    async def charge(self, connector: int, power: float | str, duration: float | str) -> None:
+        """Draw ``power`` (watts, or ``"11kW"``) for ``duration`` (seconds, or ``"30m"``)
+        of virtual time; MeterValues go out as the configuration says."""
+        await self._step({"charge": {"connector": connector, "power": power, "duration": duration}})
+
+    async def fault(self, connector: int, error_code: str, info: str | None = None) -> None:
+        spec: dict[str, Any] = {"connector": connector, "error_code": error_code}
+        if info is not None:
+            spec["info"] = info
+        await self._step({"fault": spec})
+
+    async def clear_fault(self, connector: int = 1) -> None:
+        await self._step({"clear_fault": {"connector": connector}})
+
+    async def wait(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass (timers fire on the way)."""
+        await self.driver.advance(seconds)
+
+    async def wait_for(self, action: str, timeout: float = 30.0) -> Received:
+        """The next request ``action`` of the CSMS (one not waited for before), once the
+        charge point has answered it; raises TimeoutError after ``timeout`` real seconds."""
+        async with asyncio.timeout(timeout):
+            while True:
+                received = self.driver.received
+                for index in range(self._inbox, len(received)):
+                    if received[index].call.action == action:
+                        self._inbox = index + 1
+                        while received[index].response is None and received[index].error is None:
+                            await asyncio.sleep(0)
+                        return received[index]
+                self._inbox = len(received)
+                await self.driver.wait_received(len(received))
+
+    async def disconnect(self) -> None:
+        """Go offline: transaction messages queue until :meth:`reconnect` (§4.7, §4.10)."""
+        await self.driver.go_offline()
+
+    async def reconnect(self) -> None:
+        await self.driver.reconnect()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    async def _answer(self, message: Message) -> dict[str, Any]:
+        async with asyncio.timeout(self.timeout + 1):  # the call's own timeout fires first
+            return await self.driver.outcome(message)
+
+    async def _settle(self) -> None:
+        async with asyncio.timeout(self.timeout):
+            await self.driver.wait_idle()
+
+    async def _step(self, data: dict[str, Any]) -> None:
+        """One scenario step, run by the scenario runner's own code."""
+        try:
+            step = _STEP.validate_python(data)
+        except pydantic.ValidationError as exc:
+            raise UsageError(str(exc)) from None
+        failures: list[StepOutcome] = []
+
+        def finished(result: StepOutcome) -> None:
+            if result.status is Status.FAILED:
+                failures.append(result)
+
+        await run_steps(
+            self._context,
+            [step],
+            self._frames,
+            finished,
+            labels=[("api", describe(step))],
+        )
+        if failures:
+            raise StepError(f"{failures[0].label}: {failures[0].message}")
+
+
+@contextlib.asynccontextmanager
+async def charge_point(
+    url: str,
+    charge_point_id: str = "CP-1",
+    *,
+    connectors: int = 1,
+    configuration: Mapping[str, object] | None = None,
+    vendor: str = "mockpoint",
+    model_name: str = "Simulator",
+    speed: float = 0.0,
+    start: float | None = None,
+    seed: int = 0,
+    timeout: float = 30.0,
+    connect_timeout: float = 10.0,
+    security_profile: int = 0,
+    password: str | None = None,
+    boot: bool = True,
+    observer: FrameObserver | None = None,
+) -> AsyncIterator[SimulatedChargePoint]:
+    """Connect a simulated charge point to the CSMS at ``url`` (its id is appended) and,
+    with ``boot``, wait until the CSMS accepts its BootNotification.
+
+    ``configuration`` sets configuration keys as a scenario's ``charge_point.configuration``
+    does; ``security_profile`` 1 or 2 with ``password`` adds HTTP Basic authentication (2 and
+    3 need a ``wss://`` URL). ``observer`` sees every frame (``frame(direction, text)``).
+    Raises :class:`~mockpoint.errors.ConnectError` when the CSMS cannot be reached.
+    """
+    target: dict[str, Any] = {"url": url}
+    if security_profile:
+        target["security_profile"] = security_profile
+    if password is not None:
+        target["password"] = password
+    try:
+        scenario = model.Scenario.model_validate(
+            {
+                "name": "api",
+                "csms": target,
+                "charge_point": {
+                    "id": charge_point_id,
+                    "connectors": connectors,
+                    "vendor": vendor,
+                    "model": model_name,
+                    "configuration": dict(configuration or {}),
+                },
+                "clock": {"speed": speed},
+                "seed": seed,
+                "timeout": timeout,
+                "steps": [{"wait": 0}],
+            }
+        )
+    except pydantic.ValidationError as exc:
+        raise UsageError(str(exc)) from None
+    clock = VirtualClock(start if start is not None else time.time(), speed)
+    station = build_station(scenario, charge_point_id, clock)
+    connect = connector(url, scenario, Path("api"), station, {}, connect_timeout=connect_timeout)
+    driver = ChargePoint(
+        station,
+        connect,
+        clock=clock,
+        ids=SeededIds(seed),
+        call_timeout=timeout,
+        connect_timeout=connect_timeout,
+        observer=observer,
+    )
+    await driver.start(auto_boot=boot)
+    try:
+        simulated = SimulatedChargePoint(driver, timeout, _NoFrames())
+        if boot:
+            await simulated.boot()
+        yield simulated
+    finally:
+        await driver.stop()
+
+
+async def run_scenario_files(
+    paths: Sequence[str | Path],
+    *,
+    csms_url: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    charge_point_id: str | None = None,
+) -> RunOutcome:
+    """Run scenario files (or every ``*.yaml`` below folders) as ``mockpoint run`` does;
+    an invalid file raises :class:`~mockpoint.scenario.loader.ScenarioError` before any
+    runs. Without ``csms_url`` (or a ``csms`` in the file) each gets an embedded mock CSMS.
+    """
+    items = load_paths(list(paths))
+    options = RunOptions(
+        csms_url=csms_url, variables=dict(variables or {}), charge_point_id=charge_point_id
+    )
+    return await run_scenarios(items, options)
+
+
+async def run_scenario(
+    path: str | Path,
+    *,
+    csms_url: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    charge_point_id: str | None = None,
+) -> ScenarioOutcome:
+    """One scenario file's outcome (``.status``, ``.steps``, ``.frames``, ``.error``)."""
+    run = await run_scenario_files(
+        [path], csms_url=csms_url, variables=variables, charge_point_id=charge_point_id
+    )
+    if len(run.scenarios) != 1:
+        raise UsageError(f"{path}: expected one scenario file, found {len(run.scenarios)}")
+    return run.scenarios[0]

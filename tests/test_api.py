@@ -1,0 +1,133 @@
+"""The public Python API as a user would use it, over real loopback WebSockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mockpoint
+from conftest import UNIT
+from mockpoint.csms.config import config_from_mapping
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+class Frames:
+    def __init__(self) -> None:
+        self.texts: list[tuple[str, str]] = []
+
+    def frame(self, direction: str, text: str) -> None:
+        self.texts.append((direction, text))
+
+    def violation(self, event: Any) -> None:
+        pass
+
+
+async def test_a_charging_session_from_python() -> None:
+    frames = Frames()
+    async with mockpoint.MockCsms() as csms:
+        async with mockpoint.charge_point(csms.url, "CP-API", observer=frames) as cp:
+            assert cp.connected and cp.id == "CP-API"
+            assert cp.state["registration"] == "Accepted"
+            await cp.plug_in(1)
+            tx = await cp.start_transaction(1, "TAG-001")
+            assert tx == 1
+            answer = await cp.send("Authorize", {"idTag": "TAG-002"})
+            assert answer == {"idTagInfo": {"status": "Accepted"}}
+            await cp.charge(1, "11kW", "30m")
+            assert cp.state["connectors"][1]["energy_wh"] == 5500
+            stopped = await cp.stop_transaction(1)
+            assert stopped["idTagInfo"]["status"] == "Accepted"
+            await cp.unplug(1)
+            assert cp.state["connectors"][1]["status"] == "Available"
+    calls = [json.loads(text) for direction, text in frames.texts if direction == "out"]
+    actions = [frame[2] for frame in calls if frame[0] == 2]
+    assert actions[:3] == ["BootNotification", "StatusNotification", "StatusNotification"]
+    assert actions[3:6] == ["StatusNotification", "StartTransaction", "StatusNotification"]
+    assert actions[6] == "Authorize"
+    assert "MeterValues" in actions
+    # StopTransaction, then Finishing, then Available once unplugged
+    assert actions[-3:] == ["StopTransaction", "StatusNotification", "StatusNotification"]
+
+
+async def test_wait_for_a_csms_request() -> None:
+    config = config_from_mapping(
+        {
+            "on_request": [
+                {
+                    "when": {"action": "StatusNotification", "match": {"status": "Charging"}},
+                    "send": {
+                        "action": "RemoteStopTransaction",
+                        "payload": {"transactionId": "${transaction_id}"},
+                    },
+                }
+            ]
+        },
+        "test",
+    )
+    async with mockpoint.MockCsms(config=config) as csms:
+        async with mockpoint.charge_point(csms.url, "CP-RS") as cp:
+            await cp.plug_in(1)
+            tx = await cp.start_transaction(1, "TAG-001")
+            request = await cp.wait_for("RemoteStopTransaction", timeout=5 * UNIT)
+            assert request.call.payload == {"transactionId": tx}
+            assert request.response == {"status": "Accepted"}
+            with pytest.raises(TimeoutError):
+                await cp.wait_for("RemoteStopTransaction", timeout=0.2)  # only one came
+
+
+async def test_a_callerror_and_a_refused_verb_raise() -> None:
+    config = config_from_mapping({"answers": {"DataTransfer": {"error": "NotSupported"}}}, "t")
+    async with mockpoint.MockCsms(config=config) as csms:
+        async with mockpoint.charge_point(csms.url) as cp:
+            with pytest.raises(mockpoint.CallErrorReceived) as caught:
+                await cp.send("DataTransfer", {"vendorId": "acme"})
+            assert caught.value.code == "NotSupported"
+            with pytest.raises(mockpoint.LocalProtocolError):
+                await cp.send("Authorize", {})  # idTag missing: never sent
+            with pytest.raises(mockpoint.UsageError):
+                await cp.stop_transaction(1)  # no transaction
+
+
+async def test_no_csms_is_a_connect_error() -> None:
+    with pytest.raises(mockpoint.ConnectError):
+        async with mockpoint.charge_point("ws://127.0.0.1:9/none", connect_timeout=0.2):
+            pass
+
+
+async def test_basic_auth_with_a_password() -> None:
+    async with mockpoint.MockCsms(passwords={"CP-SEC": "correct-horse-1"}) as csms:
+        async with mockpoint.charge_point(
+            csms.url, "CP-SEC", security_profile=1, password="correct-horse-1"
+        ) as cp:
+            assert cp.connected
+        with pytest.raises(mockpoint.ConnectError, match="refused the credentials"):
+            async with mockpoint.charge_point(
+                csms.url, "CP-SEC", security_profile=1, password="wrong-password-1"
+            ):
+                pass
+
+
+async def test_run_a_scenario_file() -> None:
+    outcome = await mockpoint.run_scenario(EXAMPLES / "02-plug-in-first-charging.yaml")
+    assert outcome.status.value == "passed"
+    assert outcome.steps and all(step.status.value == "passed" for step in outcome.steps)
+    run = await mockpoint.run_scenario_files([EXAMPLES / "failure"])
+    assert [s.status.value for s in run.scenarios] == ["failed"]
+    assert run.exit_code == mockpoint.ExitCode.FAILED
+
+
+async def test_two_charge_points_at_once() -> None:
+    async with mockpoint.MockCsms() as csms:
+        async with (
+            mockpoint.charge_point(csms.url, "CP-A") as a,
+            mockpoint.charge_point(csms.url, "CP-B") as b,
+        ):
+            ta, tb = await asyncio.gather(
+                a.start_transaction(1, "TAG-A"), b.start_transaction(1, "TAG-B")
+            )
+            assert {ta, tb} == {1, 2}
