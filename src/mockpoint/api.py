@@ -209,6 +209,32 @@ class SimulatedChargePoint:
             raise StepError(f"{failures[0].label}: {failures[0].message}")
 
 
+def scenario_driver(
+    scenario: model.Scenario,
+    url: str,
+    charge_point_id: str,
+    clock: VirtualClock,
+    *,
+    source: Path,
+    observer: FrameObserver | None = None,
+    connect_timeout: float = 10.0,
+) -> ChargePoint:
+    """The charge point ``scenario`` describes, as ``charge_point_id``, ready to start
+    against ``url`` with the scenario's security settings: what :func:`charge_point` and
+    ``mockpoint shell`` drive (``source`` names the file in messages)."""
+    station = build_station(scenario, charge_point_id, clock)
+    connect = connector(url, scenario, source, station, {}, connect_timeout=connect_timeout)
+    return ChargePoint(
+        station,
+        connect,
+        clock=clock,
+        ids=SeededIds(scenario.seed),
+        call_timeout=scenario.timeout,
+        connect_timeout=connect_timeout,
+        observer=observer,
+    )
+
+
 @contextlib.asynccontextmanager
 async def charge_point(
     url: str,
@@ -262,16 +288,14 @@ async def charge_point(
     except pydantic.ValidationError as exc:
         raise UsageError(str(exc)) from None
     clock = VirtualClock(start if start is not None else time.time(), speed)
-    station = build_station(scenario, charge_point_id, clock)
-    connect = connector(url, scenario, Path("api"), station, {}, connect_timeout=connect_timeout)
-    driver = ChargePoint(
-        station,
-        connect,
-        clock=clock,
-        ids=SeededIds(seed),
-        call_timeout=timeout,
-        connect_timeout=connect_timeout,
+    driver = scenario_driver(
+        scenario,
+        url,
+        charge_point_id,
+        clock,
+        source=Path("api"),
         observer=observer,
+        connect_timeout=connect_timeout,
     )
     await driver.start(auto_boot=boot)
     try:

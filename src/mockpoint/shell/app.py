@@ -23,12 +23,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mockpoint.api import scenario_driver
 from mockpoint.clock import VirtualClock
 from mockpoint.csms.config import config_from_mapping
 from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, ConnectionLost, MockpointError
-from mockpoint.ids import SeededIds
-from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
@@ -40,8 +39,6 @@ from mockpoint.scenario.runner import (
     FrameRecorder,
     RunOptions,
     boots_by_itself,
-    build_station,
-    connector,
     run_steps,
     step_labels,
 )
@@ -102,28 +99,20 @@ class Shell:
             run_options = RunOptions(reporter=reporter, transcript=writer)
             self.recorder = FrameRecorder(cp_id, clock, run_options)
             async with self._csms(scenario, clock) as url:
-                station = build_station(scenario, cp_id, clock)
+                cp = scenario_driver(
+                    scenario,
+                    url,
+                    cp_id,
+                    clock,
+                    source=path or Path("shell"),
+                    observer=self.recorder,
+                    connect_timeout=options.connect_timeout,
+                )
+                station = cp.station
                 state = StateFile(options.state) if options.state is not None else None
                 self.state = state
                 if state is not None and state.restore(station):
                     self.console.print(f"[dim]restored from {escape(str(options.state))}[/dim]")
-                connect = connector(
-                    url,
-                    scenario,
-                    path or Path("shell"),
-                    station,
-                    {},
-                    connect_timeout=options.connect_timeout,
-                )
-                cp = ChargePoint(
-                    station,
-                    connect,
-                    clock=clock,
-                    ids=SeededIds(scenario.seed),
-                    call_timeout=scenario.timeout,
-                    connect_timeout=options.connect_timeout,
-                    observer=self.recorder,
-                )
                 cp.on_connection_lost = self._lost
                 self.console.print(f"[dim]{cp_id} connecting to {url}[/dim]")
                 boots_itself = boots_by_itself(scenario) or path is None
