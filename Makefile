@@ -39,3 +39,8 @@ bench: venv
 
 bench-load: venv
 	$(BIN)/python benchmarks/bench_load.py
+
+# The wheel users install (dist/mockpoint-<version>-py3-none-any.whl), OCA schemas inside.
+.PHONY: wheel
+wheel: venv
+	$(BIN)/python -m pip wheel --no-deps -w dist .

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 settings.register_profile("mockpoint", derandomize=True, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "mockpoint"))
 
+#: Scenario files under tests/ are test data (many invalid on purpose), not tests for
+#: mockpoint's own pytest plugin to collect.
+collect_ignore_glob = ["scenario/data/*"]
+
 #: Every timeout in the tests is a multiple of this, so a slow machine can scale them all.
 UNIT = float(os.environ.get("MOCKPOINT_TEST_TIMEOUT_UNIT", "1.0"))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +133,22 @@ async def test_two_charge_points_at_once() -> None:
                 a.start_transaction(1, "TAG-A"), b.start_transaction(1, "TAG-B")
             )
             assert {ta, tb} == {1, 2}
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    """The README's Python API example, as a user would paste it (from the project root,
+    where its example path is)."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Python API", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=EXAMPLES.parent,
+        capture_output=True,
+        text=True,
+        timeout=30 * UNIT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "passed"

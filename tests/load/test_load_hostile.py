@@ -49,7 +49,9 @@ async def test_a_csms_that_stops_answering_gives_timeouts_and_the_run_ends_on_ti
     assert 20 * 3 <= heartbeat.timeouts <= 20 * 4
     assert heartbeat.ok == 0
     assert heartbeat.errors == heartbeat.count == heartbeat.timeouts
-    assert stats.steps_failed == heartbeat.timeouts
+    # Every timeout fails its step, but the last one of each charge point may come as the
+    # run ends, before its step is counted.
+    assert heartbeat.timeouts - 20 <= stats.steps_failed <= heartbeat.timeouts
     assert stats.actions["BootNotification"].ok == 20
 
 

@@ -1,31 +1,29 @@
-"""The OCA OCPP 1.6 JSON schemas (draft-04), read from the ``ocpp`` package.
+"""The OCA OCPP 1.6 JSON schemas (draft-04), shipped inside mockpoint.
 
-These files are the Open Charge Alliance originals; they are the authority for every payload
-mockpoint sends or accepts.
+These files are the Open Charge Alliance originals (``oca_schemas/``, copied from the ``ocpp``
+package; its README says where from and under which license); they are the authority for
+every payload mockpoint sends or accepts.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib.resources
 import json
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from mockpoint.ocpp16.actions import ACTIONS
 
 
 @functools.cache
-def schema_folder() -> Path:
-    """Where the ``ocpp`` package keeps its 1.6 schemas.
+def schema_folder() -> Traversable:
+    """The folder of the 1.6 schemas, a resource of this package.
 
-    Found without importing ``ocpp.v16``, which would pull in that package's own runtime
-    (a quarter of a second of start-up) for a folder of JSON files.
+    A :class:`~pathlib.Path` when mockpoint is installed as files (the usual case); read it
+    through the :class:`~importlib.resources.abc.Traversable` methods to work from a zip too.
     """
-    spec = importlib.util.find_spec("ocpp")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the ocpp package (which ships the OCA schemas) is missing")
-    return Path(next(iter(spec.submodule_search_locations))) / "v16" / "schemas"
+    return importlib.resources.files("mockpoint.ocpp16") / "oca_schemas"
 
 
 @functools.cache
@@ -34,6 +32,6 @@ def load_schema(action: str, response: bool) -> dict[str, Any]:
     if action not in ACTIONS:
         raise KeyError(action)
     name = f"{action}Response.json" if response else f"{action}.json"
-    text = (schema_folder() / name).read_text(encoding="utf-8")
+    text = schema_folder().joinpath(name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema

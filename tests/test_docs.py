@@ -1,0 +1,125 @@
+"""The documentation stays true: generated pages are current, README commands run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import UNIT
+from mockpoint import docs
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+#: A shell block the README marks as runnable: the marker line, then a ```sh fence.
+_RUNNABLE = re.compile(r"^<!-- runnable -->\n```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def runnable_blocks(text: str) -> list[str]:
+    return [m.group(1) for m in _RUNNABLE.finditer(text)]
+
+
+def test_generated_pages_are_current() -> None:
+    stale = docs.stale(ROOT)
+    assert not stale, (
+        f"out of date: {', '.join(p.as_posix() for p in stale)}; "
+        "run python -m mockpoint.docs and commit the result"
+    )
+
+
+def test_every_command_has_a_reference_page_and_an_introduction() -> None:
+    group = docs.command_group()
+    assert set(group.commands) <= set(docs.INTROS)
+    assert {"run", "load", "merge", "csms", "shell", "record", "validate", "schema"} <= set(
+        group.commands
+    )
+    for name in group.commands:
+        assert (ROOT / docs.REFERENCE_DIR / f"{name}.md").is_file()
+
+
+def test_help_text_does_not_depend_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    group = docs.command_group()
+    monkeypatch.setenv("COLUMNS", "40")
+    narrow = docs.render_command("run", group.commands["run"], group)
+    monkeypatch.setenv("COLUMNS", "250")
+    assert docs.render_command("run", group.commands["run"], group) == narrow
+
+
+def test_check_reports_a_stale_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert docs.main(["--root", str(tmp_path)]) == 0
+    assert docs.main(["--check", "--root", str(tmp_path)]) == 0
+    page = tmp_path / docs.REFERENCE_DIR / "run.md"
+    page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    (tmp_path / docs.REFERENCE_DIR / "gone.md").write_text("# gone\n", encoding="utf-8")
+    capsys.readouterr()
+    assert docs.main(["--check", "--root", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "docs/reference/run.md" in out and "docs/reference/gone.md" in out
+    assert "python -m mockpoint.docs" in err
+
+
+def test_scenario_format_names_every_step_kind_and_top_level_key() -> None:
+    from mockpoint.scenario.model import json_schema
+
+    schema = json_schema()
+    page = docs.render_scenario_format(schema)
+    for key in schema["properties"]:
+        assert f"| `{key}` |" in page
+    for step in schema["properties"]["steps"]["items"]["oneOf"]:
+        name = step["$ref"].rsplit("/", 1)[-1]
+        kind = next(
+            k for k in schema["$defs"][name]["required"] if k not in docs._COMMON_STEP_FIELDS
+        )
+        assert f"### `{kind}`" in page
+
+
+def test_readme_links_resolve() -> None:
+    text = README.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+        assert (ROOT / target).exists(), f"README links to a missing {target}"
+    for needed in ("docs/reference/", "docs/scenario-format.md", "docs/ci/", "CHANGELOG.md"):
+        assert needed in text
+
+
+def test_readme_names_only_commands_that_exist() -> None:
+    commands = set(docs.command_group().commands)
+    text = README.read_text(encoding="utf-8")
+    # A command line, or code in backquotes: not prose such as "mockpoint itself".
+    named = set(re.findall(r"(?:^|`|\| )mockpoint ([a-z]+)\b", text, re.MULTILINE))
+    unknown = named - commands
+    assert not unknown, f"the README names commands that do not exist: {sorted(unknown)}"
+
+
+def test_readme_has_runnable_blocks() -> None:
+    assert len(runnable_blocks(README.read_text(encoding="utf-8"))) >= 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "block", runnable_blocks(README.read_text(encoding="utf-8")), ids=lambda b: b.split()[1]
+)
+def test_readme_block_runs(block: str, tmp_path: Path) -> None:
+    """Each runnable block, in a folder holding a copy of examples/, against loopback only."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PROJECT"] = str(ROOT)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    result = subprocess.run(
+        ["bash", "-e", "-c", block],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60 * UNIT,
+    )
+    assert result.returncode == 0, (
+        f"{block}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    )
