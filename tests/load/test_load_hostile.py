@@ -45,8 +45,9 @@ async def test_a_csms_that_stops_answering_gives_timeouts_and_the_run_ends_on_ti
         elapsed = time.monotonic() - started
     assert elapsed < 2.0 + 2 * UNIT
     heartbeat = stats.actions["Heartbeat"]
-    # Each charge point waits 0.5 s per unanswered Heartbeat, over 2 s: 3 or 4 each.
-    assert 20 * 3 <= heartbeat.timeouts <= 20 * 4
+    # Each charge point waits 0.5 s per unanswered Heartbeat: at most 4 in the 2 s, at
+    # least one however long booting the 20 took on a slow machine.
+    assert 20 <= heartbeat.timeouts <= 20 * 4
     assert heartbeat.ok == 0
     assert heartbeat.errors == heartbeat.count == heartbeat.timeouts
     # Every timeout fails its step, but the last one of each charge point may come as the
