@@ -13,6 +13,8 @@ import decimal
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,3 +129,25 @@ def csms(tmp_path: Path) -> Iterator[Csms]:
     server = Csms(tmp_path)
     yield server
     server.stop()
+
+
+def run_bash(command: str, cwd: Path, *, timeout: float, env: dict[str, str] | None = None) -> None:
+    """Run ``command`` with ``bash -e`` as a user's shell would, this venv's ``mockpoint``
+    first on PATH and no GitHub step summary unless ``env`` gives one; fail showing what
+    it printed."""
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
+    environment.pop("GITHUB_STEP_SUMMARY", None)
+    environment.update(env or {})
+    result = subprocess.run(
+        ["bash", "-e", "-c", command],
+        cwd=cwd,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, (
+        f"{command}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    )

@@ -6,11 +6,8 @@ the user's CSMS service, on ``scenarios/`` made of the examples.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from conftest import UNIT
+from conftest import UNIT, run_bash
 
 if TYPE_CHECKING:
     from csms_process import Csms
@@ -124,23 +121,8 @@ def test_recipes_run_validate_run_and_load(commands: list[str]) -> None:
 def _run(command: str, folder: Path, csms: Csms, summary: Path | None) -> None:
     command = _CSMS_URL.sub(csms.url, command)
     command = re.sub(r"-n \d+", "-n 20", command)  # a smaller load, same thresholds
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.pop("GITHUB_STEP_SUMMARY", None)
-    if summary is not None:
-        env["GITHUB_STEP_SUMMARY"] = str(summary)
-    result = subprocess.run(
-        ["bash", "-e", "-c", command],
-        cwd=folder,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120 * UNIT,
-    )
-    assert result.returncode == 0, (
-        f"{command}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    )
+    env = {"GITHUB_STEP_SUMMARY": str(summary)} if summary is not None else None
+    run_bash(command, folder, env=env, timeout=120 * UNIT)
 
 
 @pytest.mark.slow

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import UNIT
+from conftest import UNIT, run_bash
 from mockpoint import docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,19 +104,4 @@ def test_readme_has_runnable_blocks() -> None:
 def test_readme_block_runs(block: str, tmp_path: Path) -> None:
     """Each runnable block, in a folder holding a copy of examples/, against loopback only."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PROJECT"] = str(ROOT)
-    env.pop("GITHUB_STEP_SUMMARY", None)
-    result = subprocess.run(
-        ["bash", "-e", "-c", block],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60 * UNIT,
-    )
-    assert result.returncode == 0, (
-        f"{block}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    )
+    run_bash(block, tmp_path, env={"PROJECT": str(ROOT)}, timeout=60 * UNIT)
