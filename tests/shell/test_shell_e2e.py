@@ -36,6 +36,18 @@ def shell(url: str, script: str, *options: str) -> subprocess.CompletedProcess[s
     )
 
 
+def terminal(url: str, *options: str) -> pexpect.spawn:
+    """``mockpoint shell`` at a 200 x 50 pseudo-terminal, as a person would run it."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "mockpoint", "shell", "--csms", url, *options],
+        env={"COLUMNS": "200", "LINES": "50", "TERM": "xterm", "PATH": "/usr/bin:/bin"},
+        encoding="utf-8",
+        timeout=20 * UNIT,
+        dimensions=(50, 200),
+    )
+
+
 def calls(csms: Csms) -> list[tuple[str, dict[str, Any]]]:
     """(action, payload) of every CALL the CSMS received, in order."""
     return [
@@ -130,14 +142,7 @@ def test_the_csms_stops_the_transaction_while_the_user_is_typing(
     """At a terminal: the CSMS's RemoteStopTransaction arrives (after the first
     MeterValues) while the prompt waits for input; it is shown, the station stops the
     transaction, and the prompt still takes commands."""
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "mockpoint", "shell", "--csms", remote_stopping_csms.url, "--speed", "60"],
-        env={"COLUMNS": "200", "LINES": "50", "TERM": "xterm", "PATH": "/usr/bin:/bin"},
-        encoding="utf-8",
-        timeout=20 * UNIT,
-        dimensions=(50, 200),
-    )
+    child = terminal(remote_stopping_csms.url, "--speed", "60")
     try:
         child.expect("#1 Available")  # booted: the last of the boot's frames
         child.expect("mockpoint>")
@@ -165,14 +170,7 @@ def test_the_csms_stops_the_transaction_while_the_user_is_typing(
 
 
 def test_tab_completes_a_single_candidate_at_the_terminal(csms: Csms) -> None:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "mockpoint", "shell", "--csms", csms.url, "--speed", "0"],
-        env={"COLUMNS": "200", "LINES": "50", "TERM": "xterm", "PATH": "/usr/bin:/bin"},
-        encoding="utf-8",
-        timeout=20 * UNIT,
-        dimensions=(50, 200),
-    )
+    child = terminal(csms.url, "--speed", "0")
     try:
         child.expect("mockpoint>")
         child.send("send Heart\t")
