@@ -36,6 +36,7 @@ from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_paths
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
 from mockpoint.scenario.runner import (
+    NO_FRAMES,
     Frames,
     RunOptions,
     build_station,
@@ -62,10 +63,6 @@ class StepError(MockpointError):
     why, as a scenario step's failure would)."""
 
     exit_code = ExitCode.FAILED
-
-
-class _NoFrames:
-    records: list[Any] = []
 
 
 class SimulatedChargePoint:
@@ -299,7 +296,7 @@ async def charge_point(
     )
     await driver.start(auto_boot=boot)
     try:
-        simulated = SimulatedChargePoint(driver, timeout, _NoFrames())
+        simulated = SimulatedChargePoint(driver, timeout, NO_FRAMES)
         if boot:
             await simulated.boot()
         yield simulated

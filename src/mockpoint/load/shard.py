@@ -33,8 +33,9 @@ from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.runtime.endpoint import Direction
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
-from mockpoint.scenario.outcome import FrameRecord, Status, StepOutcome
+from mockpoint.scenario.outcome import Status, StepOutcome
 from mockpoint.scenario.runner import (
+    NO_FRAMES,
     boots_by_itself,
     build_station,
     connector,
@@ -112,8 +113,6 @@ def check_id_pattern(pattern: str, count: int, first: int = 1) -> None:
 class _Meter:
     """A charge point's frames and calls, counted into the shard's statistics; no frame is
     kept (a load run would hold gigabytes)."""
-
-    records: list[FrameRecord] = []  # run_steps shows these before a failure: none here
 
     def __init__(self, stats: LoadStats) -> None:
         self._stats = stats
@@ -272,7 +271,7 @@ class Shard:
         boot: Path | None = self._path if boots_itself else None
         while True:
             await run_steps(
-                ctx, scenario.steps, self._meter, finished, boot=boot, labels=self._labels
+                ctx, scenario.steps, NO_FRAMES, finished, boot=boot, labels=self._labels
             )
             stats.iteration_finished()
             self._drain(cp, ctx)

@@ -64,6 +64,17 @@ class Frames(Protocol):
     def records(self) -> list[FrameRecord]: ...
 
 
+class _NoFrames:
+    @property
+    def records(self) -> list[FrameRecord]:
+        return []
+
+
+#: For drivers that keep no frames (the load runner, the Python API): a failed step shows
+#: none before it.
+NO_FRAMES: Frames = _NoFrames()
+
+
 class Dial(Protocol):
     """Opens a transport (:func:`mockpoint.transport.websocket.connect` or the load
     runner's)."""
