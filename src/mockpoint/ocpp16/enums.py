@@ -230,6 +230,13 @@ class ClearCacheStatus(StrEnum):
     REJECTED = "Rejected"
 
 
+class DataTransferStatus(StrEnum):
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    UNKNOWN_MESSAGE_ID = "UnknownMessageId"
+    UNKNOWN_VENDOR_ID = "UnknownVendorId"
+
+
 class ValueFormat(StrEnum):
     RAW = "Raw"
     SIGNED_DATA = "SignedData"

@@ -190,6 +190,10 @@ class RpcSession:
         self._unanswered.pop(call.unique_id, None)
         return self._send_error(call.unique_id, code, description, details)
 
+    def forget(self, call: Call) -> None:
+        """Leave a received request without an answer, on purpose."""
+        self._unanswered.pop(call.unique_id, None)
+
     def send_raw(self, text: str) -> None:
         """Put ``text`` on the wire as it is, outside any bookkeeping (fault injection)."""
         self._outgoing.append(text)

@@ -27,17 +27,20 @@ from mockpoint.errors import (
     ConnectionLost,
     LocalProtocolError,
     MockpointError,
+    NotSupportedAction,
     OcppError,
     RemoteProtocolError,
 )
 from mockpoint.faults.rules import FaultRules, frame_action
 from mockpoint.faults.transport import InjectedDisconnect
 from mockpoint.ids import IdGenerator, SeededIds
+from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_REQUESTS
+from mockpoint.ocpp16.enums import RegistrationStatus
 from mockpoint.rpc.frames import Call, CallError, CallResult, encode
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
-from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, FrameObserver
+from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, FrameObserver, Unanswered
 from mockpoint.runtime.signal import Signal
-from mockpoint.station.handlers import HANDLERS, handle
+from mockpoint.station.handlers import HANDLERS, NOT_WHILE_PENDING, handle
 from mockpoint.station.station import Message, Reboot, Reconnect, Station
 from mockpoint.transport.base import Transport
 
@@ -56,6 +59,28 @@ class Received:
     call: Call
     response: dict[str, Any] | None = None
     error: OcppError | None = None
+    #: left unanswered: it came while the boot was Rejected (§4.2)
+    ignored: bool = False
+
+    @property
+    def not_supported(self) -> bool:
+        """Answered NotSupported by the station: an action mockpoint does not implement
+        (PRODUCT.md, "Charge point behaviour": "not supported here", never a failure)."""
+        return isinstance(self.error, NotSupportedAction) and self.call.action not in HANDLERS
+
+
+def tally(received: list[Received]) -> tuple[dict[str, int], dict[str, int]]:
+    """The requests answered NotSupported, and those left unanswered while the boot was
+    Rejected: action -> how many, each in first-arrival order (for the reports)."""
+    not_supported: dict[str, int] = {}
+    ignored: dict[str, int] = {}
+    for record in received:
+        action = record.call.action
+        if record.ignored:
+            ignored[action] = ignored.get(action, 0) + 1
+        elif record.not_supported:
+            not_supported[action] = not_supported.get(action, 0) + 1
+    return not_supported, ignored
 
 
 class ChargePoint:
@@ -110,6 +135,9 @@ class ChargePoint:
         #: a close the scenario caused or expects is not a failure
         self._loss_expected = False
         self._lost_event = Signal()
+        #: when (monotonic) the last BootNotification was answered or failed: its retry waits
+        #: ``station.boot_retry_delay`` from then, in wall time (§4.2)
+        self._boot_settled_at: float | None = None
         #: fault injection switched on by scenario steps
         self.faults = FaultRules()
         #: told how each CALL of the charge point ended (the load runner's statistics)
@@ -397,7 +425,12 @@ class ChargePoint:
                 logger.info("connect failed (%s); retrying in %.2f s", exc, min(delay, remaining))
                 await asyncio.sleep(min(delay, remaining))
                 delay = min(delay * 2, 2.0)
-        session = RpcSession(HANDLERS.keys(), ids=self._ids, default_timeout=self.call_timeout)
+        # Every request a CSMS may legally send reaches the station, which answers those it
+        # does not implement NotSupported; only unknown actions and requests of the wrong
+        # direction are refused by the session as violations.
+        session = RpcSession(
+            CENTRAL_SYSTEM_REQUESTS, ids=self._ids, default_timeout=self.call_timeout
+        )
         self._endpoint = Endpoint(
             transport, session, self._answer, observer=_Observer(self), monotonic=self._monotonic
         )
@@ -485,6 +518,8 @@ class ChargePoint:
     async def _send_until_done(self, message: Message) -> None:
         retries = 0
         while True:
+            if message.retry:
+                await self._hold_boot_retry()
             if not self.connected:
                 self.station.requeue(message)
                 return
@@ -525,13 +560,26 @@ class ChargePoint:
             except (CallFailed, RemoteProtocolError, LocalProtocolError) as exc:
                 self._fail(message, exc)
             else:
+                if message.action == "BootNotification":
+                    self._boot_settled_at = self._monotonic()
                 self.station.on_result(message, response)
                 future = self._waiters.pop(message, None)
                 if future is not None and not future.done():
                     future.set_result(response)
             return
 
+    async def _hold_boot_retry(self) -> None:
+        """Wait until the CSMS's retry interval has passed in wall time, whatever the clock
+        speed (§4.2; PRODUCT.md: clock speed 0 never hammers a CSMS)."""
+        if self._boot_settled_at is None:
+            return
+        remaining = self._boot_settled_at + self.station.boot_retry_delay - self._monotonic()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
     def _fail(self, message: Message, exc: MockpointError) -> None:
+        if message.action == "BootNotification":
+            self._boot_settled_at = self._monotonic()
         self.station.on_failure(message, exc)
         future = self._waiters.pop(message, None)
         if future is not None and not future.done():
@@ -601,6 +649,17 @@ class ChargePoint:
         record = Received(call)
         self.received.append(record)
         self._received_changed.set()
+        registration = self.station.registration
+        if registration is RegistrationStatus.REJECTED:
+            # §4.2: while Rejected the charge point answers no request of the Central System.
+            record.ignored = True
+            raise Unanswered(f"{call.action} while the boot is Rejected (§4.2)")
+        if registration is RegistrationStatus.PENDING and call.action in NOT_WHILE_PENDING:
+            self.problems.append(
+                f"CSMS protocol violation: {call.action} while the boot is Pending (OCPP 1.6 "
+                "§4.2 allows neither RemoteStartTransaction nor RemoteStopTransaction then); "
+                "answered Rejected"
+            )
         if self.faults.ignores(call.action):
             await asyncio.Event().wait()  # never answered; cancelled with the connection
         delay = self.faults.delay_of(call.action)
@@ -643,5 +702,7 @@ class _Observer:
             shown = event.text if len(event.text) <= 200 else event.text[:199] + "…"
             text += f"; what arrived: {shown!r}"
         self._owner.problems.append(f"CSMS protocol violation: {text}")
-        if self._owner._observer is not None:
-            self._owner._observer.violation(event)
+        # ``violation`` is optional for a user's observer (api.py, FrameObserver).
+        told = getattr(self._owner._observer, "violation", None)
+        if told is not None:
+            told(event)

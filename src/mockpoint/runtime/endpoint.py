@@ -43,8 +43,14 @@ logger = logging.getLogger(__name__)
 
 Direction = Literal["in", "out"]
 
-#: Answers a received request with a response payload, or raises an OcppError.
+#: Answers a received request with a response payload, raises an OcppError (answered with
+#: a CALLERROR), or raises :class:`Unanswered` (no answer at all).
 RequestHandler = Callable[[Call], Awaitable[dict[str, Any]]]
+
+
+class Unanswered(Exception):
+    """A handler's decision to leave a request without any answer (OCPP 1.6 §4.2: a charge
+    point whose boot is Rejected answers no request of the Central System)."""
 
 
 class FrameObserver(Protocol):
@@ -247,6 +253,9 @@ class Endpoint:
     async def _answer(self, call: Call) -> None:
         try:
             payload = await self._handler(call)
+        except Unanswered:
+            self.session.forget(call)
+            return
         except OcppError as exc:
             self.session.reply_error(call, exc.code, exc.description, exc.details)
         except Exception as exc:  # a handler bug must not leave the peer waiting

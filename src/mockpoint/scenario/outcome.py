@@ -97,6 +97,16 @@ class ScenarioOutcome:
     #: a scenario-level problem (unreachable CSMS, internal error), else None
     error: str | None = None
     description: str = ""
+    #: the seed of the scenario's ids and randomness: pinned by the file or ``--seed``, else
+    #: drawn fresh against a CSMS other than the embedded one (``--seed`` replays it)
+    seed: int | None = None
+    #: requests of the CSMS that mockpoint does not implement, answered NotSupported (action
+    #: -> how many): "not supported here", never a failure (PRODUCT.md, "Charge point
+    #: behaviour")
+    not_supported: dict[str, int] = field(default_factory=dict)
+    #: requests of the CSMS left unanswered because the boot was Rejected (§4.2: the charge
+    #: point answers none then), action -> how many
+    ignored: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed_steps(self) -> list[StepOutcome]:

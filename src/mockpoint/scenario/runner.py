@@ -7,6 +7,7 @@ against it are deterministic end to end (transaction ids count from 1 in every s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -29,7 +30,7 @@ from mockpoint.faults.transport import FaultyTransport, RandomFaults
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.secrets import redact_frame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
-from mockpoint.runtime.charge_point import ChargePoint, Connect
+from mockpoint.runtime.charge_point import ChargePoint, Connect, tally
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.matchers import UnknownVariable, resolve
@@ -409,6 +410,7 @@ async def _run(
             )
         finally:
             await cp.stop()
+            outcome.not_supported, outcome.ignored = tally(cp.received)
             if state is not None:
                 state.detach()
 
@@ -492,14 +494,23 @@ async def _boot(ctx: StepContext, path: Path, recorder: Frames) -> StepOutcome:
     started = time.perf_counter()
     result = StepOutcome(0, "boot", "boot (automatic)", f"{path}:1:1", Status.PASSED)
     try:
-        await ctx.cp.wait_registered(ctx.timeout)
-        await ctx.cp.wait_idle()
+        async with asyncio.timeout(ctx.timeout):
+            await ctx.cp.wait_registered(ctx.timeout)
+            await ctx.cp.wait_idle()
     except TimeoutError:
         result.status = Status.FAILED
-        result.message = (
-            f"the CSMS did not accept the boot within {ctx.timeout:g} s "
-            f"(last answer: {ctx.station.registration or 'none'})"
-        )
+        if ctx.station.accepted:  # its status reports, or what followed, got no answer
+            in_flight = ctx.cp.in_flight_action
+            waiting = f" (waiting for the answer to {in_flight})" if in_flight else ""
+            result.message = (
+                f"the boot was accepted, but the station was still busy after "
+                f"{ctx.timeout:g} s{waiting}"
+            )
+        else:
+            result.message = (
+                f"the CSMS did not accept the boot within {ctx.timeout:g} s "
+                f"(last answer: {ctx.station.registration or 'none'})"
+            )
         result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
     problems = _new_problems(ctx, 0)
     if problems and result.status is Status.PASSED:

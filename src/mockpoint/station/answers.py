@@ -36,7 +36,8 @@ def boot_answered(station: Station, message: Message, response: dict[str, Any]) 
     station.boot_count += 1
     station._timers.cancel("boot")
     if status is not RegistrationStatus.ACCEPTED:
-        station._timers.set("boot", now + (interval if interval > 0 else DEFAULT_BOOT_RETRY))
+        station.boot_retry_delay = interval if interval > 0 else DEFAULT_BOOT_RETRY
+        station._timers.set("boot", now + station.boot_retry_delay)
         return
     if interval > 0:
         with contextlib.suppress(ConfigurationError):  # out of the key's range

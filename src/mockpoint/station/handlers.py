@@ -19,9 +19,11 @@ from mockpoint.ocpp16.enums import (
     ChargePointStatus,
     ClearCacheStatus,
     ConfigurationStatus,
+    DataTransferStatus,
     MessageTrigger,
     ReadingContext,
     Reason,
+    RegistrationStatus,
     RemoteStartStopStatus,
     ResetStatus,
     ResetType,
@@ -40,8 +42,11 @@ def remote_start_transaction(station: Station, payload: dict[str, Any]) -> dict[
 
     With no ``connectorId`` the station picks one: a connector with a cable in and no
     transaction first, else the first Available one. A ``chargingProfile`` is accepted and
-    not applied (Smart Charging is out of scope).
+    not applied (Smart Charging is out of scope). Rejected while the boot is Pending (§4.2:
+    the Central System may not send it then; the driver reports the violation).
     """
+    if station.registration is RegistrationStatus.PENDING:
+        return {"status": RemoteStartStopStatus.REJECTED.value}
     id_tag = payload["idTag"]
     wanted = payload.get("connectorId")
     if wanted is not None:
@@ -74,7 +79,10 @@ _STARTABLE = (ChargePointStatus.AVAILABLE, ChargePointStatus.PREPARING, ChargePo
 
 
 def remote_stop_transaction(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
-    """§5.12: Accepted and StopTransaction (reason Remote) if the transaction runs here."""
+    """§5.12: Accepted and StopTransaction (reason Remote) if the transaction runs here;
+    Rejected while the boot is Pending (§4.2)."""
+    if station.registration is RegistrationStatus.PENDING:
+        return {"status": RemoteStartStopStatus.REJECTED.value}
     wanted = payload["transactionId"]
     for connector_id, transaction in station.transactions.items():
         if transaction.transaction_id == wanted and not transaction.stopping:
@@ -208,6 +216,12 @@ def send_local_list(station: Station, payload: dict[str, Any]) -> dict[str, Any]
     return {"status": status.value}
 
 
+def data_transfer(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
+    """§5.6: a vendor this charge point does not know is answered UnknownVendorId (it knows
+    none; a scenario's ``reply`` may answer otherwise, to test a CSMS's DataTransfer path)."""
+    return {"status": DataTransferStatus.UNKNOWN_VENDOR_ID.value}
+
+
 HANDLERS: dict[str, Handler] = {
     "RemoteStartTransaction": remote_start_transaction,
     "RemoteStopTransaction": remote_stop_transaction,
@@ -222,7 +236,11 @@ HANDLERS: dict[str, Handler] = {
     "CancelReservation": cancel_reservation,
     "GetLocalListVersion": get_local_list_version,
     "SendLocalList": send_local_list,
+    "DataTransfer": data_transfer,
 }
+
+#: Requests a Central System may not send while the boot is Pending (§4.2).
+NOT_WHILE_PENDING = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
 
 
 def handle(station: Station, action: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -233,4 +251,4 @@ def handle(station: Station, action: str, payload: dict[str, Any]) -> dict[str, 
     return handler(station, payload)
 
 
-__all__ = ["HANDLERS", "Handler", "handle"]
+__all__ = ["HANDLERS", "NOT_WHILE_PENDING", "Handler", "handle"]

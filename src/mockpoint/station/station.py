@@ -95,6 +95,9 @@ class Message:
     #: decided by the station itself (an Authorize answered from the Local Authorization
     #: List or the cache, OCPP 1.6 §3.5): ``response`` is set, it never goes out
     local: bool = False
+    #: a boot retried after a Pending / Rejected / failed one: the driver holds it until
+    #: :attr:`Station.boot_retry_delay` has passed in wall time too (§4.2)
+    retry: bool = False
 
 
 @dataclass(eq=False)
@@ -170,6 +173,10 @@ class Station:
         self.reservations: dict[int, Reservation] = {}
         #: the last BootNotification answer's status; None before the first answer
         self.registration: RegistrationStatus | None = None
+        #: seconds a Pending / Rejected (or failed) boot waits before its retry: the interval
+        #: the CSMS gave, which holds in wall time whatever the clock speed (§4.2: "SHALL NOT
+        #: send any OCPP message ... until the retry interval has expired")
+        self.boot_retry_delay: float = 0.0
         self.boot_count = 0
         #: the id tag of the last accepted local authorization (StartTransaction's default)
         self.last_authorized: str | None = None
@@ -256,7 +263,7 @@ class Station:
         for name in self._timers.pop_due(now):
             kind, _, arg = name.partition(":")
             if kind == "boot":
-                self.boot()
+                self.boot(retry=True)
             elif kind == "heartbeat":
                 # Offline there is no one to keep alive: skip it, keep the schedule.
                 if self.connected:
@@ -295,13 +302,15 @@ class Station:
         self._done_sending(message)
         if message.action == "BootNotification":
             # Treat like a rejection: retry after the interval we have (§4.2).
+            self.boot_retry_delay = DEFAULT_BOOT_RETRY
             self._timers.set("boot", self.clock.now() + DEFAULT_BOOT_RETRY)
         self.notify()
 
     # --- station operations (what a user or scenario makes happen) -------------------------
 
-    def boot(self) -> Message:
-        """BootNotification.req with the identity's vendor, model, serial and firmware."""
+    def boot(self, *, retry: bool = False) -> Message:
+        """BootNotification.req with the identity's vendor, model, serial and firmware;
+        ``retry`` for the one the boot timer sends after a Pending / Rejected answer."""
         payload: dict[str, Any] = {
             "chargePointVendor": self.identity.vendor,
             "chargePointModel": self.identity.model,
@@ -310,7 +319,7 @@ class Station:
             payload["chargePointSerialNumber"] = self.identity.serial_number
         if self.identity.firmware_version:
             payload["firmwareVersion"] = self.identity.firmware_version
-        return self._enqueue(Message("BootNotification", payload, before_boot=True))
+        return self._enqueue(Message("BootNotification", payload, before_boot=True, retry=retry))
 
     def rebooted(self) -> None:
         """The charge point restarted: a new boot is due, registration starts over."""
