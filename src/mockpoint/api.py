@@ -225,7 +225,7 @@ def scenario_driver(
         station,
         connect,
         clock=clock,
-        ids=SeededIds(scenario.seed),
+        ids=SeededIds(scenario.seed or 0),
         call_timeout=scenario.timeout,
         connect_timeout=connect_timeout,
         observer=observer,

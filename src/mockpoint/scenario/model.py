@@ -160,7 +160,11 @@ class ChargePointSpec(_Model):
 
 class ClockSpec(_Model):
     start: datetime | None = Field(
-        None, description="virtual start time; default: the wall time when the run starts"
+        None,
+        description=(
+            "virtual start time; default: 2025-06-01T08:00:00Z against the embedded mock "
+            "CSMS, the wall time when the run starts against any other CSMS"
+        ),
     )
     speed: float = Field(
         1.0, ge=0, description="0: no real waiting; 1: real time; 60: sixty times faster"
@@ -591,7 +595,13 @@ class Scenario(_Model):
     )
     charge_point: ChargePointSpec = Field(default_factory=ChargePointSpec)
     clock: ClockSpec = Field(default_factory=ClockSpec)
-    seed: int = 0
+    seed: int | None = Field(
+        None,
+        description=(
+            "seed of the message ids and of everything random; default: 0 against the "
+            "embedded mock CSMS, drawn fresh for every run against any other CSMS"
+        ),
+    )
     timeout: Duration = Field(30.0, description="default real time to wait for each answer")
     faults: RandomFaultsSpec | None = Field(
         None, description="random latency, drops and disconnects over the whole run"

@@ -379,7 +379,7 @@ async def _run(
                 url, scenario, path, station, variables, connect_timeout=options.connect_timeout
             ),
             clock=clock,
-            ids=SeededIds(scenario.seed),
+            ids=SeededIds(scenario.seed or 0),
             call_timeout=scenario.timeout,
             connect_timeout=options.connect_timeout,
             observer=recorder,
