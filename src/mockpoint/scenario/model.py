@@ -267,11 +267,32 @@ class StartTransactionStep(_Exchange):
 
 class Charge(_Model):
     connector: Outlet = 1
-    power: Power
-    duration: Duration
+    power: Power = Field(
+        description="7.4kW, 11000W, or watts the EV draws; 0 pauses a background charge"
+    )
+    duration: Duration | None = Field(
+        None,
+        description=(
+            "500ms, 30s, 5m, 2h, or seconds of virtual time to draw `power`, after which "
+            "the EV draws nothing; without it, a background charge"
+        ),
+    )
 
 
 class ChargeStep(StepBase):
+    """The EV on the connector draws power during its transaction; MeterValues report it
+    every MeterValueSampleInterval of virtual time (OCPP 1.6 §4.7).
+
+    With ``duration`` the step draws ``power`` for that much virtual time and then stops
+    drawing (a foreground charge). Without it the EV starts drawing ``power`` now and the
+    step returns at once: the EV keeps drawing while the steps after it run (a background
+    charge), so connectors can charge at the same time, until the transaction stops, the
+    cable is unplugged, a Reset stops the transaction, or another ``charge`` on that
+    connector sets a new power (``power: 0`` pauses it). A foreground charge on another
+    connector leaves it drawing; one on the same connector replaces it, so that the EV
+    draws nothing after it.
+    """
+
     kind = "charge"
     charge: Charge
 

@@ -234,21 +234,40 @@ async def set_availability(ctx: StepContext, step: model.SetAvailabilityStep) ->
     await ctx.settle(step)
 
 
+def _draw(ctx: StepContext, connector: int, watts: float) -> None:
+    """The EV on ``connector`` draws ``watts`` from now on (docs/scenario-format.md,
+    ``charge``)."""
+    if connector not in ctx.station.transactions:
+        raise StepFailed(f"connector {connector} has no transaction to charge in")
+    if watts > 0 and not ctx.station.connectors[connector].plugged:
+        # Unplugged during a transaction that goes on (StopTransactionOnEVSideDisconnect
+        # false): there is no EV to draw power until a cable is plugged in again.
+        raise StepFailed(f"connector {connector} has no EV plugged in (plug_in first)")
+    _station(lambda: ctx.station.set_power(connector, watts))
+
+
 async def _charge(
     ctx: StepContext, step: model.StepBase, connector: int, watts: float, seconds: float
 ) -> None:
-    _station(lambda: ctx.station.set_power(connector, watts))
+    """A foreground charge: ``watts`` for ``seconds`` of virtual time, then nothing."""
+    _draw(ctx, connector, watts)
     await ctx.cp.advance(seconds)
-    # The EV draws power only during the step: what follows sees no hidden energy.
+    # The EV draws power only during the step: what follows sees no hidden energy. Other
+    # connectors' background charges go on.
     if connector in ctx.station.transactions:
         ctx.station.set_power(connector, 0)
     await ctx.settle(step)
 
 
 async def charge(ctx: StepContext, step: model.ChargeStep) -> None:
+    """A foreground charge with ``duration``; without it a background charge, which goes on
+    drawing while later steps run until the transaction stops, the cable is unplugged or
+    another ``charge`` on the connector sets a new power."""
     spec = step.charge
-    if spec.connector not in ctx.station.transactions:
-        raise StepFailed(f"connector {spec.connector} has no transaction to charge in")
+    if spec.duration is None:
+        _draw(ctx, spec.connector, spec.power)
+        await ctx.settle(step)
+        return
     await _charge(ctx, step, spec.connector, spec.power, spec.duration)
 
 
@@ -632,7 +651,13 @@ def describe(step: model.StepBase) -> str:
             return f"authorize {step.authorize.id_tag}"
         case model.ChargeStep():
             spec = step.charge
-            return f"charge connector {spec.connector} at {spec.power:g} W for {spec.duration:g} s"
+            if spec.duration is not None:
+                return (
+                    f"charge connector {spec.connector} at {spec.power:g} W for {spec.duration:g} s"
+                )
+            if spec.power == 0:
+                return f"pause charging on connector {spec.connector}"
+            return f"charge connector {spec.connector} at {spec.power:g} W in the background"
         case model.SessionStep():
             return f"session on connector {step.session.connector} with {step.session.id_tag}"
         case model.ExpectStateStep():
