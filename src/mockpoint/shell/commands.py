@@ -36,7 +36,11 @@ HELP: dict[str, tuple[str, str]] = {
     "unplug": ("CONNECTOR", "unplug the cable"),
     "authorize": ("TAG", "present an id tag (Authorize)"),
     "start": ("CONNECTOR [TAG]", "start a transaction"),
-    "charge": ("CONNECTOR POWER DURATION", "draw power, e.g. charge 1 11kW 30m"),
+    "charge": (
+        "CONNECTOR POWER [DURATION]",
+        "draw power, e.g. charge 1 11kW 30m; without DURATION the EV goes on drawing "
+        "(charge 1 0 pauses it)",
+    ),
     "stop": ("CONNECTOR [REASON]", "stop the transaction"),
     "fault": ("CONNECTOR ERROR_CODE", "report a fault, e.g. fault 1 GroundFailure"),
     "clear": ("CONNECTOR", "clear a fault"),
@@ -105,11 +109,8 @@ def parse(line: str) -> Command | StepCommand | None:
             | ({"id_tag": words[1]} if len(words) > 1 else {})
         },
         "charge": lambda: {
-            "charge": {
-                "connector": _int(words, 0, name),
-                "power": _word(words, 1, name, "POWER"),
-                "duration": _word(words, 2, name, "DURATION"),
-            }
+            "charge": {"connector": _int(words, 0, name), "power": _word(words, 1, name, "POWER")}
+            | ({"duration": words[2]} if len(words) > 2 else {})
         },
         "stop": lambda: {
             "stop_transaction": {"connector": _int(words, 0, name)}
