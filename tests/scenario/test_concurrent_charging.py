@@ -6,17 +6,21 @@ exact values (11 kW for half an hour is 5500 Wh)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import oca_errors
+from conftest import UNIT, oca_errors
+from csms_process import Csms
 from mockpoint.cli.main import main
 from mockpoint.errors import ExitCode
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
 from mockpoint.scenario.steps import describe
+from mockpoint.shell.commands import StepCommand, parse
 
 HEADER = """
 name: {name}
@@ -455,3 +459,156 @@ def test_the_json_schema_makes_duration_optional() -> None:
 )
 def test_describe_says_which_kind_of_charge(spec: dict[str, Any], label: str) -> None:
     assert describe(model.ChargeStep(charge=model.Charge.model_validate(spec))) == label
+
+
+# --- record and the shell -----------------------------------------------------------------
+
+
+def test_a_recording_of_two_connectors_charging_at_once_replays_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = (
+        TWO_TRANSACTIONS
+        + """
+  - charge: {connector: 1, power: 11kW}
+  - charge: {connector: 2, power: 7.4kW, duration: 30m}
+  - charge: {connector: 2, power: 3kW}
+  - wait: 20m
+  - charge: {connector: 1, power: 0}
+  - wait: 10m
+  - charge: {connector: 1, power: 22kW}
+  - wait: 10m
+  - unplug: {connector: 1}
+  - wait: 10m
+  - stop_transaction: {connector: 2}
+"""
+    )
+    original = tmp_path / "test.jsonl"
+    code, _ = run(scenario(tmp_path, steps))
+    assert code == 0
+    recorded, replay = tmp_path / "rec.yaml", tmp_path / "replay.jsonl"
+    assert main(["record", str(original), "-o", str(recorded)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    charges = [step["charge"] for step in yaml_steps(recorded) if "charge" in step]
+    assert charges == [
+        {"connector": 1, "power": "11kW"},
+        {"connector": 2, "power": "7400W"},
+        {"connector": 2, "power": "3kW"},
+        {"connector": 1, "power": 0},
+        {"connector": 1, "power": "22kW"},
+        # the unplugging stops connector 1's transaction; connector 2 goes on drawing
+    ]
+    assert main(["run", "-q", str(recorded), "--transcript", str(replay)]) == 0
+    assert without_wall_time(replay) == without_wall_time(original)
+
+
+@pytest.mark.parametrize("measurands", ["Energy.Active.Import.Register", None])
+def test_a_recording_keeps_an_ev_that_stopped_drawing_at_0(
+    tmp_path: Path, measurands: str | None
+) -> None:
+    # 11 kW for 50 minutes leaves the register at 9166.67 Wh, shown as 9167 only at the
+    # next reading: no power is drawn in between, whether Power.Active.Import is sampled
+    # (None: the header's Energy and Power) or not.
+    steps = """
+  - plug_in: {connector: 1}
+  - start_transaction: {connector: 1, id_tag: TAG-1}
+  - charge: {connector: 1, power: 11kW, duration: 50m}
+  - wait: 10m
+  - stop_transaction: {connector: 1}
+"""
+    configuration = {"MeterValuesSampledData": measurands} if measurands else None
+    path = scenario(tmp_path, steps, configuration=configuration)
+    if measurands:
+        text = path.read_text(encoding="utf-8").replace(
+            "    MeterValuesSampledData: Energy.Active.Import.Register,Power.Active.Import\n", ""
+        )
+        path.write_text(text, encoding="utf-8")
+    code, _ = run(path)
+    assert code == 0
+    original, recorded = path.with_suffix(".jsonl"), tmp_path / "rec.yaml"
+    assert main(["record", str(original), "-o", str(recorded)]) == 0
+    timed = [step for step in yaml_steps(recorded) if {"charge", "wait"} & set(step)]
+    assert timed == [
+        {"charge": {"connector": 1, "power": "11kW", "duration": "50m"}},
+        {"wait": "10m"},
+    ]
+    replay = tmp_path / "replay.jsonl"
+    assert main(["run", "-q", str(recorded), "--transcript", str(replay)]) == 0
+    assert without_wall_time(replay) == without_wall_time(original)
+
+
+def yaml_steps(path: Path) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = load_yaml(path)["steps"]
+    return steps
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def without_wall_time(path: Path) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [{k: v for k, v in r.items() if k != "wall_time"} for r in records]
+
+
+@pytest.mark.parametrize(
+    ("line", "spec"),
+    [
+        ("charge 1 11kW 30m", {"connector": 1, "power": "11kW", "duration": "30m"}),
+        ("charge 2 7.4kW", {"connector": 2, "power": "7.4kW"}),
+        ("charge 2 0", {"connector": 2, "power": "0"}),
+    ],
+)
+def test_the_shell_s_charge_takes_an_optional_duration(line: str, spec: dict[str, Any]) -> None:
+    command = parse(line)
+    assert isinstance(command, StepCommand) and isinstance(command.step, model.ChargeStep)
+    assert command.text == {"charge": spec}
+    assert (command.step.charge.duration is None) == ("duration" not in spec)
+
+
+@pytest.mark.slow
+def test_two_connectors_charge_at_once_from_the_shell(csms: Csms, tmp_path: Path) -> None:
+    header = tmp_path / "cp.yaml"
+    header.write_text(
+        HEADER.format(name="shell").replace("CP-T", "CP-SH") + "steps:\n  - wait: 0s\n",
+        encoding="utf-8",
+    )
+    script = """
+plug 1
+start 1 TAG-1
+plug 2
+start 2 TAG-2
+charge 1 11kW
+charge 2 7.4kW 30m
+wait 30m
+stop 1
+stop 2
+save saved.yaml
+"""
+    result = subprocess.run(
+        [sys.executable, "-m", "mockpoint", "shell", "--csms", csms.url, "--speed", "0"]
+        + ["--scenario", str(header)],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=30 * UNIT,
+        cwd=tmp_path,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning" not in result.stdout + result.stderr
+    received = [
+        f["frame"][3]
+        for f in csms.frames()
+        if f["direction"] == "in" and f["frame"][0] == 2 and f["frame"][2] == "StopTransaction"
+    ]
+    assert [(p["transactionId"], p["meterStop"]) for p in received] == [(1, 11000), (2, 3700)]
+    saved = [step for step in yaml_steps(tmp_path / "saved.yaml") if "charge" in step]
+    assert saved == [
+        {"charge": {"connector": 1, "power": "11kW"}},
+        {"charge": {"connector": 2, "power": "7400W"}},
+        {"charge": {"connector": 2, "power": 0}},
+    ]

@@ -24,7 +24,9 @@ and every CSMS request, and its timers fire as the recorded virtual time passes.
 - Virtual time that passes becomes ``wait``; time in which a transaction's meter went up
   becomes ``charge`` at the power the recorded readings show (Power.Active.Import when it is
   sampled, else the energy over the time, rounded to the plainest power that reproduces
-  every reading).
+  every reading): ``charge`` with a ``duration`` while one connector charges, and while
+  several do, background charges (``charge`` without ``duration``, ``power: 0`` when one
+  stops drawing) and ``wait``.
 
 Volatile values. In ``expect``: ``currentTime`` and every RFC 3339 time become
 ``{$type: string}``; the ``transactionId`` the CSMS assigns becomes ``{$type: integer}``
@@ -47,9 +49,8 @@ request that the CSMS answered just before it (so it arrives at the same point),
 answers other than Accepted / 300 s become ``boot``, and id tags the CSMS refused are
 listed under ``id_tags``. A real CSMS ignores the block.
 
-What cannot be reproduced (two connectors charging at once, frames the shadow would send
-that the original did not, ...) is written as faithfully as possible and reported in
-:attr:`Recording.warnings`.
+What cannot be reproduced (frames the shadow would send that the original did not, ...) is
+written as faithfully as possible and reported in :attr:`Recording.warnings`.
 """
 
 from __future__ import annotations
@@ -258,11 +259,23 @@ class _Sent:
 
 @dataclass
 class _Segment:
-    """Virtual time to pass; ``connector`` charges at ``power`` W meanwhile (else a wait)."""
+    """Virtual time to pass; meanwhile each connector of ``powers`` draws its watts (> 0)."""
 
     seconds: float
-    connector: int | None = None
-    power: float = 0.0
+    powers: tuple[tuple[int, float], ...] = ()
+
+
+#: What tells a connector's transaction from the next one there (the shadow station is
+#: copied at times, so not its identity): when it started, its id tag, its meterStart.
+_Key = tuple[float, str, int]
+
+
+def _key(station: Station, connector: int) -> _Key | None:
+    """The key of the connector's running transaction; None when none runs."""
+    transaction = station.transactions.get(connector)
+    if transaction is None or transaction.stopping:
+        return None
+    return (transaction.started_at, transaction.id_tag, transaction.meter_start)
 
 
 class _Recorder:
@@ -286,6 +299,9 @@ class _Recorder:
         self.calls_seen: list[tuple[str, Any]] = []
         #: frames the station sent by itself since the last step
         self.auto_since_step = False
+        #: connector -> (its transaction's key, watts) of the background charges the replay
+        #: runs between steps
+        self.background: dict[int, tuple[_Key, float]] = {}
         self.shadow: Station
 
     # --- the header ----------------------------------------------------------------------
@@ -430,33 +446,28 @@ class _Recorder:
         seconds = to - self.now
         if seconds <= 0:
             return
-        connector, power = self._power(to, index)
+        powers = self._powers(index)
         for number, transaction in self.shadow.transactions.items():
             if not transaction.stopping:
-                self.shadow.set_power(number, power if number == connector else 0)
+                self.shadow.set_power(number, dict(powers).get(number, 0.0))
         assert isinstance(self.shadow.clock, VirtualClock)
         self.shadow.clock.advance_to(to)
         last = self.pending[-1] if self.pending else None
-        if last is not None and (last.connector, last.power) == (connector, power):
+        if last is not None and last.powers == powers:
             last.seconds += seconds
         else:
-            self.pending.append(_Segment(seconds, connector, power))
+            self.pending.append(_Segment(seconds, powers))
 
-    def _power(self, to: float, index: int) -> tuple[int | None, float]:
-        """The connector that charges from now to ``to``, and at what power."""
+    def _powers(self, index: int) -> tuple[tuple[int, float], ...]:
+        """The connectors that charge from now on, each with its power, by connector."""
         charging: list[tuple[int, float]] = []
-        for number, transaction in self.shadow.transactions.items():
+        for number, transaction in sorted(self.shadow.transactions.items()):
             if transaction.stopping:
                 continue
             power = self._power_of(number, index)
             if power > 0:
                 charging.append((number, power))
-        if len(charging) > 1:
-            self.warnings.append(
-                f"at {format_timestamp(self.now)} connectors {charging[0][0]} and "
-                f"{charging[1][0]} both charge; only connector {charging[0][0]} does in the replay"
-            )
-        return charging[0] if charging else (None, 0.0)
+        return tuple(charging)
 
     def _power_of(self, connector: int, index: int) -> float:
         reading = self._next_reading(connector, index)
@@ -476,11 +487,13 @@ class _Recorder:
         exact = (Fraction(energy) - Fraction(meter.register_wh(now))) * 3600 / Fraction(when - now)
         if exact <= 0 and fits(0):
             return 0.0
-        candidates = [sampled_power] if sampled_power else []
+        # The sampled power first, 0 too: after an EV stops drawing, the register rounded to
+        # whole Wh may still step up once, which a small power would explain as well.
+        candidates = [sampled_power] if sampled_power is not None else []
         candidates += [float(round(exact / unit) * unit) for unit in (1000, 100, 10, 1)]
         candidates.append(float(exact))
         for watts in candidates:
-            if watts > 0 and fits(watts):
+            if watts >= 0 and fits(watts):
                 return watts
         self.warnings.append(
             f"connector {connector}: no constant power gives the reading of {energy} Wh at "
@@ -515,23 +528,48 @@ class _Recorder:
         return None
 
     def _flush(self) -> None:
-        """The time passed so far as wait and charge steps (the next step happens after)."""
+        """The time passed so far as wait and charge steps (the next step happens after).
+
+        While at most one connector charges and nothing charges in the background, a
+        segment is a ``wait`` or a foreground ``charge`` (with ``duration``); otherwise
+        background charges set each connector's power where it changes, then a ``wait``
+        lets the time pass (docs/scenario-format.md, ``charge``).
+        """
+        self._end_background()
         for segment in self.pending:
             duration = _duration(segment.seconds)
-            if segment.connector is None:
-                self.steps.append({"wait": duration})
-            else:
-                charge = {
-                    "connector": segment.connector,
-                    "power": _power_text(segment.power),
-                    "duration": duration,
-                }
-                self.steps.append({"charge": _Flow(charge)})
-        if self.pending and self.pending[-1].connector is not None:
-            number = self.pending[-1].connector
-            if number in self.shadow.transactions:
-                self.shadow.set_power(number, 0)  # a charge step ends drawing nothing
+            powers = dict(segment.powers)
+            if not self.background and len(powers) <= 1:
+                if not powers:
+                    self.steps.append({"wait": duration})
+                for number, watts in powers.items():
+                    charge = _Flow(connector=number, power=_power_text(watts), duration=duration)
+                    self.steps.append({"charge": charge})
+                continue
+            for number in sorted(set(self.background) | set(powers)):
+                watts = powers.get(number, 0.0)
+                key = _key(self.shadow, number)
+                if key is None or self.background.get(number, (key, 0.0))[1] == watts:
+                    continue
+                self.steps.append({"charge": _Flow(connector=number, power=_power_text(watts))})
+                if watts:
+                    self.background[number] = (key, watts)
+                else:
+                    del self.background[number]
+            self.steps.append({"wait": duration})
+        # A foreground charge ends drawing nothing; a background one goes on.
+        for number, transaction in self.shadow.transactions.items():
+            if not transaction.stopping:
+                _, watts = self.background.get(number, (None, 0.0))
+                self.shadow.set_power(number, watts)
         self.pending = []
+
+    def _end_background(self) -> None:
+        """Forget the background charges the replay has ended since the last step: their
+        transaction stopped (a stop, a Reset, ...) or the cable was unplugged."""
+        for number, (key, _) in list(self.background.items()):
+            if _key(self.shadow, number) != key or not self.shadow.connectors[number].plugged:
+                del self.background[number]
 
     # --- the charge point's requests ------------------------------------------------------
 
@@ -1005,7 +1043,9 @@ def _duration(seconds: float) -> str:
     return f"{whole}s"
 
 
-def _power_text(watts: float) -> str:
+def _power_text(watts: float) -> str | int:
+    if watts == 0:
+        return 0
     if watts == int(watts) and int(watts) % 1000 == 0:
         return f"{int(watts) // 1000}kW"
     if watts == int(watts):
