@@ -397,6 +397,35 @@ def test_charging_needs_a_transaction_and_an_ev_plugged_in(tmp_path: Path) -> No
     ]
 
 
+def test_no_charging_while_the_charge_point_offers_no_energy(tmp_path: Path) -> None:
+    # OCPP 1.6 §4.10: the CSMS did not accept the id tag of the started transaction, and
+    # with StopTransactionOnInvalidId false it goes on in SuspendedEVSE, without energy.
+    extra = "mock_csms: {id_tags: {invalid: [TAG-I]}}\n"
+    steps = """
+  - plug_in: {connector: 1}
+  - start_transaction: {connector: 1, id_tag: TAG-I}
+    expect: {idTagInfo: {status: Invalid}}
+  - expect_state:
+      connectors: {1: {status: SuspendedEVSE, transaction_id: 1}}
+  - charge: {connector: 1, power: 11kW}
+    continue_on_failure: true
+  - charge: {connector: 1, power: 11kW, duration: 10m}
+    continue_on_failure: true
+  - charge: {connector: 1, power: 0}
+  - wait: 10m
+  - expect_state:
+      connectors: {1: {energy_wh: 0}}
+"""
+    path = scenario(
+        tmp_path, steps, extra=extra, configuration={"StopTransactionOnInvalidId": False}
+    )
+    code, _ = run(path, "--json", tmp_path / "r.json")
+    assert code == 0  # the failing steps say continue_on_failure
+    result = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    messages = [s.get("message") for s in result["scenarios"][0]["steps"][4:6]]
+    assert messages == ["connector 1 is SuspendedEVSE: it offers the EV no energy"] * 2
+
+
 # --- the format ---------------------------------------------------------------------------
 
 

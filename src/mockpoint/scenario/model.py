@@ -290,7 +290,9 @@ class ChargeStep(StepBase):
     cable is unplugged, a Reset stops the transaction, or another ``charge`` on that
     connector sets a new power (``power: 0`` pauses it). A foreground charge on another
     connector leaves it drawing; one on the same connector replaces it, so that the EV
-    draws nothing after it.
+    draws nothing after it. Drawing needs the connector's transaction, a cable plugged in
+    and a charge point that offers energy (not SuspendedEVSE); pausing needs only the
+    transaction.
     """
 
     kind = "charge"

@@ -239,10 +239,15 @@ def _draw(ctx: StepContext, connector: int, watts: float) -> None:
     ``charge``)."""
     if connector not in ctx.station.transactions:
         raise StepFailed(f"connector {connector} has no transaction to charge in")
-    if watts > 0 and not ctx.station.connectors[connector].plugged:
+    state = ctx.station.connectors[connector]
+    if watts > 0 and not state.plugged:
         # Unplugged during a transaction that goes on (StopTransactionOnEVSideDisconnect
         # false): there is no EV to draw power until a cable is plugged in again.
         raise StepFailed(f"connector {connector} has no EV plugged in (plug_in first)")
+    if watts > 0 and state.evse_suspended:
+        # OCPP 1.6 §4.10: a transaction whose id tag the Central System did not accept goes
+        # on (StopTransactionOnInvalidId false), but the charge point delivers no energy.
+        raise StepFailed(f"connector {connector} is SuspendedEVSE: it offers the EV no energy")
     _station(lambda: ctx.station.set_power(connector, watts))
 
 
