@@ -181,6 +181,35 @@ def test_two_background_charges_draw_through_a_wait(tmp_path: Path) -> None:
     assert [r[1] for r in readings(calls, 2)] == ["617", "1233", "1850"]
 
 
+def test_background_charges_go_on_offline_and_their_meter_values_wait_in_order(
+    tmp_path: Path,
+) -> None:
+    # OCPP 1.6 §4.10: transaction MeterValues are queued while offline and delivered in
+    # order once back online.
+    steps = """
+  - plug_in: {connector: 1}
+  - start_transaction: {connector: 1, id_tag: TAG-1}
+  - charge: {connector: 1, power: 11kW}
+  - disconnect: {}
+  - plug_in: {connector: 2}
+  - start_transaction: {connector: 2, id_tag: TAG-2}
+  - charge: {connector: 2, power: 7.4kW, duration: 30m}
+  - reconnect: {}
+  - wait: 30m
+  - stop_transaction: {connector: 1}
+  - stop_transaction: {connector: 2}
+"""
+    code, calls = run(scenario(tmp_path, steps))
+    assert code == 0
+    assert [r[1] for r in readings(calls, 1)] == ["1833", "3667", "5500", "7333", "9167", "11000"]
+    assert [r[1] for r in readings(calls, 2)] == ["1233", "2467", "3700", "3700", "3700", "3700"]
+    order = [
+        (p["meterValue"][0]["timestamp"], p["connectorId"]) for p in payloads(calls, "MeterValues")
+    ]
+    assert order == sorted(order)
+    assert stops(calls) == {1: (11000, "Local"), 2: (3700, "Local")}
+
+
 # --- pausing, replacing, ending -----------------------------------------------------------
 
 
