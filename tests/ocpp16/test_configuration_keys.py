@@ -179,6 +179,16 @@ def test_meter_value_keys_allow_the_measurands() -> None:
         assert KEYS[name].allowed == MEASURANDS
 
 
+def test_only_the_meter_value_keys_are_metered() -> None:
+    metered = {name for name, spec in KEYS.items() if spec.metered}
+    assert metered == {
+        "MeterValuesAlignedData",
+        "MeterValuesSampledData",
+        "StopTxnAlignedData",
+        "StopTxnSampledData",
+    }
+
+
 def test_every_measurand_at_once_fits_a_value() -> None:
     """A CSL value is a CiString500Type; even all measurands together must fit."""
     assert len(",".join(MEASURANDS)) <= 500

@@ -191,14 +191,11 @@ def test_an_interval_measurand_in_both_keys_is_read_once() -> None:
     assert kept == [{"timestamp": ts(900), "sampledValue": [sampled("450", CLOCK, INTERVAL)]}]
 
 
-def test_measurands_the_meter_cannot_read_are_left_out() -> None:
-    rig = booted_at(
-        START,
-        {
-            "ClockAlignedDataInterval": 900,
-            "MeterValuesAlignedData": f"Power.Reactive.Import,{ENERGY}",
-        },
-    )
+def test_a_measurand_the_meter_cannot_read_is_rejected_and_the_readings_stay() -> None:
+    rig = booted_at(START, {"ClockAlignedDataInterval": 900})
+    change = {"key": "MeterValuesAlignedData", "value": f"Power.Reactive.Import,{ENERGY}"}
+    assert rig.call("ChangeConfiguration", change) == {"status": "Rejected"}
+    assert rig.station.configuration.get("MeterValuesAlignedData") == ENERGY
     seen = rig.run_until(900)
     [first, _] = [m for _, m in seen if m.action == "MeterValues"]
     assert first.payload["meterValue"][0]["sampledValue"] == [sampled("0", CLOCK)]

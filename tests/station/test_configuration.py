@@ -3,6 +3,7 @@ GetConfiguration (§5.8)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from mockpoint.ocpp16.actions import SUPPORTED_PROFILES, Profile
 from mockpoint.ocpp16.configuration_keys import KEYS, MEASURANDS, KeyKind, KeySpec
 from mockpoint.ocpp16.enums import ConfigurationStatus
 from mockpoint.ocpp16.schemas import load_schema
+from mockpoint.scenario.loader import ScenarioError, load_paths
 from mockpoint.station.configuration import Configuration, ConfigurationError
+from mockpoint.station.metering import SUPPORTED_MEASURANDS
 
 ACCEPTED = ConfigurationStatus.ACCEPTED
 REJECTED = ConfigurationStatus.REJECTED
@@ -109,6 +112,57 @@ def test_override_errors_are_all_listed_at_once_with_their_keys() -> None:
         assert key in message
     assert "did you mean HeartbeatInterval" in message
     assert "short" not in message
+
+
+def test_a_measurand_the_meter_cannot_produce_is_refused_in_the_scenario() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make(
+            {
+                "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Reactive.Import",
+                "StopTxnAlignedData": ["Frequency", "rpm"],
+                "MeterValuesAlignedData": "SoC",
+                "StopTxnSampledData": "Voltage,Current.Export",
+            }
+        )
+    problems = dict(caught.value.problems)
+    assert set(problems) == {"MeterValuesSampledData", "StopTxnAlignedData", "StopTxnSampledData"}
+    assert problems["MeterValuesSampledData"].startswith(
+        "'Power.Reactive.Import' is a measurand mockpoint's meter cannot produce; it produces "
+    )
+    assert "'RPM'" in problems["StopTxnAlignedData"]  # in its canonical spelling
+    assert "'Current.Export'" in problems["StopTxnSampledData"]
+    for measurand in SUPPORTED_MEASURANDS:
+        assert measurand in problems["MeterValuesSampledData"]
+
+
+def test_a_state_file_with_a_measurand_the_meter_cannot_produce_is_refused() -> None:
+    config = make()
+    with pytest.raises(ConfigurationError, match="Power.Factor"):
+        config.restore_state({"MeterValuesSampledData": "Power.Factor"})
+    assert config.get("MeterValuesSampledData") == "Energy.Active.Import.Register"
+
+
+def test_a_scenario_naming_such_a_measurand_is_refused_at_its_line(tmp_path: Path) -> None:
+    # The scenario loader reports what Configuration raises at the key's file:line.
+    path = tmp_path / "measurands.yaml"
+    path.write_text(
+        "name: measurands\n"
+        "charge_point:\n"
+        "  id: CP-1\n"
+        "  configuration:\n"
+        "    MeterValuesSampledData: Energy.Active.Import.Register,Power.Reactive.Import\n"
+        "steps:\n"
+        "  - wait: 1s\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_paths([path])
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line) == (str(path), 5)
+    assert problem.message.startswith(
+        "MeterValuesSampledData: 'Power.Reactive.Import' is a measurand mockpoint's meter"
+        " cannot produce"
+    )
 
 
 def test_read_only_keys_may_be_set_by_the_scenario() -> None:

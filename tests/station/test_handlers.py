@@ -378,6 +378,53 @@ def test_change_configuration_rejected_for_read_only_keys_and_bad_values(
     assert rig.station.next_timer() == T0 + 300  # the heartbeat is untouched
 
 
+METERED_KEYS = [
+    "MeterValuesSampledData",
+    "StopTxnSampledData",
+    "MeterValuesAlignedData",
+    "StopTxnAlignedData",
+]
+
+
+@pytest.mark.parametrize("key", METERED_KEYS)
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Power.Reactive.Import",  # a §7.31 measurand the meter does not produce
+        "Energy.Active.Import.Register,Power.Factor",
+        "voltage,RPM",
+    ],
+)
+def test_change_configuration_of_a_measurand_the_meter_cannot_produce_is_rejected(
+    key: str, value: str
+) -> None:
+    rig = make_rig()
+    before = rig.station.configuration.get(key)
+    assert rig.call("ChangeConfiguration", {"key": key, "value": value}) == {"status": "Rejected"}
+    assert rig.station.configuration.get(key) == before
+
+
+@pytest.mark.parametrize("key", METERED_KEYS)
+def test_change_configuration_of_measurands_the_meter_produces_is_accepted(key: str) -> None:
+    rig = make_rig()
+    value = "Energy.Active.Import.Register,power.active.import,SoC,Voltage"
+    assert rig.call("ChangeConfiguration", {"key": key, "value": value}) == ACCEPTED
+    assert rig.station.configuration.get(key) == (
+        "Energy.Active.Import.Register,Power.Active.Import,SoC,Voltage"
+    )
+
+
+def test_a_rejected_measurand_never_reaches_the_meter_values() -> None:
+    rig = make_rig()
+    transaction_id = rig.charging(1, authorize=False)
+    change = {"key": "MeterValuesSampledData", "value": "Power.Active.Import,Current.Export"}
+    assert rig.call("ChangeConfiguration", change) == {"status": "Rejected"}
+    [(when, sample)] = rig.run_until(60)
+    assert (when, sample.payload["transactionId"]) == (60, transaction_id)
+    measurands = [v["measurand"] for v in sample.payload["meterValue"][0]["sampledValue"]]
+    assert measurands == ["Energy.Active.Import.Register"]
+
+
 def test_change_configuration_of_an_unknown_key_is_not_supported() -> None:
     rig = make_rig()
     response = rig.call("ChangeConfiguration", {"key": "NoSuchKey", "value": "1"})

@@ -58,6 +58,10 @@ class KeySpec:
     length_key: str | None = None
     #: CSL: an item may be prefixed with "<connectorId>." (ConnectorPhaseRotation, §9.1.7).
     per_connector: bool = False
+    #: CSL of measurands the charge point must meter (§9.1.15, 9.1.17, 9.1.25, 9.1.27): an
+    #: item ``allowed`` by §7.31 is still refused when the meter cannot produce it. Which
+    #: measurands that is, the station's configuration knows (``station.metering``).
+    metered: bool = False
 
 
 #: Integers are 32-bit signed in every OCPP implementation we know of; keys without a
@@ -72,7 +76,8 @@ PHASE_ROTATIONS: frozenset[str] = frozenset(
 
 #: Items of the four meter value CSL keys (§9.1.15, 9.1.17, 9.1.25, 9.1.27). §9.1.17 also
 #: allows a measurand combined with a phase ("Voltage.L1"); mockpoint meters whole measurands
-#: only, so such an item is Rejected, as a charger without per-phase metering would.
+#: only, so such an item is Rejected, as a charger without per-phase metering would. These
+#: keys are ``metered``: of these, only what mockpoint's meter produces is accepted.
 MEASURANDS: frozenset[str] = frozenset(m.value for m in Measurand)
 
 #: The key whose value must equal the station's connector count.
@@ -117,6 +122,7 @@ def _measurands(name: str, default: str) -> KeySpec:
         allowed=MEASURANDS,
         max_items=len(MEASURANDS),
         length_key=f"{name}MaxLength",
+        metered=True,
     )
 
 

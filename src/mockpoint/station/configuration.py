@@ -34,6 +34,7 @@ from mockpoint.ocpp16.configuration_keys import (
     KeySpec,
 )
 from mockpoint.ocpp16.enums import ConfigurationStatus
+from mockpoint.station.metering import SUPPORTED_MEASURANDS
 
 __all__ = ["Configuration", "ConfigurationError", "ConfigurationKey"]
 
@@ -187,11 +188,11 @@ class Configuration:
         """ChangeConfiguration (OCPP 1.6 §5.3).
 
         NotSupported for an unknown key; Rejected for a read-only key, a value of the wrong
-        type or out of range, a CSL item not allowed or repeated, a CSL longer than its
-        "...MaxLength" key, or a lower SecurityProfile (security whitepaper: it can only be
-        raised); otherwise the value is stored and the answer is RebootRequired if the key
-        says so, else Accepted. No standard key needs a reboot in mockpoint: the station reads
-        the configuration each time it needs a value.
+        type or out of range, a CSL item not allowed or repeated, a measurand the meter
+        cannot produce, a CSL longer than its "...MaxLength" key, or a lower SecurityProfile
+        (security whitepaper: it can only be raised); otherwise the value is stored and the
+        answer is RebootRequired if the key says so, else Accepted. No standard key needs a
+        reboot in mockpoint: the station reads the configuration each time it needs a value.
         """
         name = self._resolve(key)
         if name is None:
@@ -462,6 +463,14 @@ def _normalise_csl(spec: KeySpec, raw: object) -> str:
         item = _canonical_item(spec, text.strip())
         if item in items:
             raise _Invalid(f"{item!r} is listed twice")
+        if spec.metered and item not in SUPPORTED_MEASURANDS:
+            # A valid §7.31 measurand, but one this meter cannot read: accepting it would
+            # promise readings the charge point never sends, so ChangeConfiguration answers
+            # Rejected (§5.3) and a scenario's block is refused.
+            raise _Invalid(
+                f"{item!r} is a measurand mockpoint's meter cannot produce; it produces "
+                + ", ".join(sorted(SUPPORTED_MEASURANDS))
+            )
         items.append(item)
     if spec.max_items is not None and len(items) > spec.max_items:
         raise _Invalid(f"{len(items)} items, more than the {spec.max_items} possible")

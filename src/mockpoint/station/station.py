@@ -635,7 +635,8 @@ class Station:
         key: str = "MeterValuesSampledData",
         now: float | None = None,
     ) -> dict[str, Any]:
-        # The keys take any §7.31 measurand; the meter leaves out those it cannot read.
+        # The configuration accepts only measurands the meter produces; a key table of a
+        # test or a vendor may not say so, and a real meter leaves out what it cannot read.
         configured = [m for m in self.configuration.get_list(key) if m in SUPPORTED_MEASURANDS]
         measurands = configured or ["Energy.Active.Import.Register"]
         when = self.clock.now() if now is None else now
