@@ -621,6 +621,95 @@ def test_trigger_meter_values_without_connector_covers_every_connector() -> None
     }
 
 
+def test_trigger_meter_values_without_connector_gives_each_running_transaction() -> None:
+    rig = make_rig()
+    transaction_id = rig.charging(2, authorize=False)
+    rig.run_until(5)
+    assert rig.call("TriggerMessage", {"requestedMessage": "MeterValues"}) == ACCEPTED
+    taken = rig.csms.drain()
+    assert [
+        (m.action, m.payload["connectorId"], m.payload.get("transactionId")) for m in taken
+    ] == [
+        ("MeterValues", 1, None),
+        ("MeterValues", 2, transaction_id),
+    ]
+
+
+def test_trigger_meter_values_for_connector_zero_is_the_main_meter() -> None:
+    rig = make_rig(
+        {"MeterValuesSampledData": "Voltage,Power.Active.Import,SoC,Energy.Active.Import.Register"}
+    )
+    rig.charging(1, authorize=False)
+    rig.charging(2, "TAG-002", authorize=False)
+    rig.station.set_power(1, 11_000)
+    rig.station.set_power(2, 7_400)
+    rig.run_until(30)  # before the first periodic sample
+    response = rig.call("TriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 0})
+    assert response == ACCEPTED
+    # 11 kW and 7.4 kW for 30 s: 91.67 Wh + 61.67 Wh = 153.33 Wh, summed before rounding.
+    assert [(m.action, m.payload) for m in rig.csms.drain()] == [
+        (
+            "MeterValues",
+            {
+                "connectorId": 0,
+                "meterValue": [
+                    {
+                        "timestamp": ts(30),
+                        "sampledValue": [
+                            {
+                                "value": "18400.0",
+                                "context": "Trigger",
+                                "format": "Raw",
+                                "measurand": "Power.Active.Import",
+                                "location": "Inlet",
+                                "unit": "W",
+                            },
+                            {
+                                "value": "153",
+                                "context": "Trigger",
+                                "format": "Raw",
+                                "measurand": "Energy.Active.Import.Register",
+                                "location": "Inlet",
+                                "unit": "Wh",
+                            },
+                        ],
+                    }
+                ],
+            },
+        )
+    ]
+    assert rig.station.next_item() is None
+
+
+def test_main_meter_sums_each_meter_from_its_own_register() -> None:
+    rig = station_rig.make_rig(register_wh=1_000.4, boot=True)
+    response = rig.call("TriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 0})
+    assert response == ACCEPTED
+    [message] = rig.csms.drain()
+    assert message.payload["connectorId"] == 0
+    assert "transactionId" not in message.payload
+    # Two meters of 1000.4 Wh: 2000.8 Wh rounds to 2001, not to 1000 + 1000.
+    assert message.payload["meterValue"][0]["sampledValue"] == [
+        {
+            "value": "2001",
+            "context": "Trigger",
+            "format": "Raw",
+            "measurand": "Energy.Active.Import.Register",
+            "location": "Inlet",
+            "unit": "Wh",
+        }
+    ]
+
+
+@pytest.mark.parametrize("requested", ["MeterValues", "StatusNotification"])
+def test_trigger_for_connector_zero_sends_one_message(requested: str) -> None:
+    rig = make_rig()
+    rig.charging(1, authorize=False)
+    response = rig.call("TriggerMessage", {"requestedMessage": requested, "connectorId": 0})
+    assert response == ACCEPTED
+    assert [(m.action, m.payload["connectorId"]) for m in rig.csms.drain()] == [(requested, 0)]
+
+
 def test_trigger_boot_notification() -> None:
     rig = make_rig()
     assert rig.call("TriggerMessage", {"requestedMessage": "BootNotification"}) == ACCEPTED
@@ -643,11 +732,10 @@ def test_trigger_of_out_of_scope_messages_is_not_implemented(requested: str) -> 
     assert rig.station.next_item() is None
 
 
-def test_trigger_for_a_missing_connector_is_rejected() -> None:
+@pytest.mark.parametrize("requested", ["StatusNotification", "MeterValues"])
+def test_trigger_for_a_missing_connector_is_rejected(requested: str) -> None:
     rig = make_rig()
-    response = rig.call(
-        "TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 7}
-    )
+    response = rig.call("TriggerMessage", {"requestedMessage": requested, "connectorId": 7})
     assert response == {"status": "Rejected"}
     assert rig.station.next_item() is None
 

@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from mockpoint.ocpp16.enums import Measurand, ReadingContext
 from mockpoint.ocpp16.schemas import load_schema
-from mockpoint.station.metering import SUPPORTED_MEASURANDS, Meter
+from mockpoint.station.metering import (
+    MAIN_METER_MEASURANDS,
+    SUPPORTED_MEASURANDS,
+    Meter,
+    main_meter_value,
+)
 
 T0 = 1_748_764_800.0  # 2025-06-01T08:00:00Z
 ALL = sorted(SUPPORTED_MEASURANDS)
@@ -278,3 +283,51 @@ def test_samples_are_valid_meter_values(
         for value in sampled:
             assert NUMBER.match(value["value"]), value
             assert value["context"] == context
+
+
+# --- the main meter (connector 0, §5.17) ---------------------------------------------------------
+
+
+def test_main_meter_adds_every_meter_exactly_before_rounding() -> None:
+    first, second = Meter(100.4), Meter(200.4, phases=1)
+    first.set_power(7_200, T0)
+    second.set_power(3_600, T0)
+    energy, power = Measurand.ENERGY_ACTIVE_IMPORT_REGISTER, Measurand.POWER_ACTIVE_IMPORT
+    reading = main_meter_value([first, second], T0 + 60, [power, energy], ReadingContext.TRIGGER)
+    # 100.4 + 120 + 200.4 + 60 = 480.8 Wh, where the rounded registers add up to 480
+    assert reading == {
+        "timestamp": "2025-06-01T08:01:00Z",
+        "sampledValue": [
+            {
+                "value": "10800.0",
+                "context": "Trigger",
+                "format": "Raw",
+                "measurand": "Power.Active.Import",
+                "location": "Inlet",
+                "unit": "W",
+            },
+            {
+                "value": "481",
+                "context": "Trigger",
+                "format": "Raw",
+                "measurand": "Energy.Active.Import.Register",
+                "location": "Inlet",
+                "unit": "Wh",
+            },
+        ],
+    }
+    # The connectors' own registers were brought to the same instant.
+    assert (first.meter_wh(T0 + 60), second.meter_wh(T0 + 60)) == (220, 260)
+    errors = list(VALIDATOR.iter_errors({"connectorId": 0, "meterValue": [reading]}))
+    assert errors == []
+
+
+def test_main_meter_refuses_what_does_not_add_up() -> None:
+    meters = [Meter(), Meter()]
+    with pytest.raises(ValueError, match="main meter"):
+        main_meter_value(meters, T0, [Measurand.ENERGY_ACTIVE_IMPORT_REGISTER, Measurand.SOC])
+    with pytest.raises(ValueError, match="at least one"):
+        main_meter_value(meters, T0, [])
+    with pytest.raises(ValueError, match="context"):
+        main_meter_value(meters, T0, [Measurand.POWER_ACTIVE_IMPORT], "Sample.Sometimes")
+    assert MAIN_METER_MEASURANDS <= SUPPORTED_MEASURANDS

@@ -156,8 +156,13 @@ def unlock_connector(station: Station, payload: dict[str, Any]) -> dict[str, Any
 def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
     """§5.17 TriggerMessage: Accepted, then the requested message.
 
-    The diagnostics and firmware notifications belong to Firmware Management, which
-    mockpoint does not implement: NotImplemented.
+    ``connectorId`` is "only filled in when the request applies to a specific connector":
+    absent, StatusNotification reports every connector, 0 included, and MeterValues every
+    connector's meter (with its transactionId where one runs); 0 is the charge point's main
+    controller, so StatusNotification of connector 0 only and MeterValues of the main meter
+    (the total of all meters, no transactionId); n is connector n. An unknown connector is
+    Rejected. The diagnostics and firmware notifications belong to Firmware Management,
+    which mockpoint does not implement: NotImplemented.
     """
     requested = payload["requestedMessage"]
     connector_id = payload.get("connectorId")
@@ -168,10 +173,11 @@ def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]
     elif requested == MessageTrigger.HEARTBEAT:
         station.send_triggered(Message("Heartbeat", {}))
     elif requested == MessageTrigger.STATUS_NOTIFICATION:
-        for n in [connector_id] if connector_id is not None else list(station.connectors):
+        for n in list(station.connectors) if connector_id is None else [connector_id]:
             station.status_notification(n, triggered=True)
     elif requested == MessageTrigger.METER_VALUES:
-        for n in [connector_id] if connector_id else list(station.meters):
+        # station.meters has connectors 1..N; connector 0 reads the main meter.
+        for n in list(station.meters) if connector_id is None else [connector_id]:
             station.meter_values(n, ReadingContext.TRIGGER)
     else:
         return {"status": TriggerMessageStatus.NOT_IMPLEMENTED.value}

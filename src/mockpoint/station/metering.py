@@ -25,7 +25,13 @@ from fractions import Fraction
 from mockpoint.clock import format_timestamp
 from mockpoint.ocpp16.enums import Location, Measurand, Phase, ReadingContext, UnitOfMeasure
 
-__all__ = ["FREQUENCY_HZ", "SUPPORTED_MEASURANDS", "Meter"]
+__all__ = [
+    "FREQUENCY_HZ",
+    "MAIN_METER_MEASURANDS",
+    "SUPPORTED_MEASURANDS",
+    "Meter",
+    "main_meter_value",
+]
 
 #: The grid frequency reported for Frequency (Hz).
 FREQUENCY_HZ = 50.0
@@ -48,6 +54,11 @@ SUPPORTED_MEASURANDS: frozenset[str] = frozenset(
         Measurand.TEMPERATURE,
         Measurand.SOC,
     )
+)
+
+#: The measurands :func:`main_meter_value` produces: the readings that add up over connectors.
+MAIN_METER_MEASURANDS: frozenset[str] = frozenset(
+    m.value for m in (Measurand.ENERGY_ACTIVE_IMPORT_REGISTER, Measurand.POWER_ACTIVE_IMPORT)
 )
 
 _CONTEXTS = frozenset(ReadingContext)
@@ -365,3 +376,49 @@ class Meter:
                 percent = str(math.floor(self._soc()))
                 return [entry(percent, UnitOfMeasure.PERCENT, Location.EV)]
         raise ValueError(f"unsupported measurand {measurand}")  # pragma: no cover
+
+
+def main_meter_value(
+    meters: Sequence[Meter],
+    now: float,
+    measurands: Sequence[str],
+    context: str = ReadingContext.SAMPLE_PERIODIC,
+) -> dict[str, object]:
+    """One MeterValue (§4.7) of the charge point's main meter, connector 0 (§5.17: "the
+    main controller"): ``{"timestamp", "sampledValue"}`` with the sum of every meter.
+
+    The exact registers and powers are added before rounding, as one meter ahead of all the
+    connectors would measure them; the total register may thus differ by a watt-hour from
+    the sum of the connectors' rounded ones. Location Inlet: that meter sits where the grid
+    comes in. Only :data:`MAIN_METER_MEASURANDS` add up; any other raises ValueError,
+    before anything changes.
+    """
+    if not measurands:
+        raise ValueError("a MeterValue needs at least one measurand")
+    if context not in _CONTEXTS:
+        raise ValueError(f"unknown reading context {context!r}")
+    unsupported = [m for m in measurands if m not in MAIN_METER_MEASURANDS]
+    if unsupported:
+        listed = ", ".join(map(str, unsupported))
+        raise ValueError(f"not a main meter measurand (only energy and power add up): {listed}")
+    for meter in meters:
+        meter._advance(now)
+    values: list[dict[str, str]] = []
+    for measurand in measurands:
+        if measurand == Measurand.ENERGY_ACTIVE_IMPORT_REGISTER:
+            total = sum((meter._register for meter in meters), Fraction(0))
+            value, unit = str(round(total)), UnitOfMeasure.WH
+        else:
+            total = sum((meter._power for meter in meters), Fraction(0))
+            value, unit = _one_decimal(total), UnitOfMeasure.W
+        values.append(
+            {
+                "value": value,
+                "context": str(context),
+                "format": "Raw",
+                "measurand": str(measurand),
+                "location": str(Location.INLET),
+                "unit": str(unit),
+            }
+        )
+    return {"timestamp": format_timestamp(now), "sampledValue": values}

@@ -47,7 +47,12 @@ from mockpoint.station import (
 from mockpoint.station.authorization import LocalAuthList
 from mockpoint.station.configuration import Configuration
 from mockpoint.station.connector import Connector, ConnectorEvent
-from mockpoint.station.metering import SUPPORTED_MEASURANDS, Meter
+from mockpoint.station.metering import (
+    MAIN_METER_MEASURANDS,
+    SUPPORTED_MEASURANDS,
+    Meter,
+    main_meter_value,
+)
 from mockpoint.station.reservation import Reservation
 from mockpoint.station.transaction import AuthorizationCache, Transaction
 
@@ -538,7 +543,11 @@ class Station:
         return self._enqueue(message)
 
     def meter_values(self, connector_id: int, context: str) -> Message:
-        """MeterValues.req with one sample of the configured measurands (§4.7)."""
+        """MeterValues.req with one sample of the configured measurands (§4.7); connector 0
+        is the main meter, the total of every connector's, with no transaction (§5.17)."""
+        if connector_id == 0:
+            main = {"connectorId": 0, "meterValue": [self._main_meter_value(context)]}
+            return self.send_triggered(Message("MeterValues", main))
         transaction = self.transactions.get(connector_id)
         payload: dict[str, Any] = {"connectorId": connector_id}
         if transaction is not None:
@@ -641,6 +650,16 @@ class Station:
         measurands = configured or ["Energy.Active.Import.Register"]
         when = self.clock.now() if now is None else now
         return self.meters[connector_id].meter_value(when, measurands, context)
+
+    def _main_meter_value(self, context: str) -> dict[str, Any]:
+        """The main meter's reading of the MeterValuesSampledData measurands that add up
+        over connectors (energy and power); the energy register when none of them does."""
+        configured = self.configuration.get_list("MeterValuesSampledData")
+        measurands = [m for m in configured if m in MAIN_METER_MEASURANDS]
+        meters = list(self.meters.values())
+        return main_meter_value(
+            meters, self.clock.now(), measurands or ["Energy.Active.Import.Register"], context
+        )
 
     def _sample(self, connector_id: int, now: float) -> None:
         transaction = self.transactions.get(connector_id)
