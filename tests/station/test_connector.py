@@ -59,6 +59,8 @@ _BASE_PATHS: list[list[ConnectorEvent]] = [
     [E.PLUG_IN, E.START, E.STOP],
     [E.PLUG_IN, E.START, E.EV_DISCONNECT],
     [E.PLUG_IN, E.START, E.EVSE_SUSPEND, E.EV_DISCONNECT],
+    [E.PLUG_IN, E.START, E.EV_SIDE_UNPLUG],
+    [E.PLUG_IN, E.START, E.EVSE_SUSPEND, E.EV_SIDE_UNPLUG],
     [E.RESERVE],
     [E.SET_INOPERATIVE],
     [E.SET_INOPERATIVE, E.PLUG_IN],
@@ -210,6 +212,9 @@ def test_events_the_table_refuses_raise_and_change_nothing(
         ([E.SET_INOPERATIVE], E.UNPLUG, "no cable"),
         ([E.PLUG_IN, E.FAULT], E.SET_INOPERATIVE, "fault hides"),  # B8 is not in the spec
         ([E.FAULT], E.STOP, "fault hides"),
+        # The EV left a transaction that went on: there is no cable to pull out of it.
+        ([E.PLUG_IN, E.START, E.EV_DISCONNECT], E.EV_SIDE_UNPLUG, "no transaction with a cable"),
+        ([E.PLUG_IN, E.START, E.FAULT], E.UNPLUG, "Charging either"),
     ],
 )
 def test_facts_refuse_events_the_status_allows(
@@ -228,12 +233,39 @@ def test_invalid_transition_is_a_mockpoint_error() -> None:
     assert issubclass(InvalidTransition, MockpointError)
 
 
-def test_unplug_during_a_transaction_ends_it_and_frees_the_connector() -> None:
-    for suspend in ([], [E.EV_SUSPEND], [E.EVSE_SUSPEND]):
-        connector = build([E.PLUG_IN, E.START, *suspend])
-        assert connector.apply(E.UNPLUG) is S.AVAILABLE  # C1 / D1 / E1
-        assert not connector.in_transaction
-        assert not (connector.ev_suspended or connector.evse_suspended)
+@pytest.mark.parametrize("suspend", [[], [E.EV_SUSPEND], [E.EVSE_SUSPEND]])
+def test_unplug_during_a_transaction_is_refused(suspend: list[ConnectorEvent]) -> None:
+    """No C1/D1/E1: the cable leaves the EV first (EV_SIDE_UNPLUG or EV_DISCONNECT)."""
+    connector = build([E.PLUG_IN, E.START, *suspend])
+    before = state(connector)
+    assert E.UNPLUG not in allowed_events(connector.status)
+    with pytest.raises(InvalidTransition):
+        connector.apply(E.UNPLUG)
+    assert state(connector) == before
+
+
+def test_ev_side_unplug_then_stop_then_unplug_is_the_tc_005_1_sequence() -> None:
+    connector = build([E.PLUG_IN, E.START])
+    assert connector.apply(E.EV_SIDE_UNPLUG) is S.SUSPENDED_EV  # C4
+    assert connector.plugged and connector.in_transaction  # the cable is still in the socket
+    assert connector.apply(E.STOP) is S.FINISHING  # D6
+    assert connector.plugged and connector.finishing
+    assert connector.apply(E.UNPLUG) is S.AVAILABLE  # F1
+    assert state(connector) == state(Connector(1))
+
+
+def test_ev_side_unplug_keeps_an_evse_suspension_until_the_stop() -> None:
+    connector = build([E.PLUG_IN, E.START, E.EVSE_SUSPEND])
+    assert connector.apply(E.EV_SIDE_UNPLUG) is None  # still SuspendedEVSE: nothing to report
+    assert connector.evse_suspended and not connector.ev_suspended
+    assert connector.apply(E.STOP) is S.FINISHING  # E6
+    assert connector.apply(E.UNPLUG) is S.AVAILABLE
+
+
+def test_ev_side_unplug_is_only_for_a_transaction() -> None:
+    for path in ([], [E.PLUG_IN], [E.PLUG_IN, E.START, E.STOP]):
+        with pytest.raises(InvalidTransition):
+            build(path).apply(E.EV_SIDE_UNPLUG)
 
 
 def test_preparing_timeout_after_an_id_without_a_cable() -> None:
@@ -285,8 +317,11 @@ def test_fault_and_clear_return_to_the_status_before(path: list[ConnectorEvent])
 
 def test_clearing_a_fault_follows_what_happened_meanwhile() -> None:
     connector = build([E.PLUG_IN, E.START, E.FAULT])
-    assert connector.apply(E.UNPLUG) is None  # the transaction ends behind the fault
-    assert not connector.in_transaction
+    # The EV leaves, the transaction stops and the cable comes out, all behind the fault.
+    assert connector.apply(E.EV_SIDE_UNPLUG) is None
+    assert connector.apply(E.STOP) is None
+    assert connector.apply(E.UNPLUG) is None
+    assert not (connector.in_transaction or connector.plugged)
     assert connector.apply(E.CLEAR_FAULT) is S.AVAILABLE  # I1
 
     connector = build([E.PLUG_IN, E.START, E.FAULT])

@@ -18,6 +18,7 @@ from station_rig import (
 )
 
 from mockpoint.errors import UsageError
+from mockpoint.station.connector import InvalidTransition
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import DEFAULT_BOOT_RETRY, Identity, Message
 
@@ -448,22 +449,148 @@ def test_start_rejected_without_stop_on_invalid_id_suspends_the_evse() -> None:
     assert rig.station.connectors[1].status == "SuspendedEVSE"
 
 
+def sequence(messages: list[Message]) -> list[tuple[str, Any]]:
+    """(action, status or StopTransaction reason) of each message, in the order sent."""
+    return [
+        (m.action, m.payload.get("status", m.payload.get("reason", m.payload.get("connectorId"))))
+        for m in messages
+    ]
+
+
 def test_unplug_during_transaction_stops_with_ev_disconnected() -> None:
-    rig = make_rig({"StopTransactionOnEVSideDisconnect": True})
+    rig = make_rig(
+        {"StopTransactionOnEVSideDisconnect": True, "UnlockConnectorOnEVSideDisconnect": True}
+    )
     rig.boot()
     transaction_id = rig.charging()
     rig.station.set_power(1, 11_000)
     rig.run_until(30)  # before the first sample
     rig.station.unplug(1)
-    stop = rig.csms.exchange("StopTransaction")
-    assert (stop["transactionId"], stop["reason"], stop["meterStop"]) == (
-        transaction_id,
-        "EVDisconnected",
-        92,  # 11 kW x 30 s = 91.7 Wh
-    )
-    # The cable is gone: straight to Available (C1), no Finishing.
-    assert statuses(rig.csms.drain()) == [(1, "Available")]
+    # OCTT TC_005_1: SuspendedEV before the stop, Finishing after it, then Available: the
+    # cable, unlocked, leaves the socket.
+    assert [(m.action, m.payload) for m in rig.csms.drain()] == [
+        (
+            "StatusNotification",
+            {
+                "connectorId": 1,
+                "errorCode": "NoError",
+                "status": "SuspendedEV",
+                "timestamp": ts(30),
+            },
+        ),
+        (
+            "StopTransaction",
+            {
+                "idTag": "TAG-001",
+                "meterStop": 92,  # 11 kW x 30 s = 91.7 Wh
+                "timestamp": ts(30),
+                "transactionId": transaction_id,
+                "reason": "EVDisconnected",
+                "transactionData": [
+                    {"timestamp": ts(0), "sampledValue": [sampled("0", "Transaction.Begin")]},
+                    {"timestamp": ts(30), "sampledValue": [sampled("92", "Transaction.End")]},
+                ],
+            },
+        ),
+        (
+            "StatusNotification",
+            {"connectorId": 1, "errorCode": "NoError", "status": "Finishing", "timestamp": ts(30)},
+        ),
+        (
+            "StatusNotification",
+            {"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": ts(30)},
+        ),
+    ]
     assert rig.station.transactions == {}
+    assert not rig.station.connectors[1].plugged
+    assert rig.station.meters[1].power_w(T0 + 30) == 0
+    assert rig.station.next_timer() == T0 + 300  # no more sampling: the heartbeat is next
+
+
+def test_unplug_during_transaction_with_the_cable_locked_stays_finishing() -> None:
+    rig = make_rig(
+        {"StopTransactionOnEVSideDisconnect": True, "UnlockConnectorOnEVSideDisconnect": False}
+    )
+    rig.boot()
+    transaction_id = rig.charging()
+    rig.station.unplug(1)
+    assert sequence(rig.csms.drain()) == [
+        ("StatusNotification", "SuspendedEV"),
+        ("StopTransaction", "EVDisconnected"),
+        ("StatusNotification", "Finishing"),
+    ]
+    connector = rig.station.connectors[1]
+    # The cable is out of the EV but locked in the socket until the user pulls it out.
+    assert (connector.status, connector.plugged) == ("Finishing", True)
+    assert rig.station.transactions == {}
+    assert rig.csms.log[-2][1]["transactionId"] == transaction_id
+    rig.station.unplug(1)
+    assert sequence(rig.csms.drain()) == [("StatusNotification", "Available")]
+    assert not rig.station.connectors[1].plugged
+
+
+def test_unplug_in_suspended_evse_keeps_that_status_until_the_stop() -> None:
+    rig = make_rig({"StopTransactionOnInvalidId": False})
+    rig.boot()
+    rig.station.plug_in(1)
+    rig.csms.drain()
+    rig.station.start_transaction(1, "TAG-BAD")
+    rig.csms.exchange("StartTransaction", {"transactionId": 9, "idTagInfo": {"status": "Blocked"}})
+    assert sequence(rig.csms.drain()) == [("StatusNotification", "SuspendedEVSE")]
+    rig.station.unplug(1)
+    # The EVSE suspension outranks the EV's: no SuspendedEV to report before the stop.
+    assert sequence(rig.csms.drain()) == [
+        ("StopTransaction", "EVDisconnected"),
+        ("StatusNotification", "Finishing"),
+        ("StatusNotification", "Available"),
+    ]
+
+
+def test_unplug_before_the_start_answer_stops_without_a_charging_status() -> None:
+    rig = make_rig()
+    rig.boot()
+    rig.station.plug_in(1)
+    rig.station.authorize("TAG-001")
+    rig.csms.drain()
+    start = rig.station.start_transaction(1, "TAG-001")
+    rig.station.unplug(1)
+    assert sequence(rig.csms.drain()) == [
+        ("StartTransaction", 1),
+        ("StopTransaction", "EVDisconnected"),
+        ("StatusNotification", "Finishing"),
+        ("StatusNotification", "Available"),
+    ]
+    assert start.response is not None
+    assert rig.csms.log[-3][1]["transactionId"] == start.response["transactionId"]
+    assert rig.station.connectors[1].status == "Available"
+
+
+def test_unplug_of_a_faulted_connector_stops_behind_the_fault() -> None:
+    rig = make_rig()
+    rig.boot()
+    rig.charging()
+    rig.station.fault(1, "GroundFailure")
+    assert sequence(rig.csms.drain()) == [("StatusNotification", "Faulted")]
+    rig.station.unplug(1)
+    assert sequence(rig.csms.drain()) == [("StopTransaction", "EVDisconnected")]
+    rig.station.clear_fault(1)
+    assert sequence(rig.csms.drain()) == [("StatusNotification", "Available")]  # I1
+
+
+def test_unplug_with_a_scheduled_inoperative_ends_unavailable() -> None:
+    rig = make_rig()
+    rig.boot()
+    rig.charging()
+    assert rig.call("ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}) == {
+        "status": "Scheduled"
+    }
+    rig.station.unplug(1)
+    # The change waited for the transaction's end (§5.2), which comes instead of Finishing.
+    assert sequence(rig.csms.drain()) == [
+        ("StatusNotification", "SuspendedEV"),
+        ("StopTransaction", "EVDisconnected"),
+        ("StatusNotification", "Unavailable"),
+    ]
     assert not rig.station.connectors[1].plugged
 
 
@@ -475,6 +602,22 @@ def test_unplug_during_transaction_without_stop_on_disconnect_suspends() -> None
     assert statuses(rig.csms.drain()) == [(1, "SuspendedEV")]
     assert rig.station.transactions[1].transaction_id == transaction_id
     assert not rig.station.transactions[1].stopping
+
+
+def test_unplug_twice_without_stop_on_disconnect_is_refused() -> None:
+    rig = make_rig({"StopTransactionOnEVSideDisconnect": False})
+    rig.boot()
+    rig.charging()
+    rig.station.unplug(1)
+    rig.csms.drain()
+    with pytest.raises(InvalidTransition, match="SuspendedEV"):
+        rig.station.unplug(1)
+    # Switching the key on later does not stop it either: there is no cable to pull out.
+    rig.call("ChangeConfiguration", {"key": "StopTransactionOnEVSideDisconnect", "value": "true"})
+    with pytest.raises(InvalidTransition):
+        rig.station.unplug(1)
+    assert 1 in rig.station.transactions
+    assert rig.station.next_item() is None
 
 
 def test_replugging_after_unplug_without_stop_on_disconnect_resumes_charging() -> None:

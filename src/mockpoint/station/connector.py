@@ -22,9 +22,10 @@ columns the status the event comes from; a test keeps this copy in step)::
     ======================================================================
     event              Avail Prep  Charg SusEV SusSE Finis Resvd Unav  Fault
     plug_in            Prep  =     -     Charg =     -     Prep  =     =
-    unplug             -     Avail Avail Avail Avail Avail -     =     =
+    unplug             -     Avail -     -     -     Avail -     =     =
     authorize          Prep  =     -     -     -     Prep  Prep  -     -
     ev_disconnect      -     -     SusEV =     =     -     -     -     =
+    ev_side_unplug     -     -     SusEV =     =     -     -     -     =
     start              -     Charg -     -     -     -     -     -     -
     stop               -     -     Finis *     *     -     -     -     =
     ev_suspend         -     -     SusEV -     -     -     -     -     =
@@ -74,14 +75,20 @@ class ConnectorEvent(StrEnum):
 
     #: a cable is connected between the connector and an EV
     PLUG_IN = "plug_in"
-    #: the cable is removed; during a transaction this ends it (C1/D1/E1 in TRANSITIONS)
+    #: the cable is removed from the charge point's socket (B1, F1); never during a
+    #: transaction, whose cable leaves the EV first (EV_SIDE_UNPLUG or EV_DISCONNECT)
     UNPLUG = "unplug"
     #: an id tag was accepted (local or Authorize.conf) or a RemoteStartTransaction accepted,
     #: with no transaction running yet
     AUTHORIZE = "authorize"
     #: the cable is removed during a transaction that goes on: StopTransactionOnEVSideDisconnect
-    #: is false (§9.1.31), so the EV counts as suspended until it is plugged in again
+    #: is false (§9.1.23), so the EV counts as suspended until it is plugged in again
     EV_DISCONNECT = "ev_disconnect"
+    #: the cable leaves the EV during a transaction that is about to stop
+    #: (StopTransactionOnEVSideDisconnect true, §9.1.23): the EV takes nothing more
+    #: (SuspendedEV) while the cable is still in the charge point's socket, so the STOP that
+    #: follows ends in Finishing, and UNPLUG when the cable leaves the socket (OCTT TC_005_1)
+    EV_SIDE_UNPLUG = "ev_side_unplug"
     #: StartTransaction was sent: cable and (if required) authorization are both there
     START = "start"
     #: the transaction stopped while the cable is still in (local, remote, reset, ...)
@@ -151,6 +158,7 @@ _WHILE_FAULTED = (
     _E.PLUG_IN,
     _E.UNPLUG,
     _E.EV_DISCONNECT,
+    _E.EV_SIDE_UNPLUG,
     _E.STOP,
     _E.EV_SUSPEND,
     _E.EV_RESUME,
@@ -192,14 +200,16 @@ TRANSITIONS: dict[tuple[ChargePointStatus, ConnectorEvent], ChargePointStatus] =
     # (SuspendedEVSE -> SuspendedEV) happens only when the EV was unplugged meanwhile
     # (RESTORING): one suspension is kept at a time.
     (_S.SUSPENDED_EV, _E.EVSE_SUSPEND): _S.SUSPENDED_EVSE,
-    # Unplugging during a transaction: with StopTransactionOnEVSideDisconnect true (§9.1,
-    # the usual setting) the transaction ends with reason EVDisconnected and, the cable
-    # being gone, no user action is left: C1/D1/E1 straight to Available, no Finishing.
-    # With the key false the transaction goes on (§9.1 StopTransactionOnEVSideDisconnect):
-    # the station applies EV_SUSPEND instead and the cable counts as still in its socket.
-    (_S.CHARGING, _E.UNPLUG): _S.AVAILABLE,  # C1
-    (_S.SUSPENDED_EV, _E.UNPLUG): _S.AVAILABLE,  # D1
-    (_S.SUSPENDED_EVSE, _E.UNPLUG): _S.AVAILABLE,  # E1
+    # Unplugging during a transaction is never one UNPLUG (no C1/D1/E1): the cable leaves
+    # the EV first. With StopTransactionOnEVSideDisconnect true (§9.1.23, the usual setting)
+    # that is EV_SIDE_UNPLUG: C4, the EV takes nothing more; the station then stops the
+    # transaction (reason EVDisconnected), STOP gives D6 Finishing since the cable is still
+    # in the socket, and UNPLUG gives F1 once the cable is out of it: at once when
+    # UnlockConnectorOnEVSideDisconnect (§9.1.33) releases it, else when the user pulls it
+    # (OCTT TC_005_1). An EVSE suspension stays in force until the stop.
+    (_S.CHARGING, _E.EV_SIDE_UNPLUG): _S.SUSPENDED_EV,  # C4
+    (_S.SUSPENDED_EV, _E.EV_SIDE_UNPLUG): _S.SUSPENDED_EV,
+    (_S.SUSPENDED_EVSE, _E.EV_SIDE_UNPLUG): _S.SUSPENDED_EVSE,
     # With the key false the cable leaves and the transaction stays: C4, the EV can take no
     # energy; plugging it back in resumes charging (D3). An EVSE suspension stays in force.
     (_S.CHARGING, _E.EV_DISCONNECT): _S.SUSPENDED_EV,  # C4
@@ -275,6 +285,10 @@ _GUARDS: dict[ConnectorEvent, tuple[_Guard, str]] = {
     _E.START: (lambda c: c.plugged, "no cable is plugged in"),
     _E.EV_RESUME: (lambda c: c.plugged, "the EV is not plugged in"),
     _E.EV_DISCONNECT: (
+        lambda c: c.plugged and c.in_transaction,
+        "no transaction with a cable plugged in",
+    ),
+    _E.EV_SIDE_UNPLUG: (
         lambda c: c.plugged and c.in_transaction,
         "no transaction with a cable plugged in",
     ),
@@ -456,12 +470,15 @@ class Connector:
                 self.plugged = False
                 if not self.evse_suspended:
                     self.ev_suspended = True
+            case _E.EV_SIDE_UNPLUG:
+                # The cable stays in the socket (``plugged``) until UNPLUG after the stop.
+                if not self.evse_suspended:
+                    self.ev_suspended = True
             case _E.UNPLUG:
                 self.plugged = False
                 # B1: a session that had not started is abandoned with its authorization.
                 self.authorized = False
                 self.finishing = False
-                self._end_transaction()
             case _E.AUTHORIZE:
                 self.authorized = True
                 self.reserved = False

@@ -363,18 +363,34 @@ class Station:
             self.start_transaction(connector_id, id_tag, remote=True)
 
     def unplug(self, connector_id: int) -> None:
-        """The cable is removed; a running transaction stops with EVDisconnected (§9.1.32)."""
+        """The cable is removed (Preparing or Finishing → Available, §4.9).
+
+        During a transaction it leaves the EV first (OCTT TC_005_1). With
+        StopTransactionOnEVSideDisconnect true (§9.1.23): StatusNotification SuspendedEV,
+        StopTransaction with reason EVDisconnected, StatusNotification Finishing; then, if
+        UnlockConnectorOnEVSideDisconnect (§9.1.33) releases the cable, Available at once,
+        else the cable stays locked in the socket (Finishing) until the next ``unplug``.
+        With the key false the transaction goes on, SuspendedEV, the cable locked (§9.1.23
+        outranks §9.1.33) until the EV is plugged in again.
+        """
         connector = self.connector(connector_id)
         transaction = self.transactions.get(connector_id)
-        if transaction is not None and not transaction.stopping:
-            if self.configuration.get_bool("StopTransactionOnEVSideDisconnect"):
-                self._stop(transaction, Reason.EV_DISCONNECTED, unplugged=True)
-                return
+        if transaction is None or transaction.stopping or not connector.plugged:
+            # With no cable in (the EV left a transaction that went on), UNPLUG is refused.
+            self._transition(connector, ConnectorEvent.UNPLUG)
+            return
+        if not self.configuration.get_bool("StopTransactionOnEVSideDisconnect"):
             # The transaction goes on without an EV to charge (SuspendedEV).
             self.meters[connector_id].set_power(0, self.clock.now())
             self._transition(connector, ConnectorEvent.EV_DISCONNECT)
             return
-        self._transition(connector, ConnectorEvent.UNPLUG)
+        if connector.in_transaction:
+            # Not before the StartTransaction answer: the connector is still Preparing then,
+            # and the stop reports its end (Finishing) without a Charging in between.
+            self._transition(connector, ConnectorEvent.EV_SIDE_UNPLUG)
+        self._stop(transaction, Reason.EV_DISCONNECTED)
+        if self.configuration.get_bool("UnlockConnectorOnEVSideDisconnect"):
+            self._transition(connector, ConnectorEvent.UNPLUG)
 
     def authorize(self, id_tag: str) -> Message:
         """Present an id tag: Authorize.req (§4.1), unless it is decided locally (§3.5).
@@ -588,9 +604,7 @@ class Station:
         self.transactions[connector_id] = transaction
         return transaction
 
-    def _stop(
-        self, transaction: Transaction, reason: Reason, *, unplugged: bool = False
-    ) -> Message:
+    def _stop(self, transaction: Transaction, reason: Reason) -> Message:
         now = self.clock.now()
         connector_id = transaction.connector_id
         meter = self.meters[connector_id]
@@ -614,12 +628,11 @@ class Station:
         )
         del self.transactions[connector_id]
         connector = self.connectors[connector_id]
-        events = [ConnectorEvent.UNPLUG] if unplugged else [ConnectorEvent.STOP]
         if not connector.in_transaction and connector.can_apply(ConnectorEvent.START):
             # Stopped before the StartTransaction answer came: it started all the same.
             connector.apply(ConnectorEvent.START)
-        if connector.in_transaction or unplugged:
-            self._transition(connector, *events)
+        if connector.in_transaction:
+            self._transition(connector, ConnectorEvent.STOP)
         return message
 
     def _transaction_data(self, transaction: Transaction, now: float) -> list[dict[str, Any]]:
