@@ -773,7 +773,6 @@ def test_trigger_while_pending_is_sent() -> None:
             },
         ),
         ("GetDiagnostics", {"location": "ftp://example.com/diag"}),
-        ("DataTransfer", {"vendorId": "Acme"}),
     ],
 )
 def test_action_without_handler_raises_not_supported(action: str, payload: dict[str, Any]) -> None:
@@ -783,4 +782,18 @@ def test_action_without_handler_raises_not_supported(action: str, payload: dict[
     with pytest.raises(NotSupportedAction) as raised:
         handle(rig.station, action, payload)
     assert raised.value.code == "NotSupported"
+    assert rig.station.next_item() is None
+
+
+# --- DataTransfer (§5.6) ---------------------------------------------------------------------
+
+
+def test_data_transfer_is_answered_unknown_vendor_id() -> None:
+    rig = make_rig()
+    payload = {"vendorId": "Acme", "messageId": "ping", "data": "{}"}
+    assert "DataTransfer" in HANDLERS
+    assert rig.call("DataTransfer", payload) == {"status": "UnknownVendorId"}
+    assert handle(rig.station, "DataTransfer", {"vendorId": "Other"}) == {
+        "status": "UnknownVendorId"
+    }
     assert rig.station.next_item() is None
