@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +38,8 @@ class CheckedFrames:
 
     def __init__(self) -> None:
         self.frames: list[tuple[str, Any]] = []
+        #: time.monotonic() of each frame, in step with ``frames``
+        self.times: list[float] = []
         self.invalid: list[str] = []
         self._requests: dict[str, str] = {}
 
@@ -46,6 +49,7 @@ class CheckedFrames:
         except ValueError:
             frame = text
         self.frames.append((direction, frame))
+        self.times.append(time.monotonic())
         if not isinstance(frame, list) or len(frame) < 3:
             return
         if direction == "in" and frame[0] == 2:
@@ -65,6 +69,14 @@ class CheckedFrames:
 
     def sent(self, action: str) -> list[dict[str, Any]]:
         return [f[3] for d, f in self.frames if d == "out" and f[0] == 2 and f[2] == action]
+
+    def sent_times(self, action: str) -> list[float]:
+        """When each CALL of ``action`` went out (monotonic seconds)."""
+        return [
+            when
+            for (d, f), when in zip(self.frames, self.times, strict=True)
+            if d == "out" and isinstance(f, list) and f[0] == 2 and f[2] == action
+        ]
 
     def sent_actions(self) -> list[str]:
         return [f[2] for d, f in self.frames if d == "out" and isinstance(f, list) and f[0] == 2]
@@ -198,22 +210,27 @@ async def test_heartbeats_fall_due_in_virtual_time() -> None:
         assert r.station.configuration.get("HeartbeatInterval") == "120"
 
 
+@pytest.mark.slow
 async def test_pending_then_accepted_boot_is_retried_after_the_interval() -> None:
-    config = {"boot": {"status": ["Pending", "Accepted"], "interval": [30, 300]}}
+    config = {"boot": {"status": ["Pending", "Accepted"], "interval": [1, 300]}}
     async with rig(config, boot=False) as r:
         async with asyncio.timeout(5 * UNIT):
             await r.cp.wait_registered(5 * UNIT)
         await r.settle()
         assert r.csms.state(CP).boot_count == 2
-        assert r.clock.now() == START + 30
+        assert r.clock.now() == START + 1
+        # At clock speed 0 too, the CSMS's interval holds in wall time (§4.2).
+        first, second = r.frames.sent_times("BootNotification")
+        assert second - first >= 1
         assert (
             r.csms_actions()
             == ["BootNotification", "BootNotification"] + ["StatusNotification"] * 3
         )
 
 
+@pytest.mark.slow
 async def test_rejected_boot_sends_nothing_until_accepted() -> None:
-    config = {"boot": {"status": ["Rejected", "Rejected", "Accepted"], "interval": [60]}}
+    config = {"boot": {"status": ["Rejected", "Rejected", "Accepted"], "interval": [1]}}
     async with rig(config, boot=False) as r:
         r.station.plug_in(1)
         async with asyncio.timeout(5 * UNIT):
@@ -221,7 +238,9 @@ async def test_rejected_boot_sends_nothing_until_accepted() -> None:
         await r.settle()
         actions = r.csms_actions()
         assert actions[:3] == ["BootNotification"] * 3
-        assert r.clock.now() == START + 120
+        assert r.clock.now() == START + 2
+        times = r.frames.sent_times("BootNotification")
+        assert [later - earlier >= 1 for earlier, later in zip(times, times[1:])] == [True, True]
         assert [(c["connectorId"], c["status"]) for c in r.frames.sent("StatusNotification")] == [
             (0, "Available"),
             (1, "Preparing"),
@@ -404,18 +423,43 @@ async def test_change_availability_unlock_clear_cache_and_trigger() -> None:
                 },
             },
         ),
-        ("DataTransfer", {"vendorId": "acme"}),
         ("UpdateFirmware", {"location": "ftp://x", "retrieveDate": "2025-06-01T08:00:00Z"}),
-        ("BootNotification", {"chargePointVendor": "a", "chargePointModel": "b"}),
+        ("GetDiagnostics", {"location": "ftp://x"}),
+        ("ClearChargingProfile", {}),
+        ("GetCompositeSchedule", {"connectorId": 1, "duration": 60}),
+        ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}),
     ],
 )
-async def test_out_of_scope_and_wrong_direction_actions_are_not_supported(
+async def test_legal_requests_mockpoint_does_not_implement_are_not_supported_and_no_problem(
     action: str, payload: dict[str, Any]
 ) -> None:
     async with rig() as r:
         with pytest.raises(CallErrorReceived) as caught:
-            await r.request(action, payload, validate=False)
+            await r.request(action, payload)
         assert caught.value.code == "NotSupported"
+        # A CSMS may legally send it: nothing the charge point holds against it.
+        assert r.cp.problems == []
+        assert [(rec.call.action, rec.not_supported) for rec in r.cp.received] == [(action, True)]
+
+
+async def test_a_request_of_the_wrong_direction_is_not_supported_and_a_violation() -> None:
+    async with rig() as r:
+        with pytest.raises(CallErrorReceived) as caught:
+            await r.request(
+                "BootNotification",
+                {"chargePointVendor": "a", "chargePointModel": "b"},
+                validate=False,
+            )
+        assert caught.value.code == "NotSupported"
+        assert len(r.cp.problems) == 1
+        assert r.cp.problems[0].startswith("CSMS protocol violation: BootNotification")
+
+
+async def test_data_transfer_from_the_csms_is_answered_unknown_vendor_id() -> None:
+    async with rig() as r:
+        answer = await r.request("DataTransfer", {"vendorId": "com.acme", "messageId": "x"})
+        assert answer == {"status": "UnknownVendorId"}
+        assert r.cp.problems == []
 
 
 # --- invalid frames, both directions ---------------------------------------------------------

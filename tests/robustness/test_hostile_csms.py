@@ -543,9 +543,10 @@ def test_a_second_answer_to_one_call_is_a_violation(run_cp: Callable[..., Run]) 
             "expiryDate must be date-time",
         ),
         (
+            # Not implemented here, but a CSMS may send it: only its broken payload is wrong.
             '[2,"r-7","SetChargingProfile",{"connectorId":1,"csChargingProfiles":{}}]',
-            "NotSupported",
-            "SetChargingProfile is not supported here",
+            "OccurenceConstraintViolation",
+            "SetChargingProfile request: required field missing: csChargingProfiles.chargingProfileId",
         ),
         (
             '[2,"r-8","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]',
