@@ -394,3 +394,34 @@ def test_parse_duration(text: object, seconds: float) -> None:
 def test_parse_duration_refuses(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+# --- deduplication by unique id, as production CSMSs do --------------------------------------
+
+
+def test_deduplicate_answers_a_repeated_unique_id_as_the_first_time_with_no_new_effect() -> None:
+    csms = behaviour({"deduplicate": True})
+    first = call("StartTransaction")
+    again = Call(first.unique_id, "StartTransaction", dict(first.payload))
+    assert reply(csms.answer("CP-1", first))["transactionId"] == 1
+    assert reply(csms.answer("CP-1", again))["transactionId"] == 1
+    state = csms.state("CP-1")
+    assert list(state.transactions) == [1]
+    assert state.calls == [first]
+    assert state.duplicates == [again]
+    # The same id from another charge point is another message.
+    other = Call(first.unique_id, "StartTransaction", dict(first.payload))
+    assert reply(csms.answer("CP-2", other))["transactionId"] == 2
+
+
+def test_without_deduplicate_a_repeated_unique_id_is_a_new_request() -> None:
+    csms = behaviour()
+    first = call("StartTransaction")
+    csms.answer("CP-1", first)
+    csms.answer("CP-1", Call(first.unique_id, "StartTransaction", dict(first.payload)))
+    assert list(csms.state("CP-1").transactions) == [1, 2]
+
+
+def test_deduplicate_must_be_a_boolean() -> None:
+    with pytest.raises(UsageError, match="deduplicate: expected true or false, got 'yes please'"):
+        config_from_mapping({"deduplicate": "yes please"}, "csms.yaml")

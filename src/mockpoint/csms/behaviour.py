@@ -101,6 +101,10 @@ class ChargePointState:
     calls: list[Call] = field(default_factory=list)
     #: requests received per action, to apply ``times`` of an override
     action_counts: dict[str, int] = field(default_factory=dict)
+    #: with ``deduplicate``: the answer given to each unique id, and the retransmissions
+    #: answered from it
+    answered: dict[str, Answer] = field(default_factory=dict)
+    duplicates: list[Call] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -137,6 +141,19 @@ class CsmsBehaviour:
         CALLERROR opens no transaction, a boot answered Rejected by an override is Rejected.
         """
         state = self.state(cp_id)
+        if self.config.deduplicate:
+            earlier = state.answered.get(call.unique_id)
+            if earlier is not None:
+                # A retransmission, as far as a deduplicating CSMS can tell: the first
+                # answer again, and no second transaction, boot or status.
+                state.duplicates.append(call)
+                return earlier
+            answer = self._answer(state, call)
+            state.answered[call.unique_id] = answer
+            return answer
+        return self._answer(state, call)
+
+    def _answer(self, state: ChargePointState, call: Call) -> Answer:
         state.calls.append(call)
         count = state.action_counts.get(call.action, 0) + 1
         state.action_counts[call.action] = count

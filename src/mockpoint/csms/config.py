@@ -25,6 +25,8 @@ A configuration file, every key optional::
         send: {action: RemoteStopTransaction, payload: {transactionId: "${transaction_id}"}}
         delay: 0s                     # times: 1 (default) per charge point
     call_timeout: 30s                 # how long the CSMS waits for a charge point's answer
+    deduplicate: true                 # a CALL whose unique id this charge point already
+                                      # used gets the first answer again, with no new effect
     auth:                             # HTTP Basic auth (security profiles 1 and 2)
       passwords: {CP-001: "${CP001_PASSWORD}"}   # per charge point id
       any_password: "${CSMS_PASSWORD}"           # for every charge point not listed
@@ -181,6 +183,9 @@ class CsmsConfig:
     call_timeout: float = 30.0
     #: HTTP Basic authentication of the charge points (off by default)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    #: treat a CALL whose unique id the charge point already used as a retransmission, as
+    #: production CSMSs do: answer it as the first time, apply nothing (off by default)
+    deduplicate: bool = False
 
 
 def load_config(path: str | Path) -> CsmsConfig:
@@ -230,6 +235,7 @@ def config_from_mapping(data: object, source: str = "<config>") -> CsmsConfig:
             else 30.0
         ),
         auth=_auth(reader, top.get("auth")),
+        deduplicate=reader.boolean(top.get("deduplicate", False), "deduplicate"),
     )
 
 
@@ -273,7 +279,17 @@ _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 _TOP_KEYS = frozenset(
-    {"boot", "id_tags", "answers", "on_boot", "periodic", "on_request", "call_timeout", "auth"}
+    {
+        "boot",
+        "id_tags",
+        "answers",
+        "on_boot",
+        "periodic",
+        "on_request",
+        "call_timeout",
+        "auth",
+        "deduplicate",
+    }
 )
 _AUTH_KEYS = frozenset({"passwords", "any_password"})
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -336,6 +352,11 @@ class _Reader:
     def string(self, value: object, key: str) -> str:
         if not isinstance(value, str) or not value:
             raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
+        return value
+
+    def boolean(self, value: object, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
         return value
 
     def integer(self, value: object, key: str, minimum: int) -> int:

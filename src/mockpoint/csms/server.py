@@ -654,8 +654,9 @@ class MockCsms:
 
 
 def _charge_point_id(path: str) -> str:
-    """The identity in a request path: its last segment, URL-decoded (OCPP-J 1.6 §3.1.1)."""
-    return unquote(urlsplit(path).path.rsplit("/", 1)[-1])
+    """The identity in a request path: its last segment, URL-decoded (OCPP-J 1.6 §3.1.1);
+    a trailing slash is forgiven (``/ocpp/CP-1/``, as CSMSs that route so expect)."""
+    return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _address(address: Any) -> str:

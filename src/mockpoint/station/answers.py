@@ -109,6 +109,9 @@ def start_answered(station: Station, message: Message, response: dict[str, Any])
             connector.apply(ConnectorEvent.START)
         station._stop(transaction, Reason.DE_AUTHORIZED)
     elif connector.can_apply(ConnectorEvent.START):
+        # SuspendedEVSE: the charge point offers the EV no energy, whatever it drew before
+        # the answer came (an offline start answered after reconnecting).
+        station.meters[connector_id].set_power(0, now)
         station._transition(connector, ConnectorEvent.START, ConnectorEvent.EVSE_SUSPEND)
 
 
