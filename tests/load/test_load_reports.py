@@ -53,6 +53,7 @@ def sample() -> LoadStats:
     stats.step_finished(False, "timeout waiting for StartTransaction")
     stats.iteration_finished()
     stats.request_received("RemoteStopTransaction")
+    stats.request_received("SetChargingProfile", not_supported=True)
     stats.finished_at = START + 6
     return stats
 
@@ -93,7 +94,8 @@ def test_console_report() -> None:
     # The top failure first, and peer text shown as it is, not as markup.
     failures = [line.strip() for line in lines if "×  " in line]
     assert failures == ["2×  timeout waiting for StartTransaction", f"1×  {HOSTILE}"]
-    assert "Received    RemoteStopTransaction 1" in lines
+    assert "Received    RemoteStopTransaction 1, SetChargingProfile 1" in lines
+    assert "Unsupported SetChargingProfile 1 (not supported here: NotSupported)" in lines
     assert "  ✓ p99<500ms  300ms" in lines
     assert "  ✗ errors<0.1%  9.091% (4 of 44 calls)" in lines
     assert lines[-1] == "broken: errors<0.1%"

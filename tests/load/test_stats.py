@@ -221,11 +221,13 @@ def test_connections_messages_steps_received() -> None:
     stats.step_finished(False, "expect Accepted, got Rejected")
     stats.iteration_finished()
     stats.request_received("RemoteStopTransaction")
+    stats.request_received("SetChargingProfile", not_supported=True)
     assert (stats.opened, stats.failed, stats.dropped) == (2, {"refused": 2, "tls": 1}, 1)
     assert (stats.connect_failures, stats.connection_attempts) == (3, 5)
     assert (stats.steps_passed, stats.steps_failed, stats.iterations) == (1, 2, 1)
     assert stats.step_failures == {"expect Accepted, got Rejected": 2}
-    assert stats.received == {"RemoteStopTransaction": 1}
+    assert stats.received == {"RemoteStopTransaction": 1, "SetChargingProfile": 1}
+    assert stats.not_supported == {"SetChargingProfile": 1}
 
 
 def test_distinct_failures_are_capped_keeping_those_that_sort_first() -> None:
@@ -292,6 +294,7 @@ events = st.one_of(
     st.tuples(st.just("step"), st.booleans(), st.integers(0, 129).map(lambda i: f"step {i}")),
     st.tuples(st.just("iteration")),
     st.tuples(st.just("received"), st.sampled_from(["Reset", "RemoteStopTransaction"])),
+    st.tuples(st.just("unsupported"), st.sampled_from(["SetChargingProfile", "UpdateFirmware"])),
     st.tuples(st.just("in")),
     st.tuples(st.just("out")),
 )
@@ -313,6 +316,8 @@ def apply(stats: LoadStats, event: tuple[Any, ...]) -> None:
         stats.iteration_finished()
     elif kind == "received":
         stats.request_received(*args)
+    elif kind == "unsupported":
+        stats.request_received(*args, not_supported=True)
     elif kind == "in":
         stats.messages_in += 1
     else:
@@ -452,6 +457,7 @@ def test_document_shape_and_derived_fields() -> None:
         "messages",
         "steps",
         "received",
+        "not_supported",
         "resources",
         "timeline",
     ]

@@ -131,6 +131,11 @@ def console_report(stats: LoadStats, results: Sequence[ThresholdResult], console
     if stats.received:
         received = ", ".join(f"{one_line(a)} {n:,}" for a, n in sorted(stats.received.items()))
         _line(console, "Received", received)
+    if stats.not_supported:
+        unsupported = ", ".join(
+            f"{one_line(a)} {n:,}" for a, n in sorted(stats.not_supported.items())
+        )
+        _line(console, "Unsupported", f"{unsupported} (not supported here: NotSupported)")
     if results:
         console.print(Text("Thresholds", style="bold"))
         for result in results:
@@ -264,6 +269,7 @@ def html_report(stats: LoadStats, results: Sequence[ThresholdResult] = ()) -> st
     for title, counts in (
         ("Connection failures", stats.failed),
         ("Requests received from the CSMS", stats.received),
+        ("Not supported here (answered NotSupported, never a failure)", stats.not_supported),
     ):
         if counts:
             parts.append(f"<h2>{html.escape(title)}</h2>")

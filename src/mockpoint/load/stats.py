@@ -288,6 +288,7 @@ class LoadStats:
         "iterations",
         "messages_in",
         "messages_out",
+        "not_supported",
         "opened",
         "ramp_seconds",
         "received",
@@ -326,6 +327,9 @@ class LoadStats:
         self.iterations = 0
         #: CSMS-initiated requests received, by action
         self.received: dict[str, int] = {}
+        #: those of them mockpoint does not implement, answered NotSupported: "not supported
+        #: here", never a failure (PRODUCT.md, "Charge point behaviour")
+        self.not_supported: dict[str, int] = {}
         #: epoch second -> what happened in it
         self.timeline: dict[int, TimelinePoint] = {}
         #: what running cost: resident memory of the shards' processes with every charge
@@ -415,13 +419,14 @@ class LoadStats:
     def iteration_finished(self) -> None:
         self.iterations += 1
 
-    def request_received(self, action: str) -> None:
-        """The CSMS sent a request (a CALL) of ``action`` to a charge point."""
-        received = self.received
-        if action in received:
-            received[action] += 1
-        else:
-            _add_capped(received, action, 1)
+    def request_received(self, action: str, *, not_supported: bool = False) -> None:
+        """The CSMS sent a request (a CALL) of ``action`` to a charge point; with
+        ``not_supported``, one mockpoint does not implement (answered NotSupported)."""
+        for counts in (self.received, self.not_supported) if not_supported else (self.received,):
+            if action in counts:
+                counts[action] += 1
+            else:
+                _add_capped(counts, action, 1)
 
     def sample_connected(self, now: float, connected: int) -> None:
         """``connected`` charge points of this shard are connected at ``now``.
@@ -470,6 +475,7 @@ class LoadStats:
         _merge_capped(self.step_failures, other.step_failures)
         self.iterations += other.iterations
         _merge_capped(self.received, other.received)
+        _merge_capped(self.not_supported, other.not_supported)
         self.rss_bytes += other.rss_bytes
         self.rss_baseline_bytes += other.rss_baseline_bytes
         self.ramp_seconds = max(self.ramp_seconds, other.ramp_seconds)
@@ -594,6 +600,7 @@ class LoadStats:
                 "iterations": self.iterations,
             },
             "received": _sorted(self.received),
+            "not_supported": _sorted(self.not_supported),
             "resources": {
                 "rss_bytes": self.rss_bytes,
                 "rss_baseline_bytes": self.rss_baseline_bytes,

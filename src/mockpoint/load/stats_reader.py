@@ -206,6 +206,8 @@ class Reader:
             self.fail("steps.failures", f"do not add up to steps.failed ({stats.steps_failed})")
         stats.iterations = self.count(steps, "iterations", "steps")
         stats.received = self.counts(self.field(data, "received", ""), "received")
+        if "not_supported" in data:  # absent from results of earlier versions
+            stats.not_supported = self.counts(data["not_supported"], "not_supported")
         resources = data.get("resources")  # absent from results of earlier versions
         if resources is not None:
             resources = self.mapping(resources, "resources")

@@ -59,8 +59,8 @@ def sample(station: Station, now: float) -> None:
     from mockpoint.station.station import Message
 
     configuration = station.configuration
-    # The keys accept every §7.31 measurand; this meter reads only some, and a real meter
-    # leaves out what it cannot measure.
+    # The keys take only measurands this meter reads (configuration.py refuses others);
+    # the filter guards a key table of someone else's.
     sent = [m for m in configuration.get_list("MeterValuesAlignedData") if m in SUPPORTED]
     kept = [m for m in configuration.get_list("StopTxnAlignedData") if m in SUPPORTED]
     for connector_id, meter in station.meters.items():
