@@ -20,7 +20,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from conftest import UNIT
-from mockpoint.errors import ConnectError, ConnectionLost
+from mockpoint.errors import ConnectError, ConnectionLost, UsageError
 from mockpoint.scenario.runner import Dial
 from mockpoint.transport import SUBPROTOCOL, WebSocketTransport, charge_point_url
 from mockpoint.transport import connect as websockets_connect
@@ -226,9 +226,16 @@ async def test_server_that_answers_garbage_is_a_connect_error(connect: Dial) -> 
         await server.wait_closed()
 
 
-async def test_invalid_url_is_a_connect_error(connect: Dial) -> None:
-    with pytest.raises(ConnectError, match="invalid CSMS URL"):
+async def test_a_url_that_is_not_websocket_is_a_usage_error(connect: Dial) -> None:
+    # Not retried as a connection failure would be: trying again cannot mend it.
+    with pytest.raises(UsageError, match=r"did you mean ws://127\.0\.0\.1:1/ocpp\?"):
         await connect("http://127.0.0.1:1/ocpp", "CP-001")
+
+
+async def test_a_url_websockets_refuses_is_a_connect_error() -> None:
+    # A user name without a password: picows ignores it, websockets refuses the URL.
+    with pytest.raises(ConnectError, match="invalid CSMS URL"):
+        await websockets_connect("ws://user@127.0.0.1:1/ocpp", "CP-001")
 
 
 # --- an open connection --------------------------------------------------------------------

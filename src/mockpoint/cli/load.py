@@ -17,7 +17,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from mockpoint.cli.main import cli
+from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.cli.run import _assignments
 from mockpoint.csms.config import config_from_mapping, load_config
 from mockpoint.csms.server import MockCsms
@@ -35,7 +35,9 @@ from mockpoint.load.thresholds import (
     parse_threshold,
 )
 from mockpoint.scenario.loader import load_scenario
+from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.model import parse_duration
+from mockpoint.transport.websocket import check_csms_url
 
 _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 
@@ -115,7 +117,13 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
     type=click.IntRange(min=0),
     help="Worker processes (default: one per core; 0: in this process).",
 )
-@click.option("--csms", "csms_url", metavar="URL", help="The CSMS (default: the scenario's).")
+@click.option(
+    "--csms",
+    "csms_url",
+    metavar="URL",
+    callback=checked_csms_url,
+    help="The CSMS (default: the scenario's); {id} in it places the charge point id.",
+)
 @click.option(
     "--csms-config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -207,6 +215,14 @@ def load(
         workers = os.cpu_count() or 1
     workers = max(0, min(workers, count))
     url = csms_url or (parsed.target.url if parsed.target else None)
+    values = _assignments(variables, "--var")
+    if url is not None and "${" in url:
+        # Checked here, once, rather than by every charge point in its worker.
+        source = "--csms" if csms_url else f"{scenario}: csms"
+        try:
+            check_csms_url(str(resolve(url, values)), source)
+        except UnknownVariable as exc:
+            raise UsageError(f"{source}: {exc}") from None
     config = load_config(csms_config) if csms_config else None
     if config is None and url is None and parsed.mock_csms is not None:
         config = config_from_mapping(parsed.mock_csms, f"{scenario}: mock_csms")
@@ -221,7 +237,7 @@ def load(
         seed=seed,
         speed=speed,
         start_at=start_at or 0.0,
-        variables=_assignments(variables, "--var"),
+        variables=values,
         connect_timeout=connect_timeout,
     )
     console = _console()

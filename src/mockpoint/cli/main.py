@@ -15,12 +15,22 @@ import click
 
 from mockpoint import __version__
 from mockpoint.errors import ExitCode, MockpointError
+from mockpoint.transport.websocket import check_csms_url
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mockpoint")
 def cli() -> None:
     """mockpoint: a deterministic OCPP 1.6J charge point simulator for testing CSMS backends."""
+
+
+def checked_csms_url(_ctx: click.Context, _param: click.Parameter, url: str | None) -> str | None:
+    """The ``--csms`` option's callback of ``run``, ``load`` and ``shell``: a URL that is not
+    ws:// or wss:// stops the command at once (exit 2) instead of failing to connect for
+    ``--connect-timeout``. One with ``${NAME}`` is checked once expanded, at run time."""
+    if url is not None and "${" not in url:
+        check_csms_url(url, "--csms")
+    return url
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from mockpoint.cli.main import cli
+from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.csms.config import CsmsConfig, load_config
 from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
 from mockpoint.scenario.loader import load_paths
@@ -53,7 +53,14 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
     help="How long an `await` with a prompt waits for a real CSMS to act (default: its within).",
 )
 @click.option("--coverage", type=_FILE, help="Write which actions and values were exercised.")
-@click.option("--csms", "csms_url", metavar="URL", help="The CSMS to test; overrides the files.")
+@click.option(
+    "--csms",
+    "csms_url",
+    metavar="URL",
+    callback=checked_csms_url,
+    help="The CSMS to test (ws:// or wss://; the charge point id is appended, or put where "
+    "the URL says {id}); overrides the files.",
+)
 @click.option(
     "--csms-config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

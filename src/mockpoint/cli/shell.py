@@ -15,12 +15,18 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from mockpoint.cli.main import cli
+from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.shell.app import Shell, ShellOptions, prompt_lines, stdin_lines
 
 
 @cli.command("shell")
-@click.option("--csms", "csms_url", metavar="URL", help="The CSMS (default: the embedded mock).")
+@click.option(
+    "--csms",
+    "csms_url",
+    metavar="URL",
+    callback=checked_csms_url,
+    help="The CSMS (default: the embedded mock); {id} in it places the charge point id.",
+)
 @click.option("--id", "charge_point_id", metavar="CP", help="The charge point id.")
 @click.option(
     "--scenario",

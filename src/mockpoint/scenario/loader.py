@@ -7,12 +7,13 @@ and nothing run. It checks, in turn:
 - the YAML itself: syntax, duplicate keys (PyYAML accepts them silently), unknown tags;
 - the format: one kind key per step, known keys, types, durations and power, by the models
   of ``model.py``, whose errors are mapped from their ``loc`` back to the YAML node;
-- what the models cannot know: ``send`` names a request the charge point sends and
-  ``await`` one the CSMS sends; the fields a ``send`` payload or an ``await`` reply writes
-  agree with the OCA schema (unknown fields, types, enums, formats, lengths; required
-  fields are left to run time, when the station fills them); ``charge_point.configuration``
-  builds a :class:`~mockpoint.station.configuration.Configuration`; ``mock_csms`` is a
-  valid mock CSMS configuration.
+- what the models cannot know: the CSMS URL is ws:// or wss://; ``send`` names a request
+  the charge point sends and ``await`` one the CSMS sends; the fields a ``send`` payload or
+  an ``await`` reply writes agree with the OCA schema (unknown fields, types, enums,
+  formats, lengths; required fields are left to run time, when the station fills them);
+  ``charge_point.configuration`` builds a
+  :class:`~mockpoint.station.configuration.Configuration`; ``mock_csms`` is a valid mock
+  CSMS configuration.
 
 Timestamps are not resolved by the YAML reader: ``2025-06-01T08:00:00Z`` in a payload stays
 the string OCPP puts on the wire (the model parses ``clock.start`` itself). ``${name}``
@@ -51,6 +52,7 @@ from mockpoint.scenario.payloads import (
     without_variables,
 )
 from mockpoint.station.configuration import Configuration, ConfigurationError
+from mockpoint.transport.websocket import check_csms_url
 
 __all__ = ["SUFFIXES", "Problem", "ScenarioError", "load_paths", "load_scenario"]
 
@@ -268,6 +270,7 @@ class _FileCheck:
             self.add(tree.node, f"a scenario is a mapping (name:, steps:, ...), not {what}")
             return None
         self.check_steps(data, tree)
+        self.check_csms(data, tree)
         configuration_checked = self.check_configuration(data, tree)
         scenario = self.validate(data, tree, configuration_checked)
         self.check_actions(data, tree)
@@ -471,6 +474,28 @@ class _FileCheck:
             if id(node) not in self.broken:
                 self.add(node, error.message(data))
         return None
+
+    def check_csms(self, data: dict[Any, Any], tree: _Tree) -> None:
+        """The CSMS URL, short form or long, is ws:// or wss:// (OCPP-J 1.6 §3), checked as
+        ``--csms`` is; one with ``${NAME}`` is checked once expanded, at run time."""
+        csms, found = data.get("csms"), tree.child("csms")
+        if found is None:
+            return
+        csms_tree = found[1]
+        if isinstance(csms, str):
+            url, where, node = csms, "csms", csms_tree.node
+        elif isinstance(csms, dict) and isinstance(csms.get("url"), str):
+            url, where, node = csms["url"], "csms.url", csms_tree.point(["url"])
+        else:
+            return
+        if "${" in url:
+            return
+        try:
+            check_csms_url(url, where)
+        except UsageError as exc:
+            self.add(node, str(exc))
+            # The model refuses the long form too, in words that say less: once is enough.
+            self.broken.add(id(csms_tree.node))
 
     def check_configuration(self, data: dict[Any, Any], tree: _Tree) -> bool:
         """Build the charge point's Configuration as the station will (PRODUCT.md,

@@ -55,7 +55,7 @@ from mockpoint.scenario.steps import (
 from mockpoint.station.configuration import Configuration
 from mockpoint.station.station import Identity, Station
 from mockpoint.transport.base import Transport
-from mockpoint.transport.websocket import connect
+from mockpoint.transport.websocket import check_csms_url, connect
 
 
 class Frames(Protocol):
@@ -275,6 +275,7 @@ def connector(
             raise UsageError(f"{path}: csms: {exc}") from None
 
     url = str(setting(url))
+    check_csms_url(url, f"{path}: csms")  # once more after ${NAME} expansion
     scheme = url.split(":", 1)[0].lower()
     if (profile >= 2 and scheme != "wss") or (profile == 1 and scheme != "ws"):
         expected = "ws://" if profile == 1 else "wss://"

@@ -37,6 +37,7 @@ from mockpoint.rpc.frames import BinaryText
 from mockpoint.transport.websocket import (
     SUBPROTOCOL,
     charge_point_url,
+    check_csms_url,
     refusal,
     socket_failure,
     without_credentials,
@@ -178,6 +179,7 @@ async def connect(
 ) -> PicowsTransport:
     """Open the charge point's connection to the CSMS at ``url`` (see
     :func:`mockpoint.transport.websocket.connect`, whose behaviour this mirrors)."""
+    check_csms_url(url, "CSMS URL")
     target = charge_point_url(url, charge_point_id)
     shown = without_credentials(target)
     headers: dict[str, str] = {"Sec-WebSocket-Protocol": SUBPROTOCOL}

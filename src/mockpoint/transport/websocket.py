@@ -1,7 +1,9 @@
 """The WebSocket transport, on the ``websockets`` library.
 
-OCPP-J 1.6 §3: the charge point connects to ``<csms url>/<charge point identity>`` and
-offers the subprotocol ``ocpp1.6``; a server that does not select it is refused. Every
+OCPP-J 1.6 §3: the charge point connects to ``<csms url>/<charge point identity>`` (or puts
+the identity where the URL says ``{id}``, :func:`charge_point_url`) and offers the
+subprotocol ``ocpp1.6``; a server that does not select it is refused. A URL that is not
+``ws://`` or ``wss://`` is a usage error, never retried (:func:`check_csms_url`). Every
 exception of the library is translated here: failing to connect raises
 :class:`~mockpoint.errors.ConnectError` with a message for humans, losing an open
 connection raises :class:`~mockpoint.errors.ConnectionLost`.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import ssl
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -38,7 +41,7 @@ from websockets.exceptions import (
 from websockets.frames import Frame
 from websockets.typing import Subprotocol
 
-from mockpoint.errors import ConnectError, ConnectionLost
+from mockpoint.errors import ConnectError, ConnectionLost, UsageError
 from mockpoint.ocpp16.secrets import REDACTED
 from mockpoint.rpc.frames import BinaryText
 
@@ -111,11 +114,67 @@ class WebSocketTransport:
         return self._connection.subprotocol
 
 
+#: Where a CSMS URL says the charge point identity goes (``ws://host/ocpp/{id}/``).
+ID_PLACEHOLDER = "{id}"
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f]")
+#: What a WebSocket URL was probably meant to be, by the scheme it has (RFC 6455 §3).
+_WEBSOCKET_SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
+
+
 def charge_point_url(url: str, charge_point_id: str) -> str:
-    """``url`` with the charge point identity appended as the last path segment."""
+    """``url`` with the charge point identity, percent-encoded, where the URL says
+    ``{id}`` (in its path or query: ``ws://host/ocpp/{id}/``, ``ws://host/{id}?token=x``),
+    else appended as the last path segment (OCPP-J 1.6 §3.1.1)."""
+    identity = quote(charge_point_id, safe="")
     parts = urlsplit(url)
-    path = parts.path.rstrip("/") + "/" + quote(charge_point_id, safe="")
+    if ID_PLACEHOLDER in parts.path or ID_PLACEHOLDER in parts.query:
+        path = parts.path.replace(ID_PLACEHOLDER, identity)
+        query = parts.query.replace(ID_PLACEHOLDER, identity)
+        return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+    path = parts.path.rstrip("/") + "/" + identity
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+def check_csms_url(url: str, source: str) -> None:
+    """Raise :class:`~mockpoint.errors.UsageError` unless ``url`` is a ``ws://`` or
+    ``wss://`` URL with a host (OCPP-J 1.6 §3: the charge point opens a WebSocket).
+
+    ``source`` says where the URL came from (``--csms``, ``scenario.yaml: csms``) and starts
+    the message. A URL another scheme, or none, is a mistake retrying cannot mend, so it is
+    refused before anything connects, with what it was probably meant to be: ``http`` →
+    ``ws``, ``https`` → ``wss``, no scheme → ``ws://``.
+    """
+    if not url.strip():
+        raise UsageError(f"{source}: the CSMS URL is empty, e.g. ws://127.0.0.1:9000/ocpp")
+    shown = without_credentials(url)
+    found = _SCHEME.match(url)
+    scheme = found.group(1).lower() if found else None
+    if found is not None and scheme in ("ws", "wss") and found.group(2):
+        try:
+            parts = urlsplit(url)
+            host, _ = parts.hostname, parts.port  # .port raises for a port that is not one
+        except ValueError as exc:
+            raise UsageError(f"{source}: {shown!r} is not a valid URL: {exc}") from None
+        if not host:
+            raise UsageError(f"{source}: {shown!r} names no host, e.g. ws://127.0.0.1:9000/ocpp")
+        if parts.fragment or url.endswith("#"):
+            raise UsageError(f"{source}: {shown!r}: a #fragment means nothing to a WebSocket")
+        if _NOT_IN_URL.search(url):
+            raise UsageError(f"{source}: {shown!r} holds a space or a control character")
+        return
+    if found is not None and found.group(2):  # scheme://rest
+        rest = shown[found.end() :]
+        meant = f"{_WEBSOCKET_SCHEMES.get(scheme or '', 'ws')}://{rest}"
+    elif found is not None and scheme in _WEBSOCKET_SCHEMES:  # ws:host, http:/host
+        rest = shown[found.end() :].lstrip("/")
+        meant = f"{_WEBSOCKET_SCHEMES[scheme]}://{rest}"
+    else:  # 127.0.0.1:9000/ocpp, localhost:9000 (whose "localhost:" reads as a scheme)
+        meant = f"ws://{shown}"
+    raise UsageError(
+        f"{source}: {shown!r} is not a WebSocket URL (ws:// or wss://); did you mean {meant}?"
+    )
 
 
 async def connect(
@@ -133,6 +192,7 @@ async def connect(
     (security profiles 1 and 2); ``ssl_context`` configures TLS for ``wss://`` URLs (profile
     2, and 3 when it holds a client certificate).
     """
+    check_csms_url(url, "CSMS URL")
     target = charge_point_url(url, charge_point_id)
     shown = without_credentials(target)
     headers: dict[str, str] = {}
