@@ -270,7 +270,8 @@ def test_json_document(coverage: Coverage, tmp_path: Path) -> None:
     assert text.startswith('{\n  "version": 1,\n  "actions": [\n    {\n      "action"')
     document = json.loads(text)
     assert document == coverage_json(coverage)
-    assert list(document) == ["version", "actions", "untested", "frames"]
+    assert list(document) == ["version", "actions", "untested", "not_supported", "frames"]
+    assert document["not_supported"] == []
     assert document["frames"] == {"raw": 1, "malformed": 1, "unmatched": 2}
     boot = document["actions"][1]
     assert boot == {
@@ -279,6 +280,8 @@ def test_json_document(coverage: Coverage, tmp_path: Path) -> None:
         "calls": 1,
         "results": 1,
         "errors": {},
+        "not_supported": 0,
+        "ignored": 0,
         "fields": [
             {
                 "message": "response",

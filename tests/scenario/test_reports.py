@@ -308,7 +308,18 @@ def test_json_report_structure(tmp_path: Path) -> None:
         "skipped": 0,
         "total": 4,
     }
-    scenario_keys = ["name", "file", "cp", "status", "duration", "error", "steps"]
+    scenario_keys = [
+        "name",
+        "file",
+        "cp",
+        "status",
+        "duration",
+        "error",
+        "seed",
+        "not_supported",
+        "ignored",
+        "steps",
+    ]
     assert all(list(s) == scenario_keys for s in report["scenarios"])
     assert [s["status"] for s in report["scenarios"]] == [
         "passed",

@@ -175,6 +175,35 @@ def step_line(step: StepOutcome) -> str:
     return one_line(f"{status:<20} {took:>8}  {step.location}  {step.label}")
 
 
+#: How every report names the CSMS requests mockpoint answered NotSupported (PRODUCT.md,
+#: "Charge point behaviour": listed, never a failure).
+NOT_SUPPORTED = "not supported here"
+#: ... and those it left unanswered because the boot was Rejected.
+IGNORED = "not answered while the boot was Rejected (§4.2)"
+
+
+def tallied(counted: dict[str, int]) -> str:
+    """``SetChargingProfile ×2, UpdateFirmware ×1``: actions and how many of each."""
+    return ", ".join(f"{one_line(action)} ×{count}" for action, count in counted.items())
+
+
+def unanswered_lines(scenario: ScenarioOutcome) -> list[str]:
+    """A line for the CSMS requests mockpoint does not implement (answered NotSupported)
+    and one for those left unanswered while the boot was Rejected (OCPP 1.6 §4.2); none
+    for what did not happen."""
+    lines = []
+    if scenario.not_supported:
+        lines.append(f"{NOT_SUPPORTED}: {tallied(scenario.not_supported)}")
+    if scenario.ignored:
+        lines.append(f"{IGNORED}: {tallied(scenario.ignored)}")
+    return lines
+
+
+def seed_line(seed: int) -> str:
+    """How the reports say a scenario's seed, and what to do with it."""
+    return f"seed {seed} (replay with --seed {seed})"
+
+
 def first_failure(scenario: ScenarioOutcome) -> StepOutcome | None:
     """The first failing step: where the scenario started to go wrong, tolerated or not."""
     failed = scenario.failed_steps

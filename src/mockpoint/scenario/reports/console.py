@@ -1,5 +1,7 @@
 """The live console report of ``mockpoint run``: a line per step as it runs (PRODUCT.md,
-"Reports"); ``-q`` shows only the result and the failures, ``-v`` every frame.
+"Reports"); ``-q`` shows only the result and the failures, ``-v`` every frame. Under each
+scenario's result: its seed (to replay it with ``--seed``), and the CSMS requests that were
+"not supported here" or not answered while the boot was Rejected, when there were any.
 
 The runner drives a :class:`Reporter` as things happen; :class:`ConsoleReporter` prints with
 rich, :class:`NullReporter` prints nothing (tests, ``load``). Peer-supplied text (payloads,
@@ -23,7 +25,9 @@ from mockpoint.scenario.reports._text import (
     duration,
     one_line,
     pretty,
+    seed_line,
     short_reason,
+    unanswered_lines,
 )
 
 #: Verbosity levels: ``-q``, the default, ``-v``; ``-vv`` prints whole frames.
@@ -157,6 +161,8 @@ class ConsoleReporter:
                     (f"{mark} ", style), (one_line(outcome.name), "bold"), (f"  {status}", "")
                 )
                 self._detail(Text(outcome.error))
+            if status is not Status.PASSED and outcome.seed is not None:
+                self._detail(Text(seed_line(outcome.seed), style="dim"))
             return
         mark, style = _MARKS.get(status, ("?", ""))
         passed = sum(1 for step in outcome.steps if step.status is Status.PASSED)
@@ -168,6 +174,10 @@ class ConsoleReporter:
         )
         if outcome.error:
             self._detail(Text(outcome.error, style=style))
+        if outcome.seed is not None:
+            self._line(("  ", ""), (seed_line(outcome.seed), "dim"))
+        for line in unanswered_lines(outcome):
+            self._line(("  ", ""), (line, "yellow"))
         self._console.print()
 
     def run_finished(self, run: RunOutcome) -> None:

@@ -13,6 +13,13 @@ the wrong way, an unknown action):
   depth (``status``, ``idTagInfo.status``, ``meterValue[].sampledValue[].measurand``), the
   values seen and the values the schema allows that never were.
 
+A CSMS request mockpoint does not implement (SetChargingProfile, UpdateFirmware...) is
+answered NotSupported and counted as "not supported here" (the runner's
+``ScenarioOutcome.not_supported``), not as an error: it is out of mockpoint's scope, not a
+failure of the CSMS (PRODUCT.md, "Charge point behaviour"). A request left unanswered
+because the boot was Rejected (OCPP 1.6 §4.2; ``ScenarioOutcome.ignored``) is counted apart
+too.
+
 The allowed values come from the schemas alone (:func:`enum_fields`), so nothing here
 repeats them. Answers are paired with their CALL by charge point, direction and unique id
 (OCPP-J 1.6 §4.2.2), afresh for each scenario, as :mod:`._text` does. Raw text frames,
@@ -23,10 +30,16 @@ malformed frames and answers to no CALL seen are counted, never raised on (STYLE
     {"version": 1,
      "actions": [{"action": "BootNotification", "direction": "cp_to_csms",
                   "calls": 1, "results": 1, "errors": {},
+                  "not_supported": 0, "ignored": 0,
                   "fields": [{"message": "response", "path": "status",
                               "seen": {"Accepted": 1}, "missing": ["Pending", "Rejected"]}]}],
      "untested": [{"action": "ClearCache", "direction": "csms_to_cp"}],
+     "not_supported": [{"action": "SetChargingProfile", "direction": "csms_to_cp",
+                        "count": 2}],
      "frames": {"raw": 0, "malformed": 0, "unmatched": 0}}
+
+``errors`` counts every CALLERROR as sent, the NotSupported answers of ``not_supported``
+included; the console table shows those as "not supported here" instead.
 
 ``actions`` follows the order of ACTIONS (unknown actions last, by name), charge point to
 CSMS before CSMS to charge point; ``seen`` follows the schema's enum order, values the
@@ -46,10 +59,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mockpoint.errors import ErrorCode
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.scenario.outcome import FrameRecord, RunOutcome
-from mockpoint.scenario.reports._text import FrameDescriber, compact, make_parent, one_line
+from mockpoint.scenario.reports._text import (
+    IGNORED,
+    NOT_SUPPORTED,
+    FrameDescriber,
+    compact,
+    make_parent,
+    one_line,
+    tallied,
+)
 
 VERSION = 1
 
@@ -66,6 +88,8 @@ _MESSAGE_SUFFIX: dict[Message, str] = {"request": "req", "response": "conf"}
 _MAX_LISTED = 8
 #: Schemas nest a few levels deep; a deeper walk means a ``$ref`` cycle.
 _MAX_DEPTH = 32
+#: The CALLERROR code of a request that is "not supported here" (OCPP-J 1.6 §4.2.3).
+NOT_SUPPORTED_CODE = ErrorCode.NOT_SUPPORTED.value
 
 
 @dataclass
@@ -111,6 +135,10 @@ class ActionCoverage:
     #: CALLERROR answers per error code, as sent
     errors: dict[str, int] = field(default_factory=dict)
     fields: list[FieldCoverage] = field(default_factory=list)
+    #: CSMS requests answered NotSupported because mockpoint does not implement them
+    not_supported: int = 0
+    #: CSMS requests left unanswered because the boot was Rejected (OCPP 1.6 §4.2)
+    ignored: int = 0
 
     @property
     def error_count(self) -> int:
@@ -138,6 +166,11 @@ class Coverage:
     def untested(self) -> list[ActionCoverage]:
         """In-scope actions, per direction, of which no CALL was seen."""
         return [entry for entry in self.actions if entry.in_scope and entry.calls == 0]
+
+    @property
+    def not_supported(self) -> list[ActionCoverage]:
+        """Actions a CSMS sent that mockpoint does not implement ("not supported here")."""
+        return [entry for entry in self.actions if entry.not_supported]
 
     def find(self, action: str, direction: CoverageDirection) -> ActionCoverage | None:
         """The entry of ``action`` in ``direction``, if listed."""
@@ -226,6 +259,7 @@ def compute_coverage(run: RunOutcome) -> Coverage:
     builder = _Builder()
     for scenario in run.scenarios:
         builder.add_frames(scenario.frames)
+        builder.add_unanswered(scenario.not_supported, scenario.ignored)
     return builder.finish()
 
 
@@ -270,6 +304,13 @@ class _Builder:
             else:
                 code = view.code or "?"
                 answered.errors[code] = answered.errors.get(code, 0) + 1
+
+    def add_unanswered(self, not_supported: dict[str, int], ignored: dict[str, int]) -> None:
+        """Count the CSMS requests the runner answered NotSupported or left unanswered."""
+        for action, count in not_supported.items():
+            self._entry(action, "csms_to_cp").not_supported += count
+        for action, count in ignored.items():
+            self._entry(action, "csms_to_cp").ignored += count
 
     def finish(self) -> Coverage:
         order = {name: index for index, name in enumerate(ACTIONS)}
@@ -346,6 +387,8 @@ def coverage_json(coverage: Coverage) -> dict[str, Any]:
                 "calls": entry.calls,
                 "results": entry.results,
                 "errors": dict(entry.errors),
+                "not_supported": entry.not_supported,
+                "ignored": entry.ignored,
                 "fields": [
                     {
                         "message": item.message,
@@ -360,6 +403,10 @@ def coverage_json(coverage: Coverage) -> dict[str, Any]:
         ],
         "untested": [
             {"action": entry.action, "direction": entry.direction} for entry in coverage.untested
+        ],
+        "not_supported": [
+            {"action": entry.action, "direction": entry.direction, "count": entry.not_supported}
+            for entry in coverage.not_supported
         ],
         "frames": {
             "raw": coverage.raw_frames,
@@ -410,9 +457,21 @@ def render_coverage_table(coverage: Coverage, console: Console) -> None:
 
 
 def _errors_cell(entry: ActionCoverage) -> Text:
-    if not entry.errors:
+    """The CALLERRORs, but those that say "not supported here" (they are no failure), and the
+    requests left unanswered while the boot was Rejected."""
+    errors = dict(entry.errors)
+    if entry.not_supported:
+        left = errors.pop(NOT_SUPPORTED_CODE, 0) - entry.not_supported
+        if left > 0:
+            errors[NOT_SUPPORTED_CODE] = left
+    parts = [Text(f"{one_line(code)} ×{n}", "red") for code, n in errors.items()]
+    if entry.not_supported:
+        parts.append(Text(f"{NOT_SUPPORTED} ×{entry.not_supported}", "yellow"))
+    if entry.ignored:
+        parts.append(Text(f"{IGNORED} ×{entry.ignored}", "yellow"))
+    if not parts:
         return Text("0", style="dim")
-    return Text(", ".join(f"{one_line(code)} ×{n}" for code, n in entry.errors.items()), "red")
+    return Text(", ").join(parts)
 
 
 def _values_cell(entry: ActionCoverage) -> Text:
@@ -451,6 +510,9 @@ def _footer(coverage: Coverage) -> Text:
     if coverage.untested:
         # The table's dim "not exercised" rows say which.
         text.append(f"; {len(coverage.untested)} untested", style="yellow")
+    if coverage.not_supported:
+        listed = tallied({entry.action: entry.not_supported for entry in coverage.not_supported})
+        text.append(f"; {NOT_SUPPORTED}: {listed}", style="yellow")
     odd = [
         (coverage.raw_frames, "raw text frame", "raw text frames"),
         (coverage.malformed_frames, "malformed frame", "malformed frames"),

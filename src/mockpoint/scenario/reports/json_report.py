@@ -5,12 +5,16 @@ The document (``version`` 1; a change of its shape bumps it)::
     {"version": 1, "exit_code": 1, "duration": 3.21,
      "summary": {"passed": 2, "failed": 1, "unreachable": 0, "error": 0, "skipped": 0,
                  "total": 3},
-     "scenarios": [{"name", "file", "cp", "status", "duration", "error",
+     "scenarios": [{"name", "file", "cp", "status", "duration", "error", "seed",
+                    "not_supported": {"SetChargingProfile": 2}, "ignored": {},
                     "steps": [{"index", "kind", "label", "location", "status", "duration",
                                "message", "expected", "actual", "tolerated"}]}]}
 
-Keys keep this order, so two reports of the same run diff cleanly. Frames are not in it:
-``--transcript`` has them.
+``seed`` is the seed the scenario ran with (``--seed`` replays it; null when it did not
+run); ``not_supported`` counts the CSMS requests mockpoint does not implement, answered
+NotSupported and never a failure, and ``ignored`` those left unanswered because the boot
+was Rejected (OCPP 1.6 §4.2), per action. Keys keep this order, so two reports of the same
+run diff cleanly. Frames are not in it: ``--transcript`` has them.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ def _scenario(scenario: ScenarioOutcome) -> dict[str, Any]:
         "status": str(scenario.status),
         "duration": _seconds(scenario.duration),
         "error": scenario.error,
+        "seed": scenario.seed,
+        "not_supported": dict(scenario.not_supported),
+        "ignored": dict(scenario.ignored),
         "steps": [_step(step) for step in scenario.steps],
     }
 

@@ -6,6 +6,10 @@ pytest's ``--junitxml`` (there is no official one): a failed scenario has a ``<f
 whose message is one line (CI pages show it in lists) and whose text holds every failing
 step with the frames around it; a scenario that could not run has an ``<error>`` whose
 ``type`` says why (``unreachable`` or ``internal``).
+
+Each testcase carries ``<properties><property name="seed" value="..."/></properties>``, the
+seed it ran with (``--seed`` replays it), and its ``<system-out>`` lists the steps, then the
+CSMS requests that were "not supported here" or not answered while the boot was Rejected.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mockpoint.scenario.reports._text import (
     make_parent,
     short_reason,
     step_line,
+    unanswered_lines,
     xml_safe,
 )
 
@@ -70,6 +75,9 @@ def _testcase(scenario: ScenarioOutcome) -> ET.Element:
             "time": _seconds(scenario.duration),
         },
     )
+    if scenario.seed is not None:
+        properties = ET.SubElement(case, "properties")
+        ET.SubElement(properties, "property", {"name": "seed", "value": str(scenario.seed)})
     status = scenario.status
     details = "\n\n".join(failure_text(step, scenario) for step in scenario.failed_steps)
     if status is Status.FAILED:
@@ -86,9 +94,10 @@ def _testcase(scenario: ScenarioOutcome) -> ET.Element:
         error.text = xml_safe("\n\n".join(text for text in texts if text))
     elif status is Status.SKIPPED:
         ET.SubElement(case, "skipped", {"message": _message(scenario.error or "skipped")})
-    if scenario.steps:
+    lines = [step_line(step) for step in scenario.steps] + unanswered_lines(scenario)
+    if lines:
         output = ET.SubElement(case, "system-out")
-        output.text = xml_safe("\n".join(step_line(step) for step in scenario.steps) + "\n")
+        output.text = xml_safe("\n".join(lines) + "\n")
     return case
 
 

@@ -1,7 +1,9 @@
 """``--markdown FILE`` and the GitHub job summary: the run as Markdown (PRODUCT.md, "Reports").
 
-A table of every scenario, then for each one that did not pass its failing steps and a
-Mermaid sequence diagram of its frames, which GitHub renders on the job page. The text is
+A table of every scenario, a line for each scenario's CSMS requests that were "not supported
+here" or not answered while the boot was Rejected, then for each scenario that did not pass
+its seed, its failing steps and a Mermaid sequence diagram of its frames, which GitHub
+renders on the job page. The text is
 GitHub-flavoured Markdown; everything that comes from a scenario or a CSMS is escaped for
 the place it lands in (a table cell, a code fence, a Mermaid message).
 """
@@ -23,6 +25,7 @@ from mockpoint.scenario.reports._text import (
     make_parent,
     one_line,
     pretty,
+    unanswered_lines,
 )
 
 #: A diagram shows at most this many frames, the last ones: the failure is at the end, and
@@ -68,6 +71,13 @@ def render_markdown(run: RunOutcome) -> str:
             f"| {_EMOJI[scenario.status]} {scenario.status} | {steps} "
             f"| {duration(scenario.duration)} |"
         )
+    unanswered = [
+        f"- {_inline(scenario.name)}: {_inline(line)}"
+        for scenario in run.scenarios
+        for line in unanswered_lines(scenario)
+    ]
+    if unanswered:
+        lines += ["", *unanswered]
     for scenario in run.scenarios:
         if scenario.status in (Status.FAILED, Status.UNREACHABLE, Status.ERROR):
             lines += ["", *_scenario_section(scenario)]
@@ -97,11 +107,12 @@ def append_github_summary(run: RunOutcome, env: Mapping[str, str] = os.environ) 
 
 
 def _scenario_section(scenario: ScenarioOutcome) -> list[str]:
+    seed = "" if scenario.seed is None else f", seed {_code(str(scenario.seed))}"
     lines = [
         f"### {_EMOJI[scenario.status]} {_inline(scenario.name)}",
         "",
         f"{_code(display_file(scenario.file))}, charge point {_code(scenario.cp)}: "
-        f"{scenario.status}",
+        f"{scenario.status}{seed}",
     ]
     if scenario.error:
         lines += ["", _fence(scenario.error, "text")]
