@@ -14,14 +14,19 @@ The charge point is the one ``mockpoint run``, ``load`` and ``shell`` drive: the
 :class:`~mockpoint.station.Station` model and :class:`~mockpoint.runtime.ChargePoint` driver,
 its frames validated both ways. Time is virtual and, by default, at speed 0: ``charge`` and
 ``wait`` take no real time and heartbeats fall due only as virtual time passes.
+
+As with ``mockpoint run`` against a CSMS it names, a charge point's clock starts at the
+wall-clock time and its seed is drawn fresh unless ``start`` and ``seed`` pin them
+(:attr:`SimulatedChargePoint.seed` tells the one drawn, to replay a session): a CSMS sees
+new message ids in every session, as from a real charge point.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +48,11 @@ from mockpoint.scenario.runner import (
     connector,
     run_scenarios,
     run_steps,
+    seed_and_start,
 )
 from mockpoint.scenario.steps import StepContext, describe, station_state
 from mockpoint.station.station import Message
+from mockpoint.transport.websocket import check_csms_url
 
 __all__ = [
     "SimulatedChargePoint",
@@ -68,10 +75,14 @@ class StepError(MockpointError):
 class SimulatedChargePoint:
     """A connected charge point, driven with the verbs of the scenario format."""
 
-    def __init__(self, driver: ChargePoint, timeout: float, frames: Frames) -> None:
+    def __init__(
+        self, driver: ChargePoint, timeout: float, frames: Frames, *, seed: int | None = None
+    ) -> None:
         self.driver = driver
         self.station = driver.station
         self.timeout = timeout
+        #: the seed of the charge point's message ids (``charge_point(seed=...)`` replays it)
+        self.seed = seed
         self._frames = frames
         self._context = StepContext(driver, driver.station, timeout)
         self._inbox = 0
@@ -243,7 +254,7 @@ async def charge_point(
     model_name: str = "Simulator",
     speed: float = 0.0,
     start: float | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     timeout: float = 30.0,
     connect_timeout: float = 10.0,
     security_profile: int = 0,
@@ -251,14 +262,22 @@ async def charge_point(
     boot: bool = True,
     observer: FrameObserver | None = None,
 ) -> AsyncIterator[SimulatedChargePoint]:
-    """Connect a simulated charge point to the CSMS at ``url`` (its id is appended) and,
-    with ``boot``, wait until the CSMS accepts its BootNotification.
+    """Connect a simulated charge point to the CSMS at ``url`` (its id is appended, or put
+    where the URL says ``{id}``) and, with ``boot``, wait until the CSMS accepts its
+    BootNotification.
 
     ``configuration`` sets configuration keys as a scenario's ``charge_point.configuration``
     does; ``security_profile`` 1 or 2 with ``password`` adds HTTP Basic authentication (2 and
-    3 need a ``wss://`` URL). ``observer`` sees every frame (``frame(direction, text)``).
-    Raises :class:`~mockpoint.errors.ConnectError` when the CSMS cannot be reached.
+    3 need a ``wss://`` URL). ``start`` (Unix seconds) and ``seed`` pin the virtual clock's
+    start and the message ids' seed; by default the clock starts now and the seed is drawn
+    fresh (the charge point's ``seed`` tells which). ``observer`` sees every frame
+    (``frame(direction, text)``). Raises :class:`~mockpoint.errors.UsageError` for a URL that
+    is not ws:// or wss://, :class:`~mockpoint.errors.ConnectError` when the CSMS cannot be
+    reached.
     """
+    check_csms_url(url, "charge_point(url)")
+    pinned = None if start is None else datetime.fromtimestamp(start, UTC)
+    seed, begin = seed_and_start(seed, pinned, embedded=False)
     target: dict[str, Any] = {"url": url}
     if security_profile:
         target["security_profile"] = security_profile
@@ -284,7 +303,7 @@ async def charge_point(
         )
     except pydantic.ValidationError as exc:
         raise UsageError(str(exc)) from None
-    clock = VirtualClock(start if start is not None else time.time(), speed)
+    clock = VirtualClock(begin, speed)
     driver = scenario_driver(
         scenario,
         url,
@@ -296,7 +315,7 @@ async def charge_point(
     )
     await driver.start(auto_boot=boot)
     try:
-        simulated = SimulatedChargePoint(driver, timeout, NO_FRAMES)
+        simulated = SimulatedChargePoint(driver, timeout, NO_FRAMES, seed=seed)
         if boot:
             await simulated.boot()
         yield simulated
@@ -310,14 +329,22 @@ async def run_scenario_files(
     csms_url: str | None = None,
     variables: Mapping[str, Any] | None = None,
     charge_point_id: str | None = None,
+    seed: int | None = None,
 ) -> RunOutcome:
     """Run scenario files (or every ``*.yaml`` below folders) as ``mockpoint run`` does;
     an invalid file raises :class:`~mockpoint.scenario.loader.ScenarioError` before any
     runs. Without ``csms_url`` (or a ``csms`` in the file) each gets an embedded mock CSMS.
+    ``seed`` pins every scenario's seed, as ``--seed`` does (each outcome's ``seed`` says
+    which one it ran with).
     """
+    if csms_url is not None and "${" not in csms_url:
+        check_csms_url(csms_url, "csms_url")
     items = load_paths(list(paths))
     options = RunOptions(
-        csms_url=csms_url, variables=dict(variables or {}), charge_point_id=charge_point_id
+        csms_url=csms_url,
+        variables=dict(variables or {}),
+        charge_point_id=charge_point_id,
+        seed=seed,
     )
     return await run_scenarios(items, options)
 
@@ -328,10 +355,16 @@ async def run_scenario(
     csms_url: str | None = None,
     variables: Mapping[str, Any] | None = None,
     charge_point_id: str | None = None,
+    seed: int | None = None,
 ) -> ScenarioOutcome:
-    """One scenario file's outcome (``.status``, ``.steps``, ``.frames``, ``.error``)."""
+    """One scenario file's outcome (``.status``, ``.steps``, ``.frames``, ``.error``,
+    ``.seed``)."""
     run = await run_scenario_files(
-        [path], csms_url=csms_url, variables=variables, charge_point_id=charge_point_id
+        [path],
+        csms_url=csms_url,
+        variables=variables,
+        charge_point_id=charge_point_id,
+        seed=seed,
     )
     if len(run.scenarios) != 1:
         raise UsageError(f"{path}: expected one scenario file, found {len(run.scenarios)}")

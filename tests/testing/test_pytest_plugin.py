@@ -274,3 +274,40 @@ def test_the_ini_setting_names_the_csms(folder: pytest.Pytester, csms: Csms) -> 
     result = folder.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert {frame["cp"] for frame in csms.frames()} == {"CP-PLUGIN-OK"}
+
+
+#: Against the in-process mock CSMS the fixture's seed and clock are pinned, as `mockpoint
+#: run` pins them against its embedded CSMS; a marker may still give others.
+PINNED_TEST = """
+import pytest
+
+
+async def test_pinned(charge_point):
+    assert charge_point.seed == 0
+    assert charge_point.driver.clock.now() < 1748800000  # 2025-06-01T08:00:00Z and a bit
+
+
+@pytest.mark.mockpoint_charge_point(seed=5)
+async def test_given(charge_point):
+    assert charge_point.seed == 5
+"""
+
+
+def test_the_fixture_is_pinned_against_the_in_process_csms(folder: pytest.Pytester) -> None:
+    folder.makepyfile(test_pinned=PINNED_TEST)
+    result = folder.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_a_failing_scenario_says_its_seed(folder: pytest.Pytester) -> None:
+    write(folder, "scenarios/fail.yml", FAILING)
+    result = folder.runpytest(*BARE, "scenarios")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["scenario 'A deliberately failing scenario' (*): failed (seed 0)"])
+
+
+def test_a_csms_url_that_is_not_websocket_is_a_usage_error(folder: pytest.Pytester) -> None:
+    write(folder, "scenarios/ok.yaml", PASSING)
+    result = folder.runpytest("-p", "no:cacheprovider", "--mockpoint-csms", "127.0.0.1:9/ocpp")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--mockpoint-csms: *did you mean ws://127.0.0.1:9/ocpp?"])

@@ -74,6 +74,14 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
     help="How long to keep retrying the connection before the CSMS counts as unreachable.",
 )
 @click.option(
+    "--seed",
+    type=int,
+    metavar="N",
+    help="The seed of every scenario's message ids (and all else random), as a report gives "
+    "it: replays a run. Default: the file's seed, else 0 with the embedded mock CSMS and a "
+    "fresh one per run against any other CSMS.",
+)
+@click.option(
     "--state",
     "state_path",
     type=_FILE,
@@ -99,6 +107,7 @@ def run(
     csms_url: str | None,
     csms_config: Path | None,
     connect_timeout: float,
+    seed: int | None,
     state_path: Path | None,
     junit: Path | None,
     json_path: Path | None,
@@ -146,6 +155,7 @@ def run(
             charge_point_id=cp_id,
             wait_for_csms=wait_for_csms,
             state_path=state_path,
+            seed=seed,
         )
         if state_path is not None:
             check_state(items[0][1], options)  # a broken state file: exit 2, nothing runs

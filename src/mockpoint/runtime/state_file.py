@@ -19,6 +19,13 @@ delivered after a reboot, none lost):
 - before an answer to a request of the Central System goes out, the change it made (a new
   configuration value, a Local Authorization List, a reservation) is on record too.
 
+The file also keeps where the charge point's unique-id sequence stands (its seed and
+position, ``persist.read_ids``): a restarted charge point goes on with the sequence instead
+of sending the ids of its first session again, which a Central System would take for
+retransmissions (OCPP-J 1.6 §4.1.3). The position saved is reserved ahead
+(:meth:`~mockpoint.ids.SeededIds.reserve_with`): a save comes before the first id past it
+goes out, so not even a crash between two saves lets an id repeat.
+
 So a restart never loses a message the Central System has not acknowledged. A message whose
 answer was lost in the crash is sent again (at least once, as OCPP-J allows any CALL to be
 repeated after a lost connection); the energy a meter counted since the last save is lost
@@ -42,7 +49,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockpoint.errors import UsageError
-from mockpoint.station.persist import restore, snapshot
+from mockpoint.ids import SeededIds
+from mockpoint.station.persist import IdsPosition, read_ids, restore, snapshot
 
 if TYPE_CHECKING:
     from mockpoint.runtime.charge_point import ChargePoint
@@ -61,6 +69,9 @@ class StateFile:
         self._charge_point: ChargePoint | None = None
         self._dirty = False
         self._scheduled = False
+        #: the id sequence's position read by :meth:`restore`, and the generator followed
+        self._saved_ids: IdsPosition | None = None
+        self._ids: SeededIds | None = None
 
     def __repr__(self) -> str:
         return f"StateFile({str(self.path)!r})"
@@ -93,8 +104,23 @@ class StateFile:
         data = self.load()
         if data is None:
             return False
+        saved_ids = read_ids(data, source=str(self.path))
         restore(station, data, source=str(self.path))
+        self._saved_ids = saved_ids
         return True
+
+    def saved_seed(self) -> int | None:
+        """The seed of the id sequence the file saved, if it holds one (the charge point
+        goes on with it: see the module docstring); None too for a file that cannot be
+        read, which :meth:`restore` then reports."""
+        try:
+            data = self.load()
+            position = None if data is None else read_ids(data, source=str(self.path))
+        except UsageError:
+            return None
+        if position is None or not isinstance(position.seed, int):
+            return None
+        return position.seed
 
     def save(self, data: dict[str, Any]) -> None:
         """Write ``data`` atomically (temporary file, fsync, ``os.replace``); OSError on
@@ -125,6 +151,7 @@ class StateFile:
         self._charge_point = charge_point
         charge_point.on_change.append(self._changed)
         charge_point.on_checkpoint.append(self.flush)
+        self._follow_ids(charge_point)
         self._dirty = True
         self.flush()
 
@@ -146,6 +173,9 @@ class StateFile:
         self.flush()
         charge_point.on_change.remove(self._changed)
         charge_point.on_checkpoint.remove(self.flush)
+        if self._ids is not None:
+            self._ids.reserve_with(None)
+            self._ids = None
         self._charge_point = None
 
     def flush(self) -> None:
@@ -154,13 +184,35 @@ class StateFile:
         if charge_point is None or not self._dirty:
             return
         self._dirty = False
+        data = snapshot(charge_point.station)
+        if self._ids is not None:
+            data["ids"] = IdsPosition(self._ids.seed, self._ids.reserved).to_state()
         try:
-            self.save(snapshot(charge_point.station))
+            self.save(data)
         except OSError as exc:
             if self.error is None:
                 self.error = exc
                 # A problem fails the step that is running (runtime/charge_point.py).
                 charge_point.problems.append(f"state file {self.path}: could not save: {exc}")
+
+    def _follow_ids(self, charge_point: ChargePoint) -> None:
+        """Go on with the id sequence the file saved, when the charge point's generator has
+        its seed, and keep the saved position ahead of every id from now on."""
+        # ChargePoint keeps its generator to itself; the state file is the one other party
+        # that needs it, as a real charger's non-volatile memory would.
+        ids = charge_point._ids
+        if not isinstance(ids, SeededIds):
+            return  # not a sequence that repeats (load runs count instead)
+        saved = self._saved_ids
+        if saved is not None and saved.seed == ids.seed and saved.next > ids.drawn:
+            ids.skip_to(saved.next)
+        ids.reserve_with(self._reserve_ids)
+        self._ids = ids
+
+    def _reserve_ids(self, _position: int) -> None:
+        """The generator reserved further ids: on record before the first of them goes out."""
+        self._dirty = True
+        self.flush()
 
     def mark_changed(self) -> None:
         """Something changed that the station does not announce (e.g. an EV's power)."""

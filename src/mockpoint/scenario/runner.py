@@ -3,6 +3,8 @@
 With no CSMS named (neither ``--csms`` nor the file's ``csms``) each scenario gets a fresh
 embedded mock CSMS on a free loopback port, sharing the scenario's virtual clock, so runs
 against it are deterministic end to end (transaction ids count from 1 in every scenario).
+Against any other CSMS a run looks like a real charge point instead: unless pinned, its
+clock starts at the wall-clock time and its seed is drawn fresh (:func:`seed_and_start`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import os
 import random
 import re
+import secrets
 import ssl
 import time
 import warnings
@@ -119,6 +122,8 @@ class RunOptions:
     #: ``--state FILE``: the charge point starts from this file's state, if it exists, and
     #: saves its state there after every change (one scenario only; runtime/state_file.py)
     state_path: Path | None = None
+    #: ``--seed N``: the seed of every scenario, over the files' ``seed`` (replays a run)
+    seed: int | None = None
 
 
 class FrameRecorder:
@@ -188,7 +193,16 @@ async def run_scenario(
         options.reporter.scenario_finished(outcome)
         return outcome, first_seq
     started = time.perf_counter()
-    start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
+    pinned = options.seed if options.seed is not None else scenario.seed
+    seed, start = seed_and_start(
+        pinned, scenario.clock.start, embedded=_embedded(scenario, options)
+    )
+    if options.state_path is not None:
+        # A restarted charge point goes on with the ids its state file saved (--state).
+        saved = StateFile(options.state_path).saved_seed()
+        seed = saved if saved is not None else seed
+    outcome.seed = seed
+    scenario = scenario.model_copy(update={"seed": seed})  # what _run seeds its ids with
     clock = VirtualClock(start, scenario.clock.speed)
     recorder = FrameRecorder(spec.id, clock, options, first_seq)
     try:
@@ -206,6 +220,36 @@ async def run_scenario(
     outcome.duration = time.perf_counter() - started
     options.reporter.scenario_finished(outcome)
     return outcome, recorder.next_seq
+
+
+#: Where the virtual clock starts against the embedded mock CSMS, unless the file says
+#: (PRODUCT.md, "Determinism, and the CSMSs people run").
+PINNED_START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
+#: The seed against the embedded mock CSMS, unless the file or ``--seed`` says.
+PINNED_SEED = 0
+
+
+def seed_and_start(
+    seed: int | None, start: datetime | None, *, embedded: bool
+) -> tuple[int, float]:
+    """The seed and the virtual start time (Unix seconds) of a run: the ones given (by the
+    file, ``--seed``, an API argument), else (PRODUCT.md, "Determinism, and the CSMSs people
+    run"):
+
+    - against the embedded mock CSMS, seed 0 and :data:`PINNED_START`, so two runs give
+      byte-identical transcripts;
+    - against any other CSMS, a seed drawn from the operating system and the wall-clock
+      time, as a real charge point: its message ids never repeat between runs (a CSMS
+      deduplicates retransmissions by message id, OCPP-J 1.6 §4.1.3) and its timestamps
+      are not months old (a CSMS takes an old StartTransaction for history).
+
+    The one place that decides; the scenario runner and the Python API both ask it.
+    """
+    if seed is None:
+        seed = PINNED_SEED if embedded else secrets.randbits(32)
+    if start is not None:
+        return seed, start.timestamp()
+    return seed, PINNED_START.timestamp() if embedded else time.time()
 
 
 @contextlib.asynccontextmanager

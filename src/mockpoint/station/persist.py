@@ -16,7 +16,11 @@ point keeps in its non-volatile memory:
   ... deliver ... as soon as possible"), in order, each exactly once;
 - the Local Authorization List with its version (§3.5.2, §5.15) and the Authorization
   Cache (§3.5.1); reservations (§5.13);
-- the registration status and the boot count, and the station's timers.
+- the registration status and the boot count, and the station's timers;
+- beside the station, the position of the charge point's unique-id sequence (its seed and
+  how far it went), so that a restarted charge point never sends an id of an earlier
+  session again (OCPP-J 1.6 §4.1.3: a CSMS takes a repeated id for a retransmission):
+  :func:`read_ids`, written by ``runtime/state_file.py``, which holds the generator.
 
 :func:`restore` brings the station back as it was; with ``power_cut`` (the default), as
 after a power cut, which is a reboot: registration starts over, so the charge point sends
@@ -45,7 +49,7 @@ from mockpoint.station.reservation import Reservation
 from mockpoint.station.station import Item, Message, Station
 from mockpoint.station.transaction import Transaction
 
-__all__ = ["FORMAT", "restore", "snapshot"]
+__all__ = ["FORMAT", "IdsPosition", "read_ids", "restore", "snapshot"]
 
 #: The ``format`` of a state file this module writes and reads.
 FORMAT = "mockpoint-state/1"
@@ -135,6 +139,34 @@ def _reservation_state(reservation: Reservation) -> dict[str, Any]:
         "expiry": reservation.expiry,
         "connectors": sorted(reservation.connectors),
     }
+
+
+@dataclass(frozen=True)
+class IdsPosition:
+    """Where a charge point's unique-id sequence stands: its seed, and the position the next
+    id comes from (``ids`` in the file: ``{"seed": 7, "next": 64}``)."""
+
+    seed: int | str
+    next: int
+
+    def to_state(self) -> dict[str, Any]:
+        return {"seed": self.seed, "next": self.next}
+
+
+def read_ids(data: object, *, source: str) -> IdsPosition | None:
+    """The id sequence's position saved in ``data``, or None when the file has none (one
+    written before mockpoint kept it). Raises UsageError naming the file and the field."""
+    top = _Field(source, data)
+    if "ids" not in top.mapping():
+        return None
+    ids = top["ids"]
+    seed = ids["seed"].value
+    if isinstance(seed, bool) or not isinstance(seed, int | str):
+        ids["seed"].fail(f"expected an integer or a string, got {_kind(seed)}")
+    position = ids["next"].of(int)
+    if position < 0:
+        ids["next"].fail(f"expected 0 or more, got {position}")
+    return IdsPosition(seed, position)
 
 
 # --- reading back --------------------------------------------------------------------------

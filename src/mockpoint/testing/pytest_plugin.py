@@ -11,6 +11,11 @@ Two things, both pointed at one CSMS: ``--mockpoint-csms URL`` on the command li
   ``steps:``) is a file with one test item, named after the scenario, which runs it as
   ``mockpoint run`` would. ``mockpoint_scenarios = false`` in the ini turns that off.
 
+Seed and clock as ``mockpoint run`` has them (PRODUCT.md, "Determinism, and the CSMSs people
+run"): pinned against the in-process mock CSMS, fresh against a CSMS the option names; a
+failing scenario's report says its seed. A CSMS URL that is not ws:// or wss:// is a usage
+error before any test runs.
+
 The mockpoint modules are imported when first needed, not when pytest loads the plugin: every
 pytest run of an environment with mockpoint installed loads it, most never use it.
 """
@@ -90,6 +95,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    url = csms_url_option(config)
+    if url is not None:
+        from mockpoint.errors import UsageError
+        from mockpoint.transport.websocket import check_csms_url
+
+        try:
+            check_csms_url(url, "--mockpoint-csms")
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.addinivalue_line(
         "markers",
         "mockpoint_cp_id(id): the charge point id of the charge_point fixture.",
@@ -141,12 +155,18 @@ async def charge_point(
     message, not a traceback through the plugin."""
     from mockpoint.api import charge_point as open_charge_point
     from mockpoint.errors import MockpointError
+    from mockpoint.scenario.runner import seed_and_start
 
     node = request.node
     marker = node.get_closest_marker("mockpoint_cp_id")
     cp_id = str(marker.args[0]) if marker is not None and marker.args else default_cp_id(node)
     options_marker = node.get_closest_marker("mockpoint_charge_point")
     options = dict(options_marker.kwargs) if options_marker is not None else {}
+    if csms_url_option(request.config) is None:
+        # The in-process mock CSMS: pinned defaults, as `mockpoint run` has with its own.
+        seed, start = seed_and_start(None, None, embedded=True)
+        options.setdefault("seed", seed)
+        options.setdefault("start", start)
     async with contextlib.AsyncExitStack() as stack:
         problem: str | None = None
         try:
@@ -280,7 +300,10 @@ class ScenarioFailed(Exception):
         from mockpoint.scenario.reports._text import failure_text
 
         outcome = self.outcome
-        lines = [f"scenario {outcome.name!r} ({outcome.file}, {outcome.cp}): {outcome.status}"]
+        seed = "" if outcome.seed is None else f" (seed {outcome.seed})"
+        lines = [
+            f"scenario {outcome.name!r} ({outcome.file}, {outcome.cp}): {outcome.status}{seed}"
+        ]
         if outcome.error:
             lines.append(outcome.error)
         lines += [failure_text(step, outcome) for step in outcome.failed_steps]
