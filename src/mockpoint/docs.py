@@ -37,6 +37,14 @@ INTROS: dict[str, str] = {
         "Exit codes: 0 every scenario passed, 1 at least one failed, 2 usage error or invalid "
         "scenario file (nothing runs), 3 the CSMS could not be reached, 4 an internal error. "
         "When `GITHUB_STEP_SUMMARY` is set, the Markdown summary is appended to it.\n\n"
+        "The charge point id is appended to the CSMS URL as its last path segment, or put "
+        "where the URL says `{id}` (`ws://host/ocpp/{id}/`, `ws://host/{id}?token=x`); a URL "
+        "that is not ws:// or wss:// is a usage error. Against a CSMS named by `--csms` or "
+        "the file's `csms`, a run looks like a real charge point: unless pinned, its clock "
+        "starts at the wall-clock time and its seed is drawn fresh, so message ids never "
+        "repeat between runs. The console, JSON and JUnit reports give the seed; `--seed N` "
+        "replays it. Against the embedded mock CSMS both are pinned (seed 0, "
+        "2025-06-01T08:00:00Z), so two runs give byte-identical transcripts.\n\n"
         "```sh\n"
         "mockpoint run examples/*.yaml\n"
         "mockpoint run scenarios/ --csms ws://127.0.0.1:9000/ocpp --junit junit.xml "
@@ -334,6 +342,13 @@ class _SchemaPage:
             "are `500ms`, `30s`, `5m`, `2h` or a number of seconds; powers `11kW`, `7400W` or "
             "a number of watts. `${name}` in a value stands for a saved variable, a `--var` "
             "or an environment variable.",
+            "`csms` is a `ws://` or `wss://` URL (anything else is an invalid file); the "
+            "charge point id is appended as its last path segment, or put where it says "
+            "`{id}`. `seed` and `clock.start`, unless given, are decided by the run: seed 0 "
+            "and 2025-06-01T08:00:00Z against the embedded mock CSMS, so two runs give "
+            "byte-identical transcripts; a seed drawn fresh for every run and the wall-clock "
+            "time against any other CSMS, as a real charge point (`mockpoint run --seed N` "
+            "replays a run's seed, which its reports give).",
             "## Top-level keys",
             top,
             "## Steps",
