@@ -353,6 +353,15 @@ async def test_a_path_without_an_id_gets_http_404() -> None:
         assert info.value.response.status_code == 404
 
 
+async def test_a_trailing_slash_after_the_id_is_forgiven() -> None:
+    async with mock_csms() as csms:
+        async with ws_connect(
+            csms.url + "/CP-SLASH/", subprotocols=[Subprotocol("ocpp1.6")], open_timeout=2 * UNIT
+        ):
+            await csms.wait_connected("CP-SLASH", timeout=2 * UNIT)
+            assert csms.connected("CP-SLASH")
+
+
 async def test_the_id_is_the_url_decoded_last_path_segment() -> None:
     async with mock_csms() as csms, charge_point(csms, "CP 1/ü") as cp:
         await cp.call("Heartbeat", {})

@@ -546,7 +546,7 @@ def test_a_second_answer_to_one_call_is_a_violation(run_cp: Callable[..., Run]) 
             # Not implemented here, but a CSMS may send it: only its broken payload is wrong.
             '[2,"r-7","SetChargingProfile",{"connectorId":1,"csChargingProfiles":{}}]',
             "OccurenceConstraintViolation",
-            "SetChargingProfile request: required field missing: csChargingProfiles.chargingProfileId",
+            "SetChargingProfile request: required field missing: csChargingProfiles.charging",
         ),
         (
             '[2,"r-8","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]',

@@ -4,7 +4,7 @@ OCPP-J 1.6 §3: a charge point connects to ``<url>/<charge point identity>`` and
 subprotocol ``ocpp1.6``. The server accepts any identity — the last path segment,
 URL-decoded — and refuses, during the HTTP upgrade:
 
-- a request without an identity (the path ends with ``/``): HTTP 404;
+- a request without an identity (``/`` or ``/ocpp/``): HTTP 404 (``/ocpp/CP-1/`` is CP-1);
 - a client that does not offer ``ocpp1.6`` (§3.1.2): HTTP 400 with a one-line body.
 
 Each connection runs an :class:`~mockpoint.rpc.RpcSession` inside an
@@ -655,8 +655,13 @@ class MockCsms:
 
 def _charge_point_id(path: str) -> str:
     """The identity in a request path: its last segment, URL-decoded (OCPP-J 1.6 §3.1.1);
-    a trailing slash is forgiven (``/ocpp/CP-1/``, as CSMSs that route so expect)."""
-    return unquote(urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1])
+    a trailing slash is forgiven (``/ocpp/CP-1/``, as CSMSs that route so expect), but
+    ``/ocpp/`` itself names no charge point ("" for no identity)."""
+    route = urlsplit(path).path
+    trimmed = route.rstrip("/")
+    if route != trimmed and trimmed in ("", URL_PATH):
+        return ""
+    return unquote(trimmed.rsplit("/", 1)[-1])
 
 
 def _address(address: Any) -> str:

@@ -562,6 +562,8 @@ async def _boot(ctx: StepContext, path: Path, recorder: Frames) -> StepOutcome:
         result.status = Status.FAILED
         result.message = "\n".join(problems)
         result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
+    elif problems:  # they say why the boot got nowhere (an answer that broke the schema)
+        result.message = "\n".join([result.message or "", *problems])
     result.duration = time.perf_counter() - started
     return result
 
