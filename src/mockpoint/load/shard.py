@@ -289,9 +289,7 @@ class Shard:
         """Count the CSMS's requests and forget them, with the problems already counted as
         failed steps: a charge point holds nothing that grows with the length of the run."""
         for received in cp.received:
-            self.stats.request_received(
-                received.call.action, not_supported=received.not_supported
-            )
+            self.stats.request_received(received.call.action, not_supported=received.not_supported)
         del cp.received[:]
         del cp.problems[:]
         ctx.inbox_cursor = 0
