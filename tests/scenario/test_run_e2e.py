@@ -101,11 +101,11 @@ def test_the_failing_example_fails_with_a_useful_report(
         )
     assert code == 1
     out = capsys.readouterr().out
-    assert "what-a-failure-looks-like.yaml:12:5" in out
+    assert "what-a-failure-looks-like.yaml:11:5" in out
     assert "expected 'Accepted', got 'Blocked'" in out
     failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
     assert failure is not None
-    assert "what-a-failure-looks-like.yaml:12:5" in (failure.get("message") or "")
+    assert "what-a-failure-looks-like.yaml:11:5" in (failure.get("message") or "")
     assert "Authorize" in (failure.text or "")
     report = markdown.read_text(encoding="utf-8")
     assert "```mermaid" in report and "sequenceDiagram" in report
