@@ -152,3 +152,38 @@ def test_the_readme_example_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "passed"
+
+
+class FramesOnly:
+    """An observer with ``frame`` and nothing else: ``violation`` is optional."""
+
+    def __init__(self) -> None:
+        self.directions: list[str] = []
+
+    def frame(self, direction: str, text: str) -> None:
+        self.directions.append(direction)
+
+
+async def test_an_observer_without_violation_survives_a_csms_violation() -> None:
+    frames = FramesOnly()
+    async with mockpoint.MockCsms() as csms:
+        async with mockpoint.charge_point(csms.url, "CP-OBS", observer=frames) as cp:
+            with pytest.raises(mockpoint.CallErrorReceived) as caught:
+                await csms.call("CP-OBS", "Reset", {"type": "Medium"}, validate=False)
+            assert caught.value.code == "PropertyConstraintViolation"
+            # The connection loop lives on: the charge point still talks.
+            assert "currentTime" in await cp.send("Heartbeat", {})
+            assert cp.connected
+    assert frames.directions.count("in") >= 2
+
+
+async def test_a_background_charge_from_python() -> None:
+    async with mockpoint.MockCsms() as csms:
+        async with mockpoint.charge_point(csms.url, "CP-BG", connectors=2) as cp:
+            for connector, tag in ((1, "TAG-1"), (2, "TAG-2")):
+                await cp.plug_in(connector)
+                await cp.start_transaction(connector, tag)
+            await cp.charge(1, "11kW")  # no duration: goes on while connector 2 charges
+            await cp.charge(2, "7.4kW", "30m")
+            connectors = cp.state["connectors"]
+            assert (connectors[1]["energy_wh"], connectors[2]["energy_wh"]) == (5500, 3700)

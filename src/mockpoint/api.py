@@ -35,8 +35,7 @@ import pydantic
 from mockpoint.clock import VirtualClock
 from mockpoint.errors import ExitCode, MockpointError, UsageError
 from mockpoint.ids import SeededIds
-from mockpoint.runtime.charge_point import ChargePoint, Received
-from mockpoint.runtime.endpoint import FrameObserver
+from mockpoint.runtime.charge_point import ChargePoint, Observer, Received
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_paths
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
@@ -144,10 +143,17 @@ class SimulatedChargePoint:
     async def unplug(self, connector: int = 1) -> None:
         await self._step({"unplug": {"connector": connector}})
 
-    async def charge(self, connector: int, power: float | str, duration: float | str) -> None:
+    async def charge(
+        self, connector: int, power: float | str, duration: float | str | None = None
+    ) -> None:
         """Draw ``power`` (watts, or ``"11kW"``) for ``duration`` (seconds, or ``"30m"``)
-        of virtual time; MeterValues go out as the configuration says."""
-        await self._step({"charge": {"connector": connector, "power": power, "duration": duration}})
+        of virtual time; MeterValues go out as the configuration says. Without ``duration``
+        the EV goes on drawing while other connectors charge and time passes (a background
+        charge, as in a scenario); ``power`` 0 pauses it."""
+        spec: dict[str, Any] = {"connector": connector, "power": power}
+        if duration is not None:
+            spec["duration"] = duration
+        await self._step({"charge": spec})
 
     async def fault(self, connector: int, error_code: str, info: str | None = None) -> None:
         spec: dict[str, Any] = {"connector": connector, "error_code": error_code}
@@ -224,7 +230,7 @@ def scenario_driver(
     clock: VirtualClock,
     *,
     source: Path,
-    observer: FrameObserver | None = None,
+    observer: Observer | None = None,
     connect_timeout: float = 10.0,
 ) -> ChargePoint:
     """The charge point ``scenario`` describes, as ``charge_point_id``, ready to start
@@ -260,7 +266,7 @@ async def charge_point(
     security_profile: int = 0,
     password: str | None = None,
     boot: bool = True,
-    observer: FrameObserver | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[SimulatedChargePoint]:
     """Connect a simulated charge point to the CSMS at ``url`` (its id is appended, or put
     where the URL says ``{id}``) and, with ``boot``, wait until the CSMS accepts its
@@ -271,9 +277,10 @@ async def charge_point(
     3 need a ``wss://`` URL). ``start`` (Unix seconds) and ``seed`` pin the virtual clock's
     start and the message ids' seed; by default the clock starts now and the seed is drawn
     fresh (the charge point's ``seed`` tells which). ``observer`` sees every frame
-    (``frame(direction, text)``). Raises :class:`~mockpoint.errors.UsageError` for a URL that
-    is not ws:// or wss://, :class:`~mockpoint.errors.ConnectError` when the CSMS cannot be
-    reached.
+    (``frame(direction, text)``, and ``violation(event)`` if it has one: see
+    :class:`~mockpoint.runtime.charge_point.Observer`). Raises
+    :class:`~mockpoint.errors.UsageError` for a URL that is not ws:// or wss://,
+    :class:`~mockpoint.errors.ConnectError` when the CSMS cannot be reached.
     """
     check_csms_url(url, "charge_point(url)")
     pinned = None if start is None else datetime.fromtimestamp(start, UTC)

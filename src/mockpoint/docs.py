@@ -80,7 +80,7 @@ INTROS: dict[str, str] = {
     ),
     "shell": (
         "One charge point at a prompt, for poking a CSMS by hand: `send ACTION field=value`, "
-        "`plug N`, `start N TAG`, `charge N POWER DURATION`, `stop N`, `status`, `save FILE` "
+        "`plug N`, `start N TAG`, `charge N POWER [DURATION]`, `stop N`, `status`, `save FILE` "
         "and more (`help` lists them). With standard input not a terminal it reads commands "
         "line by line and exits 1 if one failed.\n\n"
         "```sh\n"

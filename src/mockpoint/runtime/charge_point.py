@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mockpoint.clock import Clock, VirtualClock
 from mockpoint.errors import (
@@ -38,7 +38,7 @@ from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_REQUESTS
 from mockpoint.ocpp16.enums import RegistrationStatus
 from mockpoint.rpc.frames import Call, CallError, CallResult, encode
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
-from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, FrameObserver, Unanswered
+from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, Unanswered
 from mockpoint.runtime.signal import Signal
 from mockpoint.station.handlers import HANDLERS, NOT_WHILE_PENDING, handle
 from mockpoint.station.station import Message, Reboot, Reconnect, Station
@@ -50,6 +50,22 @@ Connect = Callable[[], Awaitable[Transport]]
 #: May answer a CSMS request instead of the station model (a scenario's ``reply``):
 #: returns a response payload, raises an OcppError, or returns None to let the station answer.
 Interceptor = Callable[[Call], Awaitable[dict[str, Any] | None]]
+
+
+class Observer(Protocol):
+    """What watches a charge point's traffic (``observer`` of :class:`ChargePoint` and of
+    the Python API's ``charge_point()``): ``frame(direction, text)`` is told every text that
+    crosses the connection, ``direction`` "out" for what the charge point sent and "in" for
+    what it received, in wire order.
+
+    It may also have ``violation(event)``, told of each protocol violation of the CSMS (a
+    :class:`~mockpoint.rpc.session.RemoteViolation` or an
+    :class:`~mockpoint.rpc.session.InvalidAnswer`); an observer without one is fine, and the
+    violation still fails the step that sees it. An observer that raises is a bug of its
+    own: keep it quick and quiet, it runs inside the connection's loop.
+    """
+
+    def frame(self, direction: Direction, text: str) -> None: ...
 
 
 @dataclass
@@ -95,7 +111,7 @@ class ChargePoint:
         ids: IdGenerator | None = None,
         call_timeout: float = 30.0,
         connect_timeout: float = 10.0,
-        observer: FrameObserver | None = None,
+        observer: Observer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.station = station
@@ -198,6 +214,12 @@ class ChargePoint:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def ids(self) -> IdGenerator:
+        """The generator of this charge point's message ids (a state file keeps its place
+        in the sequence across restarts, as a charger's non-volatile memory would)."""
+        return self._ids
 
     @property
     def in_flight_action(self) -> str | None:
@@ -702,7 +724,7 @@ class _Observer:
             shown = event.text if len(event.text) <= 200 else event.text[:199] + "…"
             text += f"; what arrived: {shown!r}"
         self._owner.problems.append(f"CSMS protocol violation: {text}")
-        # ``violation`` is optional for a user's observer (api.py, FrameObserver).
+        # ``violation`` is optional for a user's observer (see Observer).
         told = getattr(self._owner._observer, "violation", None)
         if told is not None:
             told(event)

@@ -198,9 +198,7 @@ class StateFile:
     def _follow_ids(self, charge_point: ChargePoint) -> None:
         """Go on with the id sequence the file saved, when the charge point's generator has
         its seed, and keep the saved position ahead of every id from now on."""
-        # ChargePoint keeps its generator to itself; the state file is the one other party
-        # that needs it, as a real charger's non-volatile memory would.
-        ids = charge_point._ids
+        ids = charge_point.ids
         if not isinstance(ids, SeededIds):
             return  # not a sequence that repeats (load runs count instead)
         saved = self._saved_ids

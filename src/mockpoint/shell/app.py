@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from mockpoint.scenario.runner import (
     RunOptions,
     boots_by_itself,
     run_steps,
+    seed_and_start,
     step_labels,
 )
 from mockpoint.scenario.steps import StepContext, describe, station_state
@@ -89,7 +89,11 @@ class Shell:
         scenario = load_scenario(path) if path else default_scenario(options.charge_point_id)
         cp_id = options.charge_point_id or scenario.charge_point.id
         speed = options.speed if options.speed is not None else scenario.clock.speed
-        start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
+        # The run's rule (PRODUCT.md): pinned against the embedded CSMS, fresh against any
+        # other, so a shell against a real CSMS never repeats the message ids of the last one.
+        embedded = options.csms_url is None and scenario.target is None
+        seed, start = seed_and_start(scenario.seed, scenario.clock.start, embedded=embedded)
+        scenario = scenario.model_copy(update={"seed": seed})
         clock = VirtualClock(start, speed)
         with contextlib.ExitStack() as stack:
             writer = None
@@ -114,7 +118,7 @@ class Shell:
                 if state is not None and state.restore(station):
                     self.console.print(f"[dim]restored from {escape(str(options.state))}[/dim]")
                 cp.on_connection_lost = self._lost
-                self.console.print(f"[dim]{cp_id} connecting to {url}[/dim]")
+                self.console.print(f"[dim]{cp_id} connecting to {url} (seed {seed})[/dim]")
                 boots_itself = boots_by_itself(scenario) or path is None
                 if state is not None:
                     await state.start(cp, auto_boot=boots_itself)
