@@ -232,8 +232,12 @@ def record_scenario(
     cp: str | None = None,
     name: str | None = None,
     source: str | None = None,
+    seed: int | None = None,
 ) -> Recording:
-    """The scenario that reproduces the charge point ``cp``'s side of ``records``."""
+    """The scenario that reproduces the charge point ``cp``'s side of ``records``.
+
+    ``seed``: the seed the recorded charge point ran with, when the caller knows it (the
+    shell's ``save``); otherwise it is searched for (seeds below 10,000)."""
     ids = charge_points(records)
     if cp is None:
         if len(ids) > 1:
@@ -246,7 +250,7 @@ def record_scenario(
     mine = [record for record in records if record.cp == cp]
     if not mine or cp is None:
         raise UsageError("no frames to record")
-    return _Recorder(mine, cp, origin).run(name, source)
+    return _Recorder(mine, cp, origin).run(name, source, seed)
 
 
 @dataclass
@@ -361,7 +365,7 @@ class _Recorder:
 
     # --- the pass --------------------------------------------------------------------------
 
-    def run(self, name: str | None, source: str | None) -> Recording:
+    def run(self, name: str | None, source: str | None, known_seed: int | None) -> Recording:
         spec = self._header()
         start = self._start()
         identity = Identity(
@@ -420,12 +424,18 @@ class _Recorder:
         first_call = next(
             (r for r in self.records if r.direction == "out" and r.kind == _CALL), None
         )
-        seed = find_seed(first_call.frame[1]) if first_call and first_call.unique_id else None
+        first_id = first_call.frame[1] if first_call and first_call.unique_id else None
+        if known_seed is not None and first_id is not None and SeededIds(known_seed)() == first_id:
+            seed: int | None = known_seed
+        else:
+            seed = find_seed(first_id) if first_id is not None else None
         if seed is None:
+            # Left out rather than 0: a real CSMS then gets fresh ids on every run.
             self.warnings.append(
                 "no seed below 10000 makes the recorded unique ids: ids will differ"
             )
-        scenario["seed"] = seed or 0
+        else:
+            scenario["seed"] = seed
         scenario["steps"] = self.steps
         return Recording(scenario, self.warnings)
 

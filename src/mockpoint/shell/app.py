@@ -80,6 +80,8 @@ class Shell:
         self.failures = 0
         self._quit = False
         self.state: StateFile | None = None
+        #: the seed of this session's message ids, once decided (``save`` records it)
+        self.seed: int | None = None
 
     async def run(self, lines: AsyncIterator[str]) -> int:
         """Connect, boot (and take the scenario's steps), then carry out ``lines`` until
@@ -94,6 +96,7 @@ class Shell:
         embedded = options.csms_url is None and scenario.target is None
         seed, start = seed_and_start(scenario.seed, scenario.clock.start, embedded=embedded)
         scenario = scenario.model_copy(update={"seed": seed})
+        self.seed = seed
         clock = VirtualClock(start, speed)
         with contextlib.ExitStack() as stack:
             writer = None
@@ -278,7 +281,9 @@ class Shell:
             raise CommandError("save needs a file name")
         text = "\n".join(transcript_line(record) for record in self.recorder.records)
         records, origin = read_records(text, "this session", "transcript")
-        recording = record_scenario(records, origin=origin, name="recorded in mockpoint shell")
+        recording = record_scenario(
+            records, origin=origin, name="recorded in mockpoint shell", seed=self.seed
+        )
         try:
             Path(args[0]).write_text(to_yaml(recording.scenario), encoding="utf-8")
         except OSError as exc:
