@@ -57,6 +57,22 @@ def csms_ids(csms: Csms) -> list[str]:
     return [uid for uid, _ in csms.calls()]
 
 
+def unplugged(csms: Csms) -> bool:
+    """Whether the CSMS has received connector 1's Available after the StopTransaction."""
+    actions = [
+        (f["frame"][2], f["frame"][3])
+        for f in csms.frames()
+        if f["direction"] == "in" and isinstance(f["frame"], list) and f["frame"][0] == 2
+    ]
+    stops = [n for n, (action, _) in enumerate(actions) if action == "StopTransaction"]
+    return bool(stops) and any(
+        action == "StatusNotification"
+        and payload.get("connectorId") == 1
+        and payload.get("status") == "Available"
+        for action, payload in actions[stops[0] + 1 :]
+    )
+
+
 def saved(state: Path) -> dict[str, Any] | None:
     try:
         data: dict[str, Any] = json.loads(state.read_text(encoding="utf-8"))
@@ -156,8 +172,9 @@ def test_killed_and_restarted_it_never_repeats_an_id(tmp_path: Path, csms: Csms)
         )
     try:
         deadline = time.monotonic() + 20 * UNIT
-        # Killed once it is waiting: every step before the await has sent its messages.
-        while not any(action == "StopTransaction" for _, action in csms.calls()):
+        # Killed once it is waiting: every step before the await has sent its messages, the
+        # last being the unplug's StatusNotification (on record before it went out).
+        while not unplugged(csms):
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, csms.calls()
             time.sleep(0.02)
