@@ -616,6 +616,14 @@ class Scenario(_Model):
             "id_tags, answers, on_boot, periodic (as in `mockpoint csms --config`)"
         ),
     )
+    csms_driver: str | None = Field(
+        None,
+        description=(
+            "a command, or an http(s):// URL to POST to, that makes the CSMS send what an "
+            "`await` step waits for, through the CSMS's own API (docs/csms-driver.md); "
+            "`--csms-driver` overrides it"
+        ),
+    )
     charge_point: ChargePointSpec = Field(default_factory=ChargePointSpec)
     clock: ClockSpec = Field(default_factory=ClockSpec)
     seed: int | None = Field(

@@ -53,8 +53,12 @@ class Status(enum.StrEnum):
     PASSED = "passed"
     #: an expectation not met, a timeout, a CALLERROR, a protocol violation by the CSMS
     FAILED = "failed"
-    #: not run: an earlier step failed
+    #: not run: an earlier step failed (a step); something it needs was not given, with the
+    #: reason (a scenario)
     SKIPPED = "skipped"
+    #: the CSMS lacks a feature the scenario tests (``--csms-lacks``, or the CSMS driver said
+    #: so); never a failure (scenario level only)
+    NOT_APPLICABLE = "not_applicable"
     #: the CSMS could not be reached (scenario level only)
     UNREACHABLE = "unreachable"
     #: mockpoint itself broke (a bug)
@@ -96,6 +100,8 @@ class ScenarioOutcome:
     duration: float = 0.0
     #: a scenario-level problem (unreachable CSMS, internal error), else None
     error: str | None = None
+    #: why the scenario was skipped or is not applicable, else None
+    reason: str | None = None
     description: str = ""
     #: the seed of the scenario's ids and randomness: pinned by the file or ``--seed``, else
     #: drawn fresh against a CSMS other than the embedded one (``--seed`` replays it)

@@ -124,6 +124,12 @@ class RunOptions:
     state_path: Path | None = None
     #: ``--seed N``: the seed of every scenario, over the files' ``seed`` (replays a run)
     seed: int | None = None
+    #: ``--csms-driver``: a command, or an http(s):// URL, that makes the CSMS act when an
+    #: ``await`` waits (over the files' ``csms_driver``; scenario/driver.py)
+    csms_driver: str | None = None
+    #: ``--csms-lacks``: what the CSMS lacks (feature profiles, CSMS-initiated actions);
+    #: a scenario that needs one is not applicable
+    csms_lacks: tuple[str, ...] = ()
 
 
 class FrameRecorder:
