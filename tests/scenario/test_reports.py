@@ -306,6 +306,7 @@ def test_json_report_structure(tmp_path: Path) -> None:
         "unreachable": 1,
         "error": 1,
         "skipped": 0,
+        "not_applicable": 0,
         "total": 4,
     }
     scenario_keys = [
@@ -315,6 +316,7 @@ def test_json_report_structure(tmp_path: Path) -> None:
         "status",
         "duration",
         "error",
+        "reason",
         "seed",
         "not_supported",
         "ignored",

@@ -31,8 +31,9 @@ def replay(reporter: Reporter, run: RunOutcome) -> None:
     reporter.run_finished(run)
 
 
-def output(run: RunOutcome, verbosity: int) -> str:
-    console = Console(file=io.StringIO(), width=WIDTH, force_terminal=False)
+def output(run: RunOutcome, verbosity: int, *, terminal: bool = False) -> str:
+    # A terminal without colours, so that the text compares as text.
+    console = Console(file=io.StringIO(), width=WIDTH, force_terminal=terminal, color_system=None)
     replay(ConsoleReporter(console, verbosity), run)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert isinstance(text, str)
@@ -123,14 +124,25 @@ def test_very_verbose_shows_whole_frames() -> None:
     assert '[2,"1","BootNotification",{"chargePointVendor":"Acme",' in text
 
 
-def test_long_lines_are_cut_not_wrapped() -> None:
+def long_run() -> RunOutcome:
     step = StepOutcome(1, "send", "send " + "x" * 300, "long.yaml:1:1", Status.PASSED, 0.1)
     scenario = ScenarioOutcome("Long", "long.yaml", "CP", Status.PASSED, [step])
     scenario.frames = [frame(1, "out", [2, "1", "Authorize", {"idTag": "y" * 300}])]
-    text = output(RunOutcome([scenario]), 1)
-    lines = text.splitlines()
+    return RunOutcome([scenario])
+
+
+def test_in_a_terminal_long_lines_are_cut_not_wrapped() -> None:
+    lines = output(long_run(), 1, terminal=True).splitlines()
     assert all(len(line) <= WIDTH for line in lines)
     assert sum(line.endswith("…") for line in lines) == 2
+
+
+def test_in_a_log_nothing_is_cut() -> None:
+    # CI logs: a file:line, a payload must survive whole, one line each.
+    lines = output(long_run(), 1).splitlines()
+    assert not any(line.endswith("…") for line in lines)
+    assert any(line.endswith("x" * 300 + "  long.yaml:1:1  100 ms") for line in lines)
+    assert any(("y" * 300) in line for line in lines)
 
 
 def test_failure_messages_wrap() -> None:

@@ -36,6 +36,7 @@ from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect, tally
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
+from mockpoint.scenario.driver import CsmsDriver, lacking, prompted
 from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.outcome import (
     Direction,
@@ -49,6 +50,7 @@ from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.scenario.reports.transcript import TranscriptWriter
 from mockpoint.scenario.steps import (
     RUNNERS,
+    NotApplicable,
     StepContext,
     StepFailed,
     arm,
@@ -130,6 +132,10 @@ class RunOptions:
     #: ``--csms-lacks``: what the CSMS lacks (feature profiles, CSMS-initiated actions);
     #: a scenario that needs one is not applicable
     csms_lacks: tuple[str, ...] = ()
+    #: someone at a terminal may act on the CSMS when an ``await`` prompts (``run`` at a
+    #: terminal); without that, or a driver, or ``wait_for_csms``, a scenario whose awaits
+    #: need someone is skipped against a real CSMS instead of waiting for no one
+    interactive: bool = False
 
 
 class FrameRecorder:
@@ -193,9 +199,9 @@ async def run_scenario(
     )
     options.reporter.scenario_started(scenario.name, str(path), spec.id)
     variables, missing = _variables(scenario, options)
-    if missing:
-        outcome.status = Status.SKIPPED
-        outcome.error = "skipped: needs " + "; ".join(missing)
+    status, reason = _not_run(scenario, options, missing)
+    if status is not None:
+        outcome.status, outcome.reason = status, reason
         options.reporter.scenario_finished(outcome)
         return outcome, first_seq
     started = time.perf_counter()
@@ -291,6 +297,56 @@ def _variables(scenario: model.Scenario, options: RunOptions) -> tuple[dict[str,
         if name in used and name not in variables and name not in os.environ
     ]
     return variables, missing
+
+
+def _not_run(
+    scenario: model.Scenario, options: RunOptions, missing: list[str]
+) -> tuple[Status | None, str | None]:
+    """Whether the scenario is left out before it connects, and why: the CSMS lacks what it
+    tests (``--csms-lacks``: not applicable), an input it needs was not given, or it needs
+    someone to make a real CSMS act and nobody can (skipped)."""
+    lacks = lacking(scenario, options.csms_lacks)
+    if lacks:
+        return Status.NOT_APPLICABLE, f"the CSMS lacks {', '.join(lacks)} (--csms-lacks)"
+    if missing:
+        return Status.SKIPPED, "needs " + "; ".join(missing)
+    prompts = prompted(scenario)
+    nobody = not (options.interactive or options.wait_for_csms is not None)
+    if (
+        prompts
+        and nobody
+        and not _embedded(scenario, options)
+        and not _driver_spec(scenario, options)
+    ):
+        return Status.SKIPPED, (
+            f"needs the CSMS to act ({prompts[0]}) and nothing can make it: give "
+            "--csms-driver (docs/csms-driver.md), or run at a terminal, or --wait-for-csms "
+            "if something else acts"
+        )
+    return None, None
+
+
+def _driver_spec(scenario: model.Scenario, options: RunOptions) -> str | None:
+    return options.csms_driver or scenario.csms_driver
+
+
+def _driver(
+    path: Path, scenario: model.Scenario, options: RunOptions, variables: dict[str, Any]
+) -> CsmsDriver | None:
+    """The CSMS driver of a scenario run against a real CSMS: ``--csms-driver``, else the
+    file's ``csms_driver`` (``${NAME}`` expanded; run in the file's folder). None with the
+    embedded mock CSMS, which acts by itself (its ``mock_csms`` block)."""
+    if _embedded(scenario, options):
+        return None
+    if options.csms_driver:
+        return CsmsDriver(options.csms_driver)
+    if not scenario.csms_driver:
+        return None
+    try:
+        spec = str(resolve(scenario.csms_driver, variables))
+    except UnknownVariable as exc:
+        raise UsageError(f"{path}: csms_driver: {exc}") from None
+    return CsmsDriver(spec, folder=path.parent)
 
 
 def _embedded(scenario: model.Scenario, options: RunOptions) -> bool:
@@ -439,6 +495,7 @@ async def _run(
             await state.start(cp, auto_boot=boots_itself)
         else:
             await cp.start(auto_boot=boots_itself)
+        driver = _driver(path, scenario, options, variables)
         try:
             ctx = StepContext(
                 cp,
@@ -448,6 +505,9 @@ async def _run(
                 reporter=options.reporter,
                 wait_for_csms=None if _embedded(scenario, options) else options.wait_for_csms,
                 show_prompts=not _embedded(scenario, options),
+                driver=driver,
+                scenario_name=scenario.name,
+                scenario_file=str(path),
             )
 
             def finished(result: StepOutcome) -> None:
@@ -459,7 +519,13 @@ async def _run(
             outcome.status = await run_steps(
                 ctx, scenario.steps, recorder, finished, boot=path if boots_itself else None
             )
+            if outcome.status is Status.NOT_APPLICABLE:
+                outcome.reason = next(
+                    (s.message for s in outcome.steps if s.status is Status.NOT_APPLICABLE), None
+                )
         finally:
+            if driver is not None:
+                await driver.finish()
             await cp.stop()
             outcome.not_supported, outcome.ignored = tally(cp.received)
             if state is not None:
@@ -529,12 +595,14 @@ async def run_steps(
             assert isinstance(following, model.AwaitStep)
             arm(ctx, following)  # this step may trigger the request it replies to
         location, label = labels[index - 1]
-        if status is Status.FAILED:
+        if status is not Status.PASSED:
             result = StepOutcome(index, step.kind, label, location, Status.SKIPPED)
         else:
             result = await _step(ctx, index, step, recorder, location, label)
             if result.status is Status.FAILED and not result.tolerated:
                 status = Status.FAILED
+            elif result.status is Status.NOT_APPLICABLE:
+                status = Status.NOT_APPLICABLE
         finished(result)
     return status
 
@@ -606,6 +674,9 @@ async def _step(
         result.actual = failure.actual
         result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
         result.tolerated = step.continue_on_failure
+    except NotApplicable as lacking_:
+        result.status = Status.NOT_APPLICABLE
+        result.message = f"the CSMS lacks this, says the CSMS driver: {lacking_.reason}"
     result.duration = time.perf_counter() - started
     return result
 

@@ -30,11 +30,21 @@ from mockpoint.ocpp16.enums import AuthorizationStatus
 from mockpoint.rpc.frames import Call, CallError, CallResult, readable_id
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.scenario import model
+from mockpoint.scenario.driver import CsmsDriver, DriverAnswer, describe_request
 from mockpoint.scenario.matchers import UnknownVariable, extract, match, resolve
 from mockpoint.scenario.reports._text import compact
 from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Message, Station
+
+
+class NotApplicable(Exception):
+    """The CSMS lacks what the step needs (its CSMS driver said so): the scenario is not
+    applicable, never failed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class StepFailed(Exception):
@@ -61,6 +71,11 @@ class StepContext:
     wait_for_csms: float | None = None
     #: show ``await`` prompts (not against the embedded CSMS, which needs no one)
     show_prompts: bool = False
+    #: makes the CSMS act when an ``await`` waits (not with the embedded CSMS; driver.py)
+    driver: CsmsDriver | None = None
+    #: the scenario's name and file, for the driver's description
+    scenario_name: str = ""
+    scenario_file: str = ""
     #: the ``await`` listening for the request it replies to (see :class:`Armed`)
     armed: Armed | None = None
 
@@ -492,19 +507,7 @@ async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
                 "answered by the station model; `reply` shapes a request that arrives later"
             )
         if (index := find()) is None:
-            if step.prompt and ctx.show_prompts:
-                ctx.reporter.waiting(action, ctx.resolve(step.prompt), seconds)
-            try:
-                async with asyncio.timeout(seconds):
-                    while (index := find()) is None:
-                        await ctx.cp.wait_received(len(ctx.cp.received))
-            except TimeoutError:
-                seen = [r.call.action for r in ctx.cp.received[ctx.inbox_cursor :]]
-                raise StepFailed(
-                    f"no {action} from the CSMS within {seconds:g} s",
-                    expected=action,
-                    actual=seen or "no request",
-                ) from None
+            index = await _wait_for_request(ctx, step, find, seconds)
     finally:
         if armed is not None:
             ctx.cp.interceptor = None
@@ -520,6 +523,70 @@ async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
         )
     _check(ctx, step.expect, record.call.payload, f"{action} request")
     _save(ctx, step.save, record.call.payload)
+
+
+async def _wait_for_request(
+    ctx: StepContext, step: model.AwaitStep, find: Callable[[], int | None], seconds: float
+) -> int:
+    """Wait up to ``seconds`` for the request ``find`` finds, asking the CSMS driver (if
+    any) to make the CSMS send it. A driver that fails, or says the CSMS lacks the feature,
+    ends the wait at once; one that is done leaves the step waiting for the request."""
+    action = step.await_
+    prompt = ctx.resolve(step.prompt) if step.prompt else None
+    if ctx.show_prompts:
+        ctx.reporter.waiting(action, prompt, seconds, driven=ctx.driver is not None)
+    driving: asyncio.Task[DriverAnswer] | None = None
+    if ctx.driver is not None:
+        description = describe_request(
+            step,
+            scenario=ctx.scenario_name,
+            file=ctx.scenario_file,
+            station=ctx.station,
+            variables=ctx.variables,
+            seconds=seconds,
+        )
+        driving = ctx.driver.start(description, seconds)
+    answer: DriverAnswer | None = None
+    try:
+        async with asyncio.timeout(seconds):
+            while (index := find()) is None:
+                arrival = asyncio.ensure_future(ctx.cp.wait_received(len(ctx.cp.received)))
+                waits: set[asyncio.Future[Any]] = {arrival}
+                if driving is not None:
+                    waits.add(driving)
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    arrival.cancel()
+                if driving is not None and driving.done() and find() is None:
+                    answer = driving.result()
+                    driving = None
+                    if answer.verdict == "not_applicable":
+                        raise NotApplicable(answer.detail)
+                    if answer.verdict == "failed":
+                        raise StepFailed(
+                            f"{answer.detail}\n(no {action} from the CSMS yet)",
+                            expected=action,
+                            actual=_seen(ctx) or "no request",
+                        )
+    except TimeoutError:
+        if driving is not None:
+            driving.cancel()
+            why = f"; the CSMS driver had not returned after {seconds:g} s (stopped)"
+        elif answer is not None:
+            why = f" (the CSMS driver was done after {answer.seconds:.1f} s)"
+        else:
+            why = ""
+        raise StepFailed(
+            f"no {action} from the CSMS within {seconds:g} s{why}",
+            expected=action,
+            actual=_seen(ctx) or "no request",
+        ) from None
+    return index
+
+
+def _seen(ctx: StepContext) -> list[str]:
+    return [r.call.action for r in ctx.cp.received[ctx.inbox_cursor :]]
 
 
 def _find(ctx: StepContext, action: str) -> int | None:

@@ -217,6 +217,8 @@ def short_reason(scenario: ScenarioOutcome) -> str:
         return one_line(f"{step.location}: {first_line(step.message) or step.label}")
     if scenario.error:
         return one_line(headline(scenario.error))
+    if scenario.reason:
+        return one_line(headline(scenario.reason))
     return str(scenario.status)
 
 

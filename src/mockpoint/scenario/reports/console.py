@@ -11,9 +11,11 @@ characters escaped: a CSMS must not be able to inject markup or terminal escape 
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from rich.console import Console
+from rich.live import Live
 from rich.padding import Padding
 from rich.text import Text
 
@@ -37,6 +39,7 @@ _MARKS: dict[Status, tuple[str, str]] = {
     Status.PASSED: ("✓", "green"),
     Status.FAILED: ("✗", "red"),
     Status.SKIPPED: ("-", "dim"),
+    Status.NOT_APPLICABLE: ("○", "cyan"),
     Status.UNREACHABLE: ("⚠", "yellow"),
     Status.ERROR: ("‼", "bold red"),
 }
@@ -58,8 +61,12 @@ class Reporter(Protocol):
 
     def frame(self, record: FrameRecord) -> None: ...
 
-    def waiting(self, action: str, prompt: str, seconds: float) -> None:
-        """An ``await`` step waits for the CSMS: ``prompt`` says what should happen there."""
+    def waiting(
+        self, action: str, prompt: str | None, seconds: float, *, driven: bool = False
+    ) -> None:
+        """An ``await`` step waits up to ``seconds`` for the CSMS to send ``action``:
+        ``prompt`` says what should happen there; ``driven``: the CSMS driver was asked to
+        make it happen. Until the step finishes."""
         ...
 
     def scenario_finished(self, outcome: ScenarioOutcome) -> None: ...
@@ -79,7 +86,9 @@ class NullReporter:
     def frame(self, record: FrameRecord) -> None:
         pass
 
-    def waiting(self, action: str, prompt: str, seconds: float) -> None:
+    def waiting(
+        self, action: str, prompt: str | None, seconds: float, *, driven: bool = False
+    ) -> None:
         pass
 
     def scenario_finished(self, outcome: ScenarioOutcome) -> None:
@@ -102,6 +111,8 @@ class ConsoleReporter:
         self._verbosity = verbosity
         self._describer = FrameDescriber()
         self._scenario = ""
+        #: the live "waiting for ... (12 s left)" line of an ``await``, in a terminal
+        self._live: Live | None = None
 
     def scenario_started(self, name: str, file: str, cp: str) -> None:
         # Unique ids are per charge point connection; a new scenario starts a new pairing.
@@ -119,15 +130,32 @@ class ConsoleReporter:
         if self._verbosity >= VERBOSE:
             self._line(*_frame_parts(view, full=self._verbosity >= FULL_FRAMES, indent="    "))
 
-    def waiting(self, action: str, prompt: str, seconds: float) -> None:
-        # Shown at every verbosity: someone may have to act for the run to go on.
-        self._line(
-            ("  ⏳ ", "yellow"),
-            (prompt, "bold yellow"),
-            (f"  (waiting up to {seconds:g} s for {action})", "dim"),
-        )
+    def waiting(
+        self, action: str, prompt: str | None, seconds: float, *, driven: bool = False
+    ) -> None:
+        # Shown at every verbosity: someone may have to act for the run to go on. A person
+        # needs the prompt; a log gets one line; a terminal counts the seconds down.
+        if prompt and not driven:
+            self._line(("  ⏳ ", "yellow"), (one_line(prompt), "bold yellow"))
+        how = " (asked the CSMS driver)" if driven else ""
+        if not self._console.is_terminal:
+            self._line(
+                ("  ⏳ ", "yellow"),
+                (f"waiting for {one_line(action)} from the CSMS (up to {seconds:g} s){how}", "dim"),
+            )
+            return
+        self._stop_waiting()
+        countdown = _Countdown(f"waiting for {one_line(action)} from the CSMS", how, seconds)
+        self._live = Live(countdown, console=self._console, refresh_per_second=2, transient=True)
+        self._live.start()
+
+    def _stop_waiting(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
     def step_finished(self, step: StepOutcome) -> None:
+        self._stop_waiting()
         failed = step.status is Status.FAILED
         if self._verbosity < NORMAL and not failed:
             return
@@ -151,29 +179,33 @@ class ConsoleReporter:
             self._failure_details(step)
 
     def scenario_finished(self, outcome: ScenarioOutcome) -> None:
+        self._stop_waiting()
         status = outcome.status
+        why = outcome.error or outcome.reason
         if self._verbosity < NORMAL:
             # -q: the step failures were shown as they happened; what is left is a problem
             # of the scenario as a whole.
-            if outcome.error and (status is not Status.FAILED or not outcome.failed_steps):
+            if why and (status is not Status.FAILED or not outcome.failed_steps):
                 mark, style = _MARKS.get(status, ("?", ""))
                 self._line(
-                    (f"{mark} ", style), (one_line(outcome.name), "bold"), (f"  {status}", "")
+                    (f"{mark} ", style),
+                    (one_line(outcome.name), "bold"),
+                    (f"  {_STATUS_WORDS.get(status, status)}", ""),
                 )
-                self._detail(Text(outcome.error))
-            if status is not Status.PASSED and outcome.seed is not None:
+                self._detail(Text(why))
+            if status not in _NO_SEED_LINE and outcome.seed is not None:
                 self._detail(Text(seed_line(outcome.seed), style="dim"))
             return
         mark, style = _MARKS.get(status, ("?", ""))
         passed = sum(1 for step in outcome.steps if step.status is Status.PASSED)
         steps = f"{passed}/{len(outcome.steps)} steps" if outcome.steps else "no steps"
         self._line(
-            (f"{mark} {status} ", style),
+            (f"{mark} {_STATUS_WORDS.get(status, status)} ", style),
             (one_line(outcome.name), "bold"),
             (f"  {steps}, {duration(outcome.duration)}", "dim"),
         )
-        if outcome.error:
-            self._detail(Text(outcome.error, style=style))
+        if why:
+            self._detail(Text(why, style=style))
         if outcome.seed is not None:
             self._line(("  ", ""), (seed_line(outcome.seed), "dim"))
         for line in unanswered_lines(outcome):
@@ -194,13 +226,15 @@ class ConsoleReporter:
             parts.append((f"{tally[Status.ERROR]} error", "bold red"))
         if tally[Status.SKIPPED]:
             parts.append((f"{tally[Status.SKIPPED]} skipped", "dim"))
+        if tally[Status.NOT_APPLICABLE]:
+            parts.append((f"{tally[Status.NOT_APPLICABLE]} not applicable", "cyan"))
         line = Text(", ").join(Text(text, style=style) for text, style in parts)
         line.append(f" in {duration(run.duration)}")
         self._print(line)
+        # Every scenario that did not pass, with why: a skip or a feature the CSMS lacks is
+        # no failure, but a CSMS team must see what went untested.
         not_passed = [
-            scenario
-            for scenario in run.scenarios
-            if scenario.status in (Status.FAILED, Status.UNREACHABLE, Status.ERROR)
+            scenario for scenario in run.scenarios if scenario.status is not Status.PASSED
         ]
         for scenario in not_passed:
             mark, style = _MARKS[scenario.status]
@@ -248,8 +282,33 @@ class ConsoleReporter:
         self._print(text)
 
     def _print(self, text: Text) -> None:
-        # One line, cut with an ellipsis: a wrapped MeterValues would break the columns.
-        self._console.print(text, no_wrap=True, overflow="ellipsis", crop=True, highlight=False)
+        # In a terminal one line, cut with an ellipsis: a wrapped MeterValues would break the
+        # columns. In a log (CI) nothing is cut: a file:line must survive whole.
+        if self._console.is_terminal:
+            self._console.print(text, no_wrap=True, overflow="ellipsis", crop=True, highlight=False)
+        else:
+            self._console.print(text, no_wrap=True, crop=False, soft_wrap=True, highlight=False)
+
+
+#: How the console says a status, where the enum's value would read oddly.
+_STATUS_WORDS: dict[Status, str] = {Status.NOT_APPLICABLE: "not applicable"}
+#: Under -q, no seed line for these: nothing to replay (passed), or nothing ran.
+_NO_SEED_LINE = (Status.PASSED, Status.SKIPPED, Status.NOT_APPLICABLE)
+
+
+class _Countdown:
+    """``waiting for X from the CSMS (12 s left)``, computed each time it is drawn."""
+
+    def __init__(self, text: str, how: str, seconds: float) -> None:
+        self._text = text
+        self._how = how
+        self._deadline = time.monotonic() + seconds
+
+    def __rich__(self) -> Text:
+        left = max(0.0, self._deadline - time.monotonic())
+        line = Text("  ⏳ ", style="yellow")
+        line.append(f"{self._text} ({left:.0f} s left){self._how}", style="dim")
+        return line
 
 
 def _frame_parts(view: FrameView, *, full: bool, indent: str) -> list[tuple[str, str]]:

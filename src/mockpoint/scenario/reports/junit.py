@@ -54,7 +54,8 @@ def junit_element(run: RunOutcome) -> ET.Element:
         "failures": str(tally[Status.FAILED]),
         # Both are "the test could not run", which is what JUnit's errors count means.
         "errors": str(tally[Status.UNREACHABLE] + tally[Status.ERROR]),
-        "skipped": str(tally[Status.SKIPPED]),
+        # JUnit knows no "not applicable": it is a skip with its reason (and a property).
+        "skipped": str(tally[Status.SKIPPED] + tally[Status.NOT_APPLICABLE]),
         "time": _seconds(run.duration),
     }
     root = ET.Element("testsuites", attributes)
@@ -75,10 +76,13 @@ def _testcase(scenario: ScenarioOutcome) -> ET.Element:
             "time": _seconds(scenario.duration),
         },
     )
-    if scenario.seed is not None:
-        properties = ET.SubElement(case, "properties")
-        ET.SubElement(properties, "property", {"name": "seed", "value": str(scenario.seed)})
     status = scenario.status
+    properties = {"verdict": str(status)}
+    if scenario.seed is not None:
+        properties["seed"] = str(scenario.seed)
+    listed = ET.SubElement(case, "properties")
+    for name, value in properties.items():
+        ET.SubElement(listed, "property", {"name": name, "value": value})
     details = "\n\n".join(failure_text(step, scenario) for step in scenario.failed_steps)
     if status is Status.FAILED:
         failure = ET.SubElement(case, "failure", {"message": _message(short_reason(scenario))})
@@ -93,7 +97,11 @@ def _testcase(scenario: ScenarioOutcome) -> ET.Element:
         texts = [scenario.error or str(status), details]
         error.text = xml_safe("\n\n".join(text for text in texts if text))
     elif status is Status.SKIPPED:
-        ET.SubElement(case, "skipped", {"message": _message(scenario.error or "skipped")})
+        reason = scenario.reason or scenario.error or "skipped"
+        ET.SubElement(case, "skipped", {"message": _message(f"skipped: {reason}")})
+    elif status is Status.NOT_APPLICABLE:
+        reason = scenario.reason or "the CSMS lacks a feature it tests"
+        ET.SubElement(case, "skipped", {"message": _message(f"not applicable: {reason}")})
     lines = [step_line(step) for step in scenario.steps] + unanswered_lines(scenario)
     if lines:
         output = ET.SubElement(case, "system-out")

@@ -44,6 +44,7 @@ _EMOJI: dict[Status, str] = {
     Status.UNREACHABLE: "🔌",
     Status.ERROR: "💥",
     Status.SKIPPED: "⏭️",
+    Status.NOT_APPLICABLE: "➖",
 }
 
 #: Where each kind of frame points, as Mermaid arrows: CALL solid, CALLRESULT dashed,
@@ -51,10 +52,15 @@ _EMOJI: dict[Status, str] = {
 _ARROWS = {"call": "->>", "result": "-->>", "error": "--x", "raw": "-)", "malformed": "-)"}
 
 
+def _word(status: Status) -> str:
+    """``not_applicable`` → ``not applicable``."""
+    return str(status).replace("_", " ")
+
+
 def render_markdown(run: RunOutcome) -> str:
     """The whole report as Markdown, ending with a newline."""
     tally = counts(run.scenarios)
-    words = [f"{tally[status]} {status}" for status in Status if tally[status]]
+    words = [f"{tally[status]} {_word(status)}" for status in Status if tally[status]]
     headline = ", ".join(words) if words else "no scenarios"
     lines = [
         f"## {_EMOJI[Status.PASSED] if run.exit_code == 0 else _EMOJI[Status.FAILED]} "
@@ -68,7 +74,7 @@ def render_markdown(run: RunOutcome) -> str:
         steps = f"{passed}/{len(scenario.steps)}" if scenario.steps else "–"
         lines.append(
             f"| {_inline(scenario.name)} | {_inline(display_file(scenario.file))} "
-            f"| {_EMOJI[scenario.status]} {scenario.status} | {steps} "
+            f"| {_EMOJI[scenario.status]} {_word(scenario.status)} | {steps} "
             f"| {duration(scenario.duration)} |"
         )
     unanswered = [
@@ -112,10 +118,12 @@ def _scenario_section(scenario: ScenarioOutcome) -> list[str]:
         f"### {_EMOJI[scenario.status]} {_inline(scenario.name)}",
         "",
         f"{_code(display_file(scenario.file))}, charge point {_code(scenario.cp)}: "
-        f"{scenario.status}{seed}",
+        f"{_word(scenario.status)}{seed}",
     ]
     if scenario.error:
         lines += ["", _fence(scenario.error, "text")]
+    if scenario.reason:
+        lines += ["", _fence(scenario.reason, "text")]
     for step in scenario.failed_steps:
         lines += ["", *_step_section(step)]
     if scenario.frames:
