@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.csms.config import CsmsConfig, load_config
 from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
+from mockpoint.scenario.driver import FEATURES, feature
 from mockpoint.scenario.loader import load_paths
+from mockpoint.scenario.model import Scenario
 from mockpoint.scenario.outcome import RunOutcome
-from mockpoint.scenario.reports.console import ConsoleReporter
+from mockpoint.scenario.reports.console import ConsoleReporter, make_console
 from mockpoint.scenario.reports.coverage import (
     compute_coverage,
     render_coverage_table,
@@ -50,9 +52,29 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
     "--wait-for-csms",
     type=float,
     metavar="SECONDS",
-    help="How long an `await` with a prompt waits for a real CSMS to act (default: its within).",
+    help="How long an `await` with a prompt waits for a real CSMS to act (default: its "
+    "within); also says something acts on the prompts, so prompted scenarios run when "
+    "no one is at a terminal.",
 )
-@click.option("--coverage", type=_FILE, help="Write which actions and values were exercised.")
+@click.option(
+    "--csms-driver",
+    metavar="CMD|URL",
+    help="Makes a real CSMS send what an `await` waits for: a command run with a JSON "
+    "description on stdin, or an http(s):// URL it is POSTed to (docs/csms-driver.md). "
+    "Overrides the files' csms_driver.",
+)
+@click.option(
+    "--csms-lacks",
+    metavar="FEATURES",
+    help="What the CSMS lacks, comma-separated: feature profiles (reservation, "
+    "local-auth-list, remote-trigger, smart-charging, firmware-management) or actions it "
+    "cannot send (UnlockConnector). Scenarios that need them are not applicable.",
+)
+@click.option(
+    "--coverage",
+    type=_FILE,
+    help="Write which actions and values were exercised, and print the coverage table.",
+)
 @click.option(
     "--csms",
     "csms_url",
@@ -94,7 +116,12 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 @click.option("--transcript", type=_FILE, help="Write every frame as JSON Lines.")
 @click.option("--markdown", type=_FILE, help="Write a Markdown summary (Mermaid diagrams).")
 @click.option("-q", "--quiet", is_flag=True, help="Show only the result.")
-@click.option("-v", "--verbose", is_flag=True, help="Show every frame and a coverage table.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show every frame (-vv: whole frames, and the coverage table).",
+)
 def run(
     paths: tuple[Path, ...],
     pack: str | None,
@@ -103,6 +130,8 @@ def run(
     variables: tuple[str, ...],
     cp_id: str | None,
     wait_for_csms: float | None,
+    csms_driver: str | None,
+    csms_lacks: str | None,
     coverage: Path | None,
     csms_url: str | None,
     csms_config: Path | None,
@@ -114,7 +143,7 @@ def run(
     transcript: Path | None,
     markdown: Path | None,
     quiet: bool,
-    verbose: bool,
+    verbose: int,
 ) -> int:
     """Run scenario files, or every *.yaml under the folders given, one after another."""
     if quiet and verbose:
@@ -139,8 +168,10 @@ def run(
             raise click.UsageError(f"--tag {name}=...: use one of {', '.join(TAG_OPTIONS)}")
         values[TAG_OPTIONS[name]] = value
     config: CsmsConfig | None = load_config(csms_config) if csms_config else None
-    console = Console(highlight=False)
-    reporter = ConsoleReporter(console, -1 if quiet else (1 if verbose else 0))
+    lacks = _features(csms_lacks)
+    _warn_ignored_mock_csms(items, csms_url)
+    console = make_console()
+    reporter = ConsoleReporter(console, -1 if quiet else min(verbose, 2))
     with contextlib.ExitStack() as stack:
         writer = stack.enter_context(TranscriptWriter(transcript)) if transcript else None
         options = RunOptions(
@@ -156,19 +187,61 @@ def run(
             wait_for_csms=wait_for_csms,
             state_path=state_path,
             seed=seed,
+            csms_driver=csms_driver,
+            csms_lacks=lacks,
+            # A person at the terminal can act when an await prompts.
+            interactive=sys.stdin.isatty() and console.is_terminal,
         )
         if state_path is not None:
             check_state(items[0][1], options)  # a broken state file: exit 2, nothing runs
         outcome = asyncio.run(run_scenarios(items, options))
     _write_reports(outcome, junit, json_path, markdown)
-    if coverage is not None or verbose:
+    if coverage is not None or verbose >= 2:
         measured = compute_coverage(outcome)
         if coverage is not None:
             write_coverage(measured, coverage)
-        if verbose:
-            render_coverage_table(measured, console)
+        render_coverage_table(measured, console)
     reporter.run_finished(outcome)  # the verdict comes last, where a reader looks first
     return int(outcome.exit_code)
+
+
+def _features(text: str | None) -> tuple[str, ...]:
+    """``--csms-lacks reservation,UnlockConnector`` as canonical names."""
+    if not text:
+        return ()
+    names = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        try:
+            names.append(feature(item))
+        except ValueError:
+            known = ", ".join(name for name in FEATURES if name != "local-auth-list-management")
+            raise click.UsageError(
+                f"--csms-lacks {item.strip()!r}: name a feature profile ({known}) or an "
+                "action the CSMS sends (UnlockConnector, ReserveNow, ...)"
+            ) from None
+    return tuple(names)
+
+
+def _warn_ignored_mock_csms(items: list[tuple[Path, Scenario]], csms_url: str | None) -> None:
+    """A scenario's ``mock_csms`` configures only the embedded mock CSMS: say so, once, when
+    a real CSMS is named instead."""
+    ignored = [
+        path
+        for path, scenario in items
+        if scenario.mock_csms is not None and (csms_url or scenario.target is not None)
+    ]
+    if not ignored:
+        return
+    which = str(ignored[0]) if len(ignored) == 1 else f"{len(ignored)} scenarios"
+    click.echo(
+        f"warning: the mock_csms block of {which} is ignored: it configures the embedded mock "
+        "CSMS, and this run names a CSMS"
+        + (" (--csms)" if csms_url else "")
+        + "; `mockpoint csms --config FILE` serves one file's block",
+        err=True,
+    )
 
 
 def _assignments(items: tuple[str, ...], option: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ characters escaped: a CSMS must not be able to inject markup or terminal escape 
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Protocol
 
@@ -96,6 +97,20 @@ class NullReporter:
 
     def run_finished(self, run: RunOutcome) -> None:
         pass
+
+
+#: The width of a console that is not a terminal (a CI log, a file): wide enough that no
+#: path, location or message is wrapped or cut; a log viewer scrolls.
+LOG_WIDTH = 1000
+
+
+def make_console() -> Console:
+    """The console of a command's report: the terminal's width in a terminal, else
+    :data:`LOG_WIDTH` (unless COLUMNS says otherwise), so CI logs keep whole lines."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = LOG_WIDTH
+    return console
 
 
 class ConsoleReporter:
