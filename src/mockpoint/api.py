@@ -37,6 +37,7 @@ from mockpoint.errors import ExitCode, MockpointError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.runtime.charge_point import ChargePoint, Observer, Received
 from mockpoint.scenario import model
+from mockpoint.scenario.driver import feature
 from mockpoint.scenario.loader import load_paths
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
 from mockpoint.scenario.runner import (
@@ -337,21 +338,31 @@ async def run_scenario_files(
     variables: Mapping[str, Any] | None = None,
     charge_point_id: str | None = None,
     seed: int | None = None,
+    csms_driver: str | None = None,
+    csms_lacks: Sequence[str] = (),
 ) -> RunOutcome:
     """Run scenario files (or every ``*.yaml`` below folders) as ``mockpoint run`` does;
     an invalid file raises :class:`~mockpoint.scenario.loader.ScenarioError` before any
     runs. Without ``csms_url`` (or a ``csms`` in the file) each gets an embedded mock CSMS.
     ``seed`` pins every scenario's seed, as ``--seed`` does (each outcome's ``seed`` says
-    which one it ran with).
+    which one it ran with). ``csms_driver`` and ``csms_lacks`` are ``--csms-driver`` and
+    ``--csms-lacks`` (docs/csms-driver.md); a scenario that needs the CSMS to act on a
+    prompt runs only with a driver (no one is at a terminal here).
     """
     if csms_url is not None and "${" not in csms_url:
         check_csms_url(csms_url, "csms_url")
+    try:
+        lacks = tuple(feature(name) for name in csms_lacks)
+    except ValueError as exc:
+        raise UsageError(f"csms_lacks: unknown feature or action {exc}") from None
     items = load_paths(list(paths))
     options = RunOptions(
         csms_url=csms_url,
         variables=dict(variables or {}),
         charge_point_id=charge_point_id,
         seed=seed,
+        csms_driver=csms_driver,
+        csms_lacks=lacks,
     )
     return await run_scenarios(items, options)
 
@@ -363,15 +374,19 @@ async def run_scenario(
     variables: Mapping[str, Any] | None = None,
     charge_point_id: str | None = None,
     seed: int | None = None,
+    csms_driver: str | None = None,
+    csms_lacks: Sequence[str] = (),
 ) -> ScenarioOutcome:
     """One scenario file's outcome (``.status``, ``.steps``, ``.frames``, ``.error``,
-    ``.seed``)."""
+    ``.reason``, ``.seed``)."""
     run = await run_scenario_files(
         [path],
         csms_url=csms_url,
         variables=variables,
         charge_point_id=charge_point_id,
         seed=seed,
+        csms_driver=csms_driver,
+        csms_lacks=csms_lacks,
     )
     if len(run.scenarios) != 1:
         raise UsageError(f"{path}: expected one scenario file, found {len(run.scenarios)}")
