@@ -27,10 +27,17 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mockpoint.csms.config import (
+    CsmsConfig,
+    PeriodicRequest,
+    ScriptedRequest,
+    TriggeredRequest,
+)
 from mockpoint.ocpp16.actions import ACTIONS, Profile
 from mockpoint.scenario import model
 from mockpoint.scenario.matchers import UnknownVariable, resolve
@@ -44,6 +51,7 @@ __all__ = [
     "describe_request",
     "feature",
     "lacking",
+    "mock_csms_examples",
 ]
 
 #: The exit code a driver command uses for "the CSMS lacks this feature".
@@ -77,9 +85,19 @@ class CsmsDriver:
     driver that hangs is stopped with all its children.
     """
 
-    def __init__(self, spec: str, *, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: str,
+        *,
+        folder: Path | None = None,
+        examples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    ) -> None:
         self.spec = spec.strip()
         self.folder = folder
+        #: per action, the payloads the scenario's ``mock_csms`` block sends (see
+        #: :func:`mock_csms_examples`); the n-th await of an action gets the n-th
+        self._examples = {action: list(payloads) for action, payloads in (examples or {}).items()}
+        self._asked: dict[str, int] = {}
         #: drivers still running after their step got its request (see :meth:`finish`)
         self._running: set[asyncio.Task[DriverAnswer]] = set()
 
@@ -89,6 +107,16 @@ class CsmsDriver:
     @property
     def is_url(self) -> bool:
         return self.spec.lower().startswith(("http://", "https://"))
+
+    def example(self, action: str) -> dict[str, Any] | None:
+        """The payload the embedded mock CSMS would have sent for the next await of
+        ``action``: a hint of what the case means the CSMS to send."""
+        payloads = self._examples.get(action)
+        if not payloads:
+            return None
+        asked = self._asked.get(action, 0)
+        self._asked[action] = asked + 1
+        return dict(payloads[min(asked, len(payloads) - 1)])
 
     def start(self, description: dict[str, Any], seconds: float) -> asyncio.Task[DriverAnswer]:
         """Start asking the CSMS to act; the task's result is the driver's answer, within
@@ -186,6 +214,7 @@ def describe_request(
     station: Station,
     variables: dict[str, Any],
     seconds: float,
+    example: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON a driver gets: what the step waits for, and the ids it needs to ask for it
     (docs/csms-driver.md, "What the driver gets")."""
@@ -205,6 +234,8 @@ def describe_request(
         tag = variables["TAG_ACCEPTED"]
     if reservation is None and len(station.reservations) == 1:
         reservation = next(iter(station.reservations))
+    if example is not None:
+        example = _filled(example, transaction)
     location = step.location
     return {
         "mockpoint": FORMAT,
@@ -224,6 +255,7 @@ def describe_request(
         "transaction_id": transaction,
         "id_tag": tag,
         "reservation_id": reservation,
+        "example": example,
         "variables": {name: value for name, value in variables.items() if _plain(value)},
     }
 
@@ -249,6 +281,37 @@ def environment(description: dict[str, Any]) -> dict[str, str]:
         for name, value in fields.items()
         if value is not None
     }
+
+
+def mock_csms_examples(config: CsmsConfig) -> dict[str, list[dict[str, Any]]]:
+    """Per action, the payloads a ``mock_csms`` block has the embedded CSMS send, in the
+    order a scenario meets them: after the boot, then in answer to the charge point's
+    requests, then periodically."""
+    examples: dict[str, list[dict[str, Any]]] = {}
+    sends: list[ScriptedRequest | TriggeredRequest | PeriodicRequest] = [
+        *config.on_boot,
+        *config.on_request,
+        *config.periodic,
+    ]
+    for request in sends:
+        examples.setdefault(request.action, []).append(dict(request.payload))
+    return examples
+
+
+def _filled(payload: dict[str, Any], transaction: int | None) -> dict[str, Any]:
+    """``${transaction_id}`` (the mock CSMS's placeholder) as the open transaction's id."""
+
+    def fill(value: Any) -> Any:
+        if value == "${transaction_id}":
+            return transaction
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        return value
+
+    filled: dict[str, Any] = fill(payload)
+    return filled
 
 
 def _open_transaction(

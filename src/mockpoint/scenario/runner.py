@@ -36,7 +36,7 @@ from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect, tally
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
-from mockpoint.scenario.driver import CsmsDriver, lacking, prompted
+from mockpoint.scenario.driver import CsmsDriver, lacking, mock_csms_examples, prompted
 from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.outcome import (
     Direction,
@@ -338,15 +338,19 @@ def _driver(
     embedded mock CSMS, which acts by itself (its ``mock_csms`` block)."""
     if _embedded(scenario, options):
         return None
+    examples = {}
+    if scenario.mock_csms is not None:
+        with contextlib.suppress(UsageError):  # checked when the file was loaded
+            examples = mock_csms_examples(config_from_mapping(scenario.mock_csms, "mock_csms"))
     if options.csms_driver:
-        return CsmsDriver(options.csms_driver)
+        return CsmsDriver(options.csms_driver, examples=examples)
     if not scenario.csms_driver:
         return None
     try:
         spec = str(resolve(scenario.csms_driver, variables))
     except UnknownVariable as exc:
         raise UsageError(f"{path}: csms_driver: {exc}") from None
-    return CsmsDriver(spec, folder=path.parent)
+    return CsmsDriver(spec, folder=path.parent, examples=examples)
 
 
 def _embedded(scenario: model.Scenario, options: RunOptions) -> bool:

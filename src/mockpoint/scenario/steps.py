@@ -544,6 +544,7 @@ async def _wait_for_request(
             station=ctx.station,
             variables=ctx.variables,
             seconds=seconds,
+            example=ctx.driver.example(action),
         )
         driving = ctx.driver.start(description, seconds)
     answer: DriverAnswer | None = None
