@@ -274,7 +274,8 @@ def environment(description: dict[str, Any]) -> dict[str, str]:
         "MOCKPOINT_STEP": description["step"]["location"],
         "MOCKPOINT_FILE": description["file"],
         "MOCKPOINT_PROMPT": description["prompt"],
-        "MOCKPOINT_EXPECT": None if description["expect"] is None else description["expect"],
+        "MOCKPOINT_EXPECT": description["expect"],
+        "MOCKPOINT_EXAMPLE": description["example"],
     }
     return {
         name: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
