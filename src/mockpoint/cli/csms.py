@@ -12,6 +12,18 @@ CA (profile 3); ``--password CP=SECRET`` (repeatable; ``*=SECRET`` for every oth
 point) demands HTTP Basic authentication (profiles 1 and 2), adding to the configuration's
 ``auth``. A password on the command line is visible to other local users: prefer the
 configuration's ``${NAME}`` form for anything but a test. No password is ever printed.
+
+``--control-port`` serves the control API (:mod:`mockpoint.csms.control`): HTTP and JSON,
+with which a test or a CSMS driver (docs/csms-driver.md) makes this CSMS send a request to a
+connected charge point. It listens on ``--control-host`` (loopback by default); any other
+address needs ``--control-token-file``, whose token every request must then bear.
+
+``--config`` takes a mock CSMS configuration or a scenario file, whose ``mock_csms`` block
+it uses: the CSMS a scenario's steps expect, for a run of that scenario against it.
+
+The command prints, on standard output, "mock CSMS listening on <url>" (then "security: ..."
+and "control API on <url>" when they apply) once it serves, and "mock CSMS stopped" at the
+end; everything else is logged on standard error.
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from mockpoint.cli.main import cli
 from mockpoint.csms.config import (
@@ -37,9 +50,10 @@ from mockpoint.csms.config import (
     PeriodicRequest,
     ScriptedRequest,
     check_csms_request,
-    load_config,
+    load_csms_config,
     parse_duration,
 )
+from mockpoint.csms.control import ControlServer, is_loopback, read_token
 from mockpoint.csms.server import MockCsms, wire_logger
 from mockpoint.errors import ExitCode, UsageError
 
@@ -57,7 +71,10 @@ from mockpoint.errors import ExitCode, UsageError
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML file: boot answers, id tags, answer overrides, on_boot and periodic requests.",
+    help=(
+        "YAML file: boot answers, id tags, answer overrides, on_boot and periodic requests; "
+        "or a scenario file, whose mock_csms block is used."
+    ),
 )
 @click.option(
     "--log",
@@ -96,6 +113,25 @@ from mockpoint.errors import ExitCode, UsageError
     metavar="CP=SECRET",
     help="Demand HTTP Basic auth: the password of charge point CP (*: any other one).",
 )
+@click.option(
+    "--control-port",
+    metavar="PORT",
+    type=click.IntRange(0, 65535),
+    help="Serve the control API on PORT (0: any free port; its URL line says which).",
+)
+@click.option(
+    "--control-host",
+    metavar="HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the control API; any but a loopback address needs a token file.",
+)
+@click.option(
+    "--control-token-file",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Every control API request must bear the token in FILE (Authorization: Bearer).",
+)
 def csms_command(
     host: str,
     port: int,
@@ -108,9 +144,24 @@ def csms_command(
     tls_key: Path | None,
     tls_ca: Path | None,
     passwords: tuple[str, ...],
+    control_port: int | None,
+    control_host: str,
+    control_token_file: Path | None,
 ) -> int:
-    """Start the built-in mock CSMS (OCPP 1.6J Central System)."""
-    config = load_config(config_path) if config_path is not None else CsmsConfig()
+    """Start the built-in mock CSMS (OCPP 1.6J Central System).
+
+    With --control-port it also serves a control API (HTTP, JSON) through which a test or
+    a CSMS driver makes it send requests to the charge points:
+
+    \b
+      GET  /charge-points            {"charge_points": [{"id": ..., "connected": ...}]}
+      POST /charge-points/ID/ACTION  body: the request's payload; ?timeout=SECONDS (30)
+
+    A POST answers 200 {"answer": {...}} with the charge point's reply, 400 for a request
+    a CSMS cannot send or a payload that breaks its schema, 404 when ID is not connected,
+    502 for a CALLERROR (its "code"), 504 when no answer came in time.
+    """
+    config = _load(config_path)
     config = _with_command(config, action, period, payload)
     config = _with_passwords(config, passwords)
     if tls_cert is None:
@@ -118,10 +169,51 @@ def csms_command(
             if value is not None:
                 raise click.BadParameter("needs --tls-cert", param_hint=name)
     tls = {"tls_cert": tls_cert, "tls_key": tls_key, "tls_ca": tls_ca}
+    control = _control(control_port, control_host, control_token_file)
     _setup_logging()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C before the handlers are in place
-        asyncio.run(_serve(config, host, port, log_path, tls))
+        asyncio.run(_serve(config, host, port, log_path, tls, control))
     return ExitCode.OK
+
+
+@dataclasses.dataclass(frozen=True)
+class _ControlOptions:
+    host: str
+    port: int
+    token: str | None
+
+
+def _load(path: Path | None) -> CsmsConfig:
+    """``--config``: a configuration file, or a scenario file's ``mock_csms`` block."""
+    if path is None:
+        return CsmsConfig()
+    loaded = load_csms_config(path)
+    if loaded.scenario and not loaded.block:
+        click.echo(
+            f"{path}: a scenario without a mock_csms block: the default configuration",
+            err=True,
+        )
+    return loaded.config
+
+
+def _control(port: int | None, host: str, token_file: Path | None) -> _ControlOptions | None:
+    if port is None:
+        source = click.get_current_context().get_parameter_source("control_host")
+        for name, given in (
+            ("--control-host", source is ParameterSource.COMMANDLINE),
+            ("--control-token-file", token_file is not None),
+        ):
+            if given:
+                raise click.BadParameter("needs --control-port", param_hint=name)
+        return None
+    token = read_token(token_file) if token_file is not None else None
+    if token is None and not is_loopback(host):
+        raise click.BadParameter(
+            f"{host} is not a loopback address: anyone who reaches it could drive the "
+            "charge points; give --control-token-file too",
+            param_hint="--control-host",
+        )
+    return _ControlOptions(host, port, token)
 
 
 def _with_passwords(config: CsmsConfig, items: tuple[str, ...]) -> CsmsConfig:
@@ -182,11 +274,23 @@ def _setup_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     handler.set_name("mockpoint csms")
+    handler.addFilter(_ListeningLine())
     ours.addHandler(handler)
     ours.setLevel(logging.INFO)
     # websockets reports a broken client's handshake with a traceback at INFO; our own lines
     # already say what was refused.
     wire_logger.setLevel(logging.WARNING)
+
+
+class _ListeningLine(logging.Filter):
+    """Drops MockCsms's own "listening on" record: the command prints that line on standard
+    output already, where scripts read it, and one is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "mockpoint.csms.server"
+            and str(record.msg).startswith("mock CSMS listening on")
+        )
 
 
 async def _serve(
@@ -195,6 +299,7 @@ async def _serve(
     port: int,
     log_path: Path | None,
     tls: Mapping[str, os.PathLike[str] | None],
+    control_options: _ControlOptions | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -210,15 +315,33 @@ async def _serve(
         tls_key=tls.get("tls_key"),
         tls_ca=tls.get("tls_ca"),
     )
+    control = (
+        ControlServer(csms, control_options.host, control_options.port, control_options.token)
+        if control_options is not None
+        else None
+    )
     try:
         await csms.start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    if control is not None:
+        try:
+            control.start()
+        except OSError as exc:
+            await csms.stop()
+            where = f"{control.host}:{control.port}"
+            raise UsageError(
+                f"cannot serve the control API on {where}: {exc.strerror or exc}"
+            ) from exc
     try:
         click.echo(f"mock CSMS listening on {csms.url}")
         if csms.security != "none":
             click.echo(f"security: {csms.security}")
+        if control is not None:
+            click.echo(f"control API on {control.url}")
         await stop.wait()
     finally:
+        if control is not None:
+            control.stop()
         await csms.stop()
         click.echo("mock CSMS stopped")

@@ -40,6 +40,12 @@ Every request payload is checked against its OCA schema when the file is loaded,
 password of the form ``${NAME}`` is read from the environment variable NAME, so it need not
 be written in the file; no message of the loader ever shows a password.
 
+``mockpoint csms --config`` also takes a scenario file (docs/scenario-format.md): a mapping
+with ``steps``, ``charge_point`` or ``mock_csms``, none of which a configuration has. Its
+``mock_csms`` block, the same keys as above, is the configuration (:func:`load_csms_config`);
+an error in it names ``<file>:<line>`` and ``mock_csms.<key>``. A scenario without the block
+stands for the default configuration, as the scenario runner's embedded mock CSMS does.
+
 The YAML is read without YAML 1.1's timestamp conversion: ``2030-01-01T00:00:00Z`` stays the
 string OCPP puts on the wire instead of becoming a ``datetime``.
 """
@@ -188,16 +194,58 @@ class CsmsConfig:
     deduplicate: bool = False
 
 
+#: Top-level keys of a scenario file; a CSMS configuration has none of them.
+SCENARIO_KEYS = frozenset({"steps", "charge_point", "mock_csms"})
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """What :func:`load_csms_config` read."""
+
+    config: CsmsConfig
+    #: the file is a scenario: ``config`` comes from its ``mock_csms`` block
+    scenario: bool = False
+    #: the scenario has a ``mock_csms`` block (without one, ``config`` is the default)
+    block: bool = False
+
+
 def load_config(path: str | Path) -> CsmsConfig:
     """Read a YAML configuration file; raises :class:`UsageError` naming the file and key."""
+    source = str(path)
+    data, _ = _read_yaml(path)
+    return config_from_mapping({} if data is None else data, source)
+
+
+def load_csms_config(path: str | Path) -> LoadedConfig:
+    """Read a configuration file or a scenario file (its ``mock_csms`` block); raises
+    :class:`UsageError` naming the file and key, and for a scenario the line too."""
+    data, node = _read_yaml(path)
+    if not isinstance(data, dict) or not SCENARIO_KEYS.intersection(data):
+        return LoadedConfig(config_from_mapping({} if data is None else data, str(path)))
+    block = data.get("mock_csms")
+    if block is None:
+        return LoadedConfig(CsmsConfig(), scenario=True)
+    reader = _Reader(str(path), block="mock_csms", node=node)
+    return LoadedConfig(_config(reader, block), scenario=True, block=True)
+
+
+def config_from_mapping(data: object, source: str = "<config>") -> CsmsConfig:
+    """Build a :class:`CsmsConfig` from decoded YAML or JSON (the same keys as the file)."""
+    return _config(_Reader(source), data)
+
+
+def _read_yaml(path: str | Path) -> tuple[object, yaml.Node | None]:
+    """The decoded document and its node tree (where each value stands in the file)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise UsageError(f"{source}: cannot read the CSMS configuration: {reason}") from exc
+    loader = _Loader(text)  # safe: _Loader is a SafeLoader
     try:
-        data = yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -206,13 +254,13 @@ def load_config(path: str | Path) -> CsmsConfig:
     except (ValueError, OverflowError, RecursionError) as exc:
         # A tagged value that cannot be what its tag says (!!int abc), or nesting too deep.
         raise UsageError(f"{source}: not valid YAML: {type(exc).__name__}: {exc}") from exc
-    return config_from_mapping({} if data is None else data, source)
+    finally:
+        loader.dispose()
+    return data, node
 
 
-def config_from_mapping(data: object, source: str = "<config>") -> CsmsConfig:
-    """Build a :class:`CsmsConfig` from decoded YAML or JSON (the same keys as the file)."""
-    top = _Reader(source).mapping(data, "", _TOP_KEYS)
-    reader = _Reader(source)
+def _config(reader: _Reader, data: object) -> CsmsConfig:
+    top = reader.mapping(data, "", _TOP_KEYS)
     return CsmsConfig(
         boot=_boot(reader, top.get("boot")),
         id_tags=_id_tags(reader, top.get("id_tags")),
@@ -323,12 +371,23 @@ def _nth(values: tuple[_T, ...], number: int) -> _T:
 
 
 class _Reader:
-    """Type checks that report ``<file>: <key path>: <problem>``."""
+    """Type checks that report ``<file>: <key path>: <problem>``.
 
-    def __init__(self, source: str) -> None:
+    Reading the ``block`` of a larger file (a scenario's ``mock_csms``) whose YAML ``node``
+    tree it has, they report ``<file>:<line>: <block>.<key path>: <problem>``.
+    """
+
+    def __init__(self, source: str, block: str = "", node: yaml.Node | None = None) -> None:
         self.source = source
+        self.block = block
+        self.node = node
 
     def fail(self, key: str, problem: str) -> UsageError:
+        if self.block:
+            path = f"{self.block}.{key}" if key else self.block
+            line = _line(self.node, path) if self.node is not None else None
+            where = f"{self.source}:{line}" if line is not None else self.source
+            return UsageError(f"{where}: {path}: {problem}")
         return UsageError(
             f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}"
         )
@@ -385,6 +444,39 @@ class _Reader:
                 raise self.fail(key, "expected a value or a non-empty list")
             return [(f"{key}[{n}]", item) for n, item in enumerate(value)]
         return [(key, value)]
+
+
+def _line(node: yaml.Node, path: str) -> int | None:
+    """The line (1-based) of the value a key path such as ``on_boot[0].payload`` names in
+    the file: of its key inside a mapping, else of the value itself; the deepest one found
+    when the path goes further than the file (a required key that is missing)."""
+    line = node.start_mark.line + 1
+    rest = path
+    while rest:
+        if isinstance(node, yaml.SequenceNode):
+            index = re.match(r"\[(\d+)\]", rest)
+            if index is None or int(index.group(1)) >= len(node.value):
+                break
+            node = node.value[int(index.group(1))]
+            line = node.start_mark.line + 1
+            rest = rest[index.end() :]
+        elif isinstance(node, yaml.MappingNode):
+            # The longest key that starts the path: an id tag may hold a dot.
+            matches = [
+                (key, value)
+                for key, value in node.value
+                if isinstance(key, yaml.ScalarNode)
+                and rest.startswith(key.value)
+                and rest[len(key.value) : len(key.value) + 1] in ("", ".", "[")
+            ]
+            if not matches:
+                break
+            key, node = max(matches, key=lambda match: len(match[0].value))
+            line = key.start_mark.line + 1
+            rest = rest[len(key.value) :].removeprefix(".")
+        else:
+            break
+    return line
 
 
 def _kind(value: object) -> str:

@@ -283,6 +283,11 @@ class MockCsms:
     def connected(self, cp_id: str) -> bool:
         return cp_id in self._connections
 
+    def charge_points(self) -> list[str]:
+        """Every charge point that has connected since the start (connected now or not),
+        sorted by id."""
+        return sorted(self._connection_numbers)
+
     def state(self, cp_id: str) -> ChargePointState:
         """What the CSMS knows of ``cp_id`` (registration, connectors, transactions...)."""
         return self.behaviour.state(cp_id)
