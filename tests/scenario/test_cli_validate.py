@@ -22,7 +22,7 @@ def test_validate_valid_files(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["validate", str(DATA / "valid"), str(DATA / "batch" / "a_good.yaml")])
     out, err = capsys.readouterr()
     assert code == ExitCode.OK
-    assert out == "ok: 4 scenario(s) in 4 file(s)\n"
+    assert out == "ok: 5 scenario(s) in 5 file(s)\n"
     assert err == ""
 
 
@@ -123,3 +123,30 @@ def test_schema_output_to_an_unwritable_place(
     target = tmp_path / "no" / "such" / "folder" / "schema.json"
     assert main(["schema", "-o", str(target)]) == ExitCode.USAGE
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_validate_and_run_refuse_what_the_steps_cannot_mean(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "meaning.yaml"
+    path.write_text(
+        "name: x\ncharge_point: {connectors: 2}\nsteps:\n"
+        "  - send: StartTransaction\n    expect: {transactionid: 1}\n"
+        "  - plug_in: {connector: 3}\n",
+        encoding="utf-8",
+    )
+    problem_lines = [
+        f"{path}:5:14: expect.transactionid: StartTransaction's answer has no field"
+        " 'transactionid'; did you mean transactionId?",
+        f"{path}:6:26: plug_in.connector: connector 3: the charge point has 2 connectors"
+        " (charge_point.connectors)",
+    ]
+    assert main(["validate", str(path)]) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [*problem_lines, "invalid: 2 problem(s) in 1 file(s)"]
+    # run loads the file the same way, and runs nothing
+    transcript = tmp_path / "t.jsonl"
+    assert main(["run", str(path), "--transcript", str(transcript)]) == ExitCode.USAGE
+    assert problem_lines[0] in capsys.readouterr().err
+    assert not transcript.exists()

@@ -142,11 +142,13 @@ def test_long_form_csms_variables_and_invalid_messages() -> None:
 def test_a_folder_means_every_yaml_and_yml_below_it_sorted() -> None:
     loaded = load_paths([VALID])
     assert [path.relative_to(VALID).as_posix() for path, _ in loaded] == [
+        "meaning.yaml",
         "minimal.yaml",
         "more/long_form.yml",
         "session.yaml",
     ]
     assert [scenario.name for _, scenario in loaded] == [
+        "Everything the meaning checks let through",
         "Minimal",
         "Long form",
         "Authorized charging session",
@@ -155,7 +157,7 @@ def test_a_folder_means_every_yaml_and_yml_below_it_sorted() -> None:
 
 def test_a_file_given_twice_is_loaded_once() -> None:
     loaded = load_paths([VALID / "minimal.yaml", str(VALID), VALID / "minimal.yaml"])
-    assert len(loaded) == 3
+    assert len(loaded) == 4
     assert loaded[0][0] == VALID / "minimal.yaml"
 
 

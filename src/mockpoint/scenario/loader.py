@@ -13,7 +13,10 @@ and nothing run. It checks, in turn:
   formats, lengths; required fields are left to run time, when the station fills them);
   ``charge_point.configuration`` builds a
   :class:`~mockpoint.station.configuration.Configuration`; ``mock_csms`` is a valid mock
-  CSMS configuration.
+  CSMS configuration;
+- what the steps mean (``checks.py``): connectors the charge point has, keys
+  ``expect_state`` can compare, CALLERROR codes OCPP-J 1.6 has, ``expect`` fields the OCA
+  schema has.
 
 Timestamps are not resolved by the YAML reader: ``2025-06-01T08:00:00Z`` in a payload stays
 the string OCPP puts on the wire (the model parses ``clock.start`` itself). ``${name}``
@@ -39,6 +42,7 @@ from mockpoint.errors import UsageError
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.rpc.validation import check_request, check_response
+from mockpoint.scenario.checks import did_you_mean, findings
 from mockpoint.scenario.model import STEP_KINDS, STEP_TYPES, Location, Scenario, step_kind
 from mockpoint.scenario.payloads import (
     MAX_ROUNDS,
@@ -275,6 +279,7 @@ class _FileCheck:
         scenario = self.validate(data, tree, configuration_checked)
         self.check_actions(data, tree)
         self.check_mock_csms(data, tree)
+        self.check_meaning(data, tree)
         if scenario is None or self.problems:
             return None
         steps = tree.child("steps")
@@ -495,7 +500,7 @@ class _FileCheck:
         except UsageError as exc:
             self.add(node, str(exc))
             # The model refuses the long form too, in words that say less: once is enough.
-            self.broken.add(id(csms_tree.node))
+            self.broken.update((id(csms_tree.node), id(node)))
 
     def check_configuration(self, data: dict[Any, Any], tree: _Tree) -> bool:
         """Build the charge point's Configuration as the station will (PRODUCT.md,
@@ -536,7 +541,7 @@ class _FileCheck:
             info = ACTIONS.get(action)
             if info is None:
                 self.add(
-                    where, f"{action!r} is not an OCPP 1.6 action{_did_you_mean(action, ACTIONS)}"
+                    where, f"{action!r} is not an OCPP 1.6 action{did_you_mean(action, ACTIONS)}"
                 )
             elif kind == "send" and not info.sent_by_charge_point():
                 self.add(
@@ -588,7 +593,7 @@ class _FileCheck:
                 if violation.rule == "additionalProperties" and unknown:
                     for name in unknown:
                         field_path = json_path([*parts, name])
-                        hint = _did_you_mean(str(name), properties)
+                        hint = did_you_mean(str(name), properties)
                         node = tree.point([*parts, name], at_key=True)
                         self.add(node, f"{what}: unknown field {field_path}{hint}")
                         del target[name]
@@ -614,6 +619,15 @@ class _FileCheck:
             where, _, _ = rest.partition(": ")
             found = _tree_at(tree, ["mock_csms", *parse_path(where)])
             self.add(found.node if found else tree.point(["mock_csms"]), message)
+
+    def check_meaning(self, data: dict[Any, Any], tree: _Tree) -> None:
+        """What the steps mean against the charge point and the OCA schemas (``checks.py``):
+        connectors it has, keys ``expect_state`` compares, CALLERROR codes, ``expect``
+        fields."""
+        for finding in findings(data):
+            node = tree.point(finding.path, at_key=finding.at_key)
+            if id(node) not in self.broken:
+                self.add(node, finding.message)
 
 
 # --- pydantic errors, placed in the file -----------------------------------------------
@@ -667,6 +681,8 @@ class _PlacedError:
     error: Any
     #: the error is about the last key of ``path``, not its value
     at_key: bool = False
+    #: the message of a model validator, without the field it named (see ``of``)
+    text: str | None = None
 
     @classmethod
     def of(cls, error: Any, data: dict[Any, Any]) -> _PlacedError:
@@ -689,7 +705,15 @@ class _PlacedError:
                 current = current[key]
         missing = branches.pop() if error["type"] == "missing" and branches else None
         depth = depth if branches else None
-        return cls(error["type"], tuple(path), tuple(branches), depth, missing, error, at_key)
+        kind, text = error["type"], None
+        if kind == "value_error":
+            # A model validator names the field to fix first ("password: ..."): the error
+            # is that field's, where the file has it (else at the mapping).
+            name, colon, rest = str(error["ctx"]["error"]).partition(": ")
+            if colon and name in _fields_at(path, branches, data):
+                path.append(name)
+                text = rest
+        return cls(kind, tuple(path), tuple(branches), depth, missing, error, at_key, text)
 
     def message(self, data: dict[Any, Any]) -> str:
         kind, error = self.kind, self.error
@@ -699,7 +723,7 @@ class _PlacedError:
         if kind == "extra_forbidden":
             key, where = self.path[-1], _label(self.path[:-1])
             known = _fields_at(self.path[:-1], self.branches, data)
-            hint = _did_you_mean(str(key), known)
+            hint = did_you_mean(str(key), known)
             return f"unknown key {_shown(key)}" + (f" in {where}" if where else "") + hint
         if self.at_key:
             where, wanted = _label(self.path[:-1]), _EXPECTED.get(kind, "a string")
@@ -710,7 +734,7 @@ class _PlacedError:
         elif kind == "union":
             text = str(error["msg"])
         elif kind == "value_error":
-            text = str(error["ctx"]["error"])
+            text = self.text or str(error["ctx"]["error"])
         elif kind in ("too_short", "string_too_short") and error["ctx"].get("min_length") == 1:
             text = "must not be empty"
         else:
@@ -723,7 +747,8 @@ class _PlacedError:
 
 def _resolve_unions(errors: list[_PlacedError]) -> list[_PlacedError]:
     """Of the errors each member of a union gave, those of the members the value took the
-    shape of; when it fits none, one error that names them all."""
+    shape of (that failed inside it, or else that it has the type of: a mapping is the
+    long form, a string the short one); when it fits none, one error that names them all."""
     groups: dict[tuple[Any, ...], list[_PlacedError]] = {}
     result: list[_PlacedError] = []
     for error in errors:
@@ -733,6 +758,9 @@ def _resolve_unions(errors: list[_PlacedError]) -> list[_PlacedError]:
             groups.setdefault(error.path[: error.union_depth], []).append(error)
     for path, group in groups.items():
         inside = {e.branches[0] for e in group if len(e.path) > len(path) or e.missing}
+        if not inside:
+            shaped = {e.branches[0] for e in group if _fits(e.branches[0], e.error["input"])}
+            inside = shaped if len(shaped) == 1 else inside
         if inside:
             result.extend(e for e in group if e.branches[0] in inside)
             continue
@@ -743,6 +771,20 @@ def _resolve_unions(errors: list[_PlacedError]) -> list[_PlacedError]:
         raw = {"type": "union", "msg": text, "input": first.error["input"]}
         result.append(_PlacedError("union", path, (), None, None, raw))
     return result
+
+
+def _fits(branch: str, value: object) -> bool:
+    """Whether ``value`` has the type of the union member ``branch`` (a model or a mapping
+    type when it is a mapping), whatever else is wrong with it."""
+    if isinstance(value, dict):
+        return branch not in _BRANCHES and not branch.startswith("list")
+    if isinstance(value, list):
+        return branch.startswith("list")
+    if isinstance(value, bool):
+        return branch == "bool"
+    if isinstance(value, str):
+        return branch == "str"
+    return isinstance(value, int | float) and branch in ("int", "float")
 
 
 def _label(path: Sequence[Any]) -> str:
@@ -787,15 +829,6 @@ def _tree_at(tree: _Tree, path: Sequence[Any]) -> _Tree | None:
             return None
         tree = found[1]
     return tree
-
-
-def _did_you_mean(word: str, known: Iterable[Any]) -> str:
-    names = [str(name) for name in known]
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    if not close:
-        folded = {name.lower(): name for name in names}
-        close = [folded[m] for m in difflib.get_close_matches(word.lower(), folded, n=1)]
-    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _shown(value: object) -> str:

@@ -130,18 +130,23 @@ class CsmsTarget(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> CsmsTarget:
+        # Each message starts with the field to fix, which the loader reports it at
+        # (``csms.password: ...``); a model validator can raise only one of them.
         scheme = self.url.split(":", 1)[0].lower()
         literal = "${" not in self.url
+        profile = self.security_profile
         if literal and scheme not in ("ws", "wss"):
             raise ValueError(f"url: a CSMS URL starts with ws:// or wss://, got {self.url!r}")
-        if self.security_profile in (1, 2) and not self.password:
-            raise ValueError(f"security_profile {self.security_profile} needs a password")
-        if literal and self.security_profile >= 2 and scheme != "wss":
-            raise ValueError(f"security_profile {self.security_profile} needs a wss:// URL")
-        if literal and self.security_profile == 1 and scheme != "ws":
-            raise ValueError("security_profile 1 is Basic auth over ws://; over TLS it is 2")
-        if self.security_profile == 3 and not (self.cert and self.key):
-            raise ValueError("security_profile 3 (mutual TLS) needs cert and key")
+        if profile in (1, 2) and not self.password:
+            raise ValueError(f"password: security profile {profile} needs a password")
+        if literal and profile >= 2 and scheme != "wss":
+            raise ValueError(f"url: security profile {profile} needs a wss:// URL")
+        if literal and profile == 1 and scheme != "ws":
+            raise ValueError("url: security profile 1 is Basic auth over ws://; over TLS it is 2")
+        if profile == 3 and not self.cert:
+            raise ValueError("cert: security profile 3 needs a client certificate (cert and key)")
+        if profile == 3 and not self.key:
+            raise ValueError("key: security profile 3 needs the client certificate's private key")
         return self
 
 
@@ -523,11 +528,50 @@ class WaitStep(StepBase):
     wait: Duration
 
 
+#: What ``expect_state.connectors.<n>`` may compare: what the runner reads off each
+#: connector (README, "Decisions worth knowing").
+CONNECTOR_STATE_KEYS: tuple[str, ...] = (
+    "status",
+    "error_code",
+    "plugged",
+    "transaction_id",
+    "id_tag",
+    "energy_wh",
+)
+
+ConnectorState = Annotated[
+    Json,
+    WithJsonSchema(
+        {
+            "type": "object",
+            "properties": {key: {} for key in CONNECTOR_STATE_KEYS},
+            "additionalProperties": False,
+        }
+    ),
+]
+
+
 class ExpectedState(_Model):
-    connectors: dict[int, Json] | None = None
-    configuration: dict[str, Any] | None = None
-    connected: Any = None
-    registration: Any = None
+    """A subset of the station's state, compared as ``expect`` compares (matchers too)."""
+
+    connectors: dict[int, ConnectorState] | None = Field(
+        None,
+        description=(
+            "connector number (0 is the charge point as a whole): a subset of "
+            + ", ".join(CONNECTOR_STATE_KEYS)
+        ),
+    )
+    configuration: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "key: value as GetConfiguration shows it (120 and '120' both match); a standard "
+            "key, or one charge_point.configuration sets, spelled as there"
+        ),
+    )
+    connected: Any = Field(None, description="whether the charge point is online: true or false")
+    registration: Any = Field(
+        None, description="the last boot's answer: Accepted, Pending or Rejected (null before)"
+    )
 
 
 class ExpectStateStep(StepBase):
