@@ -322,7 +322,6 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     protocol_version = "HTTP/1.1"
     server_version = "mockpoint-csms-control"
-    sys_version = ""
     timeout = _CLIENT_TIMEOUT
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -432,6 +431,9 @@ class _Handler(BaseHTTPRequestHandler):
         JSON like every other error."""
         status = HTTPStatus(code)
         self._reply(status, {"error": message or status.phrase}, {})
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
         logger.debug("control API: %s", format % args)
