@@ -16,6 +16,7 @@ from station_rig import ACCEPTED, T0, Rig, actions, statuses, ts
 
 from conftest import oca_errors
 from mockpoint.errors import NotSupportedAction
+from mockpoint.ocpp16.actions import ACTIONS, CENTRAL_SYSTEM_HANDLES, CHARGE_POINT_SENDS
 from mockpoint.station.handlers import HANDLERS, handle
 from mockpoint.station.station import Reboot
 
@@ -721,15 +722,92 @@ def test_trigger_boot_notification() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "requested", ["DiagnosticsStatusNotification", "FirmwareStatusNotification"]
-)
-def test_trigger_of_out_of_scope_messages_is_not_implemented(requested: str) -> None:
+FIRMWARE_NOTIFICATIONS = ["DiagnosticsStatusNotification", "FirmwareStatusNotification"]
+
+
+@pytest.mark.parametrize("requested", FIRMWARE_NOTIFICATIONS)
+def test_trigger_of_a_firmware_management_notification_sends_it_idle(requested: str) -> None:
+    # §4.4 / §4.5: Idle is what a charge point that is not uploading diagnostics (not
+    # updating firmware) sends when a TriggerMessage asks; this one never does either.
     rig = make_rig()
-    assert rig.call("TriggerMessage", {"requestedMessage": requested}) == {
-        "status": "NotImplemented"
-    }
+    assert rig.call("TriggerMessage", {"requestedMessage": requested}) == ACCEPTED
+    assert [(m.action, m.payload) for m in rig.csms.drain()] == [(requested, {"status": "Idle"})]
     assert rig.station.next_item() is None
+
+
+@pytest.mark.parametrize("requested", FIRMWARE_NOTIFICATIONS)
+def test_trigger_of_a_firmware_management_notification_ignores_a_known_connector(
+    requested: str,
+) -> None:
+    rig = make_rig()
+    trigger = {"requestedMessage": requested, "connectorId": 2}
+    assert rig.call("TriggerMessage", trigger) == ACCEPTED
+    assert [(m.action, m.payload) for m in rig.csms.drain()] == [(requested, {"status": "Idle"})]
+    unknown = {"requestedMessage": requested, "connectorId": 7}
+    assert rig.call("TriggerMessage", unknown) == {"status": "Rejected"}
+    assert rig.station.next_item() is None
+
+
+@pytest.mark.parametrize("requested", FIRMWARE_NOTIFICATIONS)
+def test_trigger_of_a_firmware_management_notification_while_pending_is_sent(
+    requested: str,
+) -> None:
+    rig = make_rig(boot=False)
+    rig.station.on_connected()
+    rig.csms.exchange(
+        "BootNotification", {"status": "Pending", "currentTime": ts(0), "interval": 60}
+    )
+    assert rig.call("TriggerMessage", {"requestedMessage": requested}) == ACCEPTED
+    assert rig.csms.expect(requested).payload == {"status": "Idle"}
+
+
+def test_firmware_management_stays_unsupported_while_its_notifications_are_sent() -> None:
+    rig = make_rig()
+    for action, payload in [
+        ("UpdateFirmware", {"location": "ftp://x", "retrieveDate": ts(0)}),
+        ("GetDiagnostics", {"location": "ftp://x"}),
+    ]:
+        with pytest.raises(NotSupportedAction):
+            handle(rig.station, action, payload)
+    profiles = rig.station.configuration.get_list("SupportedFeatureProfiles")
+    assert "FirmwareManagement" not in profiles and "RemoteTrigger" in profiles
+    assert rig.station.next_item() is None
+
+
+@pytest.mark.parametrize(
+    "requested",
+    [
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StatusNotification",
+    ],
+)
+def test_every_triggered_message_is_one_the_charge_point_sends(requested: str) -> None:
+    """Every requestedMessage of the schema is Accepted, and what it makes the station send
+    is in the model of what it sends, which the embedded mock CSMS answers."""
+    rig = make_rig()
+    assert rig.call("TriggerMessage", {"requestedMessage": requested}) == ACCEPTED
+    taken = rig.csms.drain()
+    assert taken and taken[0].action == requested  # a boot is followed by status reports
+    assert {m.action for m in taken} <= CHARGE_POINT_SENDS
+    assert CHARGE_POINT_SENDS <= CENTRAL_SYSTEM_HANDLES
+
+
+def test_the_model_of_what_the_charge_point_sends() -> None:
+    assert {"DiagnosticsStatusNotification", "FirmwareStatusNotification", "DataTransfer"} <= (
+        CHARGE_POINT_SENDS
+    )
+    # Not the security whitepaper's requests (the mock CSMS does not answer them either),
+    # and none a CSMS sends.
+    assert not CHARGE_POINT_SENDS & {"SecurityEventNotification", "SignCertificate"}
+    assert not CHARGE_POINT_SENDS & {"UpdateFirmware", "GetDiagnostics", "Reset"}
+    # The Firmware Management actions remain unsupported: out of coverage's scope, and
+    # out of SupportedFeatureProfiles.
+    assert not ACTIONS["DiagnosticsStatusNotification"].supported
+    assert not ACTIONS["DataTransfer"].supported
 
 
 @pytest.mark.parametrize("requested", ["StatusNotification", "MeterValues"])

@@ -47,9 +47,17 @@ class ActionInfo:
     profile: Profile
     #: DataTransfer is in the Core profile yet out of mockpoint's scope.
     in_scope: bool = True
+    #: the charge point sends this request although mockpoint does not support the action:
+    #: see :data:`CHARGE_POINT_SENDS`
+    sent_anyway: bool = False
 
     def sent_by_charge_point(self) -> bool:
         return self.initiator in (Initiator.CHARGE_POINT, Initiator.BOTH)
+
+    @property
+    def charge_point_sends(self) -> bool:
+        """Whether mockpoint's charge point sends this request (:data:`CHARGE_POINT_SENDS`)."""
+        return self.sent_by_charge_point() and (self.supported or self.sent_anyway)
 
     def sent_by_central_system(self) -> bool:
         return self.initiator in (Initiator.CENTRAL_SYSTEM, Initiator.BOTH)
@@ -71,7 +79,7 @@ ACTIONS: dict[str, ActionInfo] = {
         ActionInfo("ChangeAvailability", _CS, Profile.CORE),
         ActionInfo("ChangeConfiguration", _CS, Profile.CORE),
         ActionInfo("ClearCache", _CS, Profile.CORE),
-        ActionInfo("DataTransfer", Initiator.BOTH, Profile.CORE, in_scope=False),
+        ActionInfo("DataTransfer", Initiator.BOTH, Profile.CORE, in_scope=False, sent_anyway=True),
         ActionInfo("GetConfiguration", _CS, Profile.CORE),
         ActionInfo("Heartbeat", _CP, Profile.CORE),
         ActionInfo("MeterValues", _CP, Profile.CORE),
@@ -83,8 +91,12 @@ ACTIONS: dict[str, ActionInfo] = {
         ActionInfo("StopTransaction", _CP, Profile.CORE),
         ActionInfo("UnlockConnector", _CS, Profile.CORE),
         # Firmware Management
-        ActionInfo("DiagnosticsStatusNotification", _CP, Profile.FIRMWARE_MANAGEMENT),
-        ActionInfo("FirmwareStatusNotification", _CP, Profile.FIRMWARE_MANAGEMENT),
+        ActionInfo(
+            "DiagnosticsStatusNotification", _CP, Profile.FIRMWARE_MANAGEMENT, sent_anyway=True
+        ),
+        ActionInfo(
+            "FirmwareStatusNotification", _CP, Profile.FIRMWARE_MANAGEMENT, sent_anyway=True
+        ),
         ActionInfo("GetDiagnostics", _CS, Profile.FIRMWARE_MANAGEMENT),
         ActionInfo("UpdateFirmware", _CS, Profile.FIRMWARE_MANAGEMENT),
         # Local Auth List Management
@@ -113,6 +125,17 @@ ACTIONS: dict[str, ActionInfo] = {
         ActionInfo("SignedUpdateFirmware", _CS, Profile.SECURITY),
     )
 }
+
+#: Requests mockpoint's charge point sends: those of the actions it supports, and three it
+#: sends although it does not support their action. DiagnosticsStatusNotification and
+#: FirmwareStatusNotification go out with status Idle when a TriggerMessage asks (§4.4,
+#: §4.5, §5.17), while GetDiagnostics and UpdateFirmware are still answered NotSupported and
+#: SupportedFeatureProfiles still leaves FirmwareManagement out; DataTransfer goes out when
+#: a scenario sends one, to see how a CSMS answers a vendor it does not know (§4.3, TC_064).
+#: A scenario may ``send`` any request a charge point may send, these and the others.
+CHARGE_POINT_SENDS: frozenset[str] = frozenset(
+    name for name, info in ACTIONS.items() if info.charge_point_sends
+)
 
 #: Requests a Central System may send that mockpoint's charge point handles.
 CHARGE_POINT_HANDLES: frozenset[str] = frozenset(

@@ -161,8 +161,8 @@ def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]
     connector's meter (with its transactionId where one runs); 0 is the charge point's main
     controller, so StatusNotification of connector 0 only and MeterValues of the main meter
     (the total of all meters, no transactionId); n is connector n. An unknown connector is
-    Rejected. The diagnostics and firmware notifications belong to Firmware Management,
-    which mockpoint does not implement: NotImplemented.
+    Rejected. DiagnosticsStatusNotification and FirmwareStatusNotification report status
+    Idle (see :meth:`Station.firmware_management_idle`).
     """
     requested = payload["requestedMessage"]
     connector_id = payload.get("connectorId")
@@ -179,9 +179,17 @@ def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]
         # station.meters has connectors 1..N; connector 0 reads the main meter.
         for n in list(station.meters) if connector_id is None else [connector_id]:
             station.meter_values(n, ReadingContext.TRIGGER)
-    else:
+    elif requested in _FIRMWARE_MANAGEMENT_TRIGGERS:
+        station.firmware_management_idle(requested)
+    else:  # none left in the schema's list; the session refuses any other before this
         return {"status": TriggerMessageStatus.NOT_IMPLEMENTED.value}
     return {"status": TriggerMessageStatus.ACCEPTED.value}
+
+
+_FIRMWARE_MANAGEMENT_TRIGGERS = (
+    MessageTrigger.DIAGNOSTICS_STATUS_NOTIFICATION,
+    MessageTrigger.FIRMWARE_STATUS_NOTIFICATION,
+)
 
 
 def reserve_now(station: Station, payload: dict[str, Any]) -> dict[str, Any]:

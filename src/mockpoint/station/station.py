@@ -59,6 +59,14 @@ from mockpoint.station.transaction import AuthorizationCache, Transaction
 #: Retry delay for a Pending / Rejected boot whose answer gives no usable interval (s).
 DEFAULT_BOOT_RETRY = 60
 
+#: The Firmware Management notifications this charge point sends when a TriggerMessage asks
+#: (§5.17), and the one status it reports in them: it neither uploads diagnostics nor
+#: updates firmware (§4.4, §4.5).
+FIRMWARE_MANAGEMENT_NOTIFICATIONS = frozenset(
+    {"DiagnosticsStatusNotification", "FirmwareStatusNotification"}
+)
+IDLE = "Idle"
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -557,6 +565,20 @@ class Station:
         """Queue a message a TriggerMessage asked for; it may go out while Pending (§4.2)."""
         message.before_boot = self.registration is RegistrationStatus.PENDING
         return self._enqueue(message)
+
+    def firmware_management_idle(self, action: str) -> Message:
+        """DiagnosticsStatusNotification.req or FirmwareStatusNotification.req with status
+        Idle, which a TriggerMessage asks for (§5.17).
+
+        This charge point never uploads diagnostics nor installs firmware (it answers
+        GetDiagnostics and UpdateFirmware NotSupported and leaves FirmwareManagement out of
+        SupportedFeatureProfiles), so it is never busy with either: Idle, the status a
+        charge point sends only when a TriggerMessage asks and it is not busy (§4.4, §4.5).
+        ``ocpp16/actions.py`` lists them among the requests it sends all the same.
+        """
+        if action not in FIRMWARE_MANAGEMENT_NOTIFICATIONS:
+            raise UsageError(f"{action} is not a Firmware Management notification")
+        return self.send_triggered(Message(action, {"status": IDLE}))
 
     def meter_values(self, connector_id: int, context: str) -> Message:
         """MeterValues.req with one sample of the configured measurands (§4.7); connector 0
