@@ -86,6 +86,65 @@ def test_bad_lines_are_one_clear_error(line: str, message: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("send Hearbeat", "unknown action 'Hearbeat' (did you mean Heartbeat?)"),
+        (
+            "send StartTransation",
+            "unknown action 'StartTransation' (did you mean StartTransaction?)",
+        ),
+        ("staus", "unknown command 'staus' (did you mean status?)"),
+        ("stat", "unknown command 'stat' (did you mean start or status?)"),
+        ("qiut", "unknown command 'qiut' (did you mean quit?)"),
+        ("send Authorize idTg=ABC", "send Authorize: unknown field 'idTg' (did you mean idTag?)"),
+        (
+            "send StatusNotification connectorId=1 errorCode=NoEror status=Available",
+            "send StatusNotification: errorCode 'NoEror' is unknown (did you mean NoError?)",
+        ),
+        ("stop 1 Locla", "stop: unknown reason 'Locla' (did you mean Local?)"),
+        (
+            "fault 1 GroundFailur",
+            "fault: unknown error code 'GroundFailur' (did you mean GroundFailure?)",
+        ),
+    ],
+)
+def test_a_typo_is_an_error_that_offers_the_close_name(line: str, message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(line)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("send Teleport", "unknown action 'Teleport'"),
+        ("bogus", "unknown command 'bogus'; the commands: authorize, charge, clear"),
+        ("send Authorize idTag=A nothing=1", "send Authorize: unknown field 'nothing'"),
+    ],
+)
+def test_nothing_close_is_offered_when_nothing_is_close(line: str, message: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(line)
+    assert str(caught.value).startswith(message)
+    assert "did you mean" not in str(caught.value)
+
+
+def test_a_field_the_schema_leaves_open_and_a_value_nothing_is_close_to_go_to_the_step() -> None:
+    """DataTransfer's data is any string the schema allows, and a status nothing is close to
+    is left to the step's own validation, which names every value."""
+    command = parse("send DataTransfer vendorId=acme data.x=1")
+    assert isinstance(command, StepCommand) and isinstance(command.step, model.SendStep)
+    assert command.step.payload == {"vendorId": "acme", "data": {"x": 1}}
+    command = parse("send StatusNotification connectorId=1 errorCode=NoError status=Zzz")
+    assert isinstance(command, StepCommand)
+
+
+def test_reasons_and_error_codes_are_found_whatever_their_case() -> None:
+    assert parse("stop 1 local") == parse("stop 1 Local")
+    assert parse("fault 1 groundfailure") == parse("fault 1 GroundFailure")
+
+
 def test_commands_and_blank_lines() -> None:
     assert parse("") is None
     assert parse("   # a comment") is None

@@ -4,6 +4,7 @@ process of its own whose frame log says what really went over the wire."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,11 +38,15 @@ def shell(url: str, script: str, *options: str) -> subprocess.CompletedProcess[s
 
 
 def terminal(url: str, *options: str) -> pexpect.spawn:
-    """``mockpoint shell`` at a 200 x 50 pseudo-terminal, as a person would run it."""
+    """``mockpoint shell`` at a 200 x 50 pseudo-terminal, as a person would run it.
+
+    A terminal answers prompt_toolkit's cursor position request; pexpect does not, and the
+    prompt would wait a second for the answer after every line: it is told not to ask."""
+    env = {"COLUMNS": "200", "LINES": "50", "TERM": "xterm", "PATH": "/usr/bin:/bin"}
     return pexpect.spawn(
         sys.executable,
         ["-m", "mockpoint", "shell", "--csms", url, *options],
-        env={"COLUMNS": "200", "LINES": "50", "TERM": "xterm", "PATH": "/usr/bin:/bin"},
+        env=env | {"PROMPT_TOOLKIT_NO_CPR": "1"},
         encoding="utf-8",
         timeout=20 * UNIT,
         dimensions=(50, 200),
@@ -98,17 +103,69 @@ status
     assert "Available" in result.stdout  # the status table
 
 
-def test_bad_lines_are_one_line_each_and_the_shell_goes_on(csms: Csms) -> None:
-    script = "bogus\nplug x\nsend Authorize\nsend Heartbeat\n"
+def test_bad_lines_are_one_line_each_naming_the_script_line_and_the_shell_goes_on(
+    csms: Csms,
+) -> None:
+    script = "bogus\nplug x\n\n# the typo next\nsend Hearbeat\nsend Authorize\nsend Heartbeat\n"
     result = shell(csms.url, script, "--speed", "0")
     assert result.returncode == 1  # a script learns that something failed
     errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
-    assert len(errors) == 3, result.stdout
-    assert "unknown command 'bogus'" in errors[0]
-    assert "connector 'x' is not a number" in errors[1]
-    assert "required field missing: idTag" in errors[2]
+    assert len(errors) == 4, result.stdout
+    assert errors[0].startswith("error: line 1: unknown command 'bogus'; the commands: ")
+    assert errors[1] == "error: line 2: plug: connector 'x' is not a number"
+    # blank lines and comments count: the line number is the script's
+    assert errors[2] == "error: line 5: unknown action 'Hearbeat' (did you mean Heartbeat?)"
+    assert errors[3].startswith("error: line 6: send Authorize: ")
+    assert "required field missing: idTag" in errors[3]
     assert [action for action, _ in calls(csms)][-1] == "Heartbeat"  # after the errors
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_error_is_one_line_however_narrow_the_output(csms: Csms) -> None:
+    """A tool reading the output takes an error whole: no wrapping at 80 columns."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mockpoint", "shell", "--csms", csms.url, "--speed", "0"],
+        input="send StatusNotification connectorId=1 errorCode=NoError status=Zzz\n",
+        capture_output=True,
+        text=True,
+        timeout=30 * UNIT,
+        env={"COLUMNS": "40", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    (error,) = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: line 1: send StatusNotification: ")
+    assert "'Available', 'Preparing'" in error and error.endswith("`invalid: true`)")
+
+
+@pytest.mark.parametrize("leave", ["quit", "exit", "Ctrl-D"])
+def test_a_person_at_the_terminal_leaves_with_0_after_a_typo_and_a_failed_command(
+    csms: Csms, leave: str
+) -> None:
+    """Exit code 1 tells a script that a line failed; a person saw the errors as they
+    happened, and leaving is no failure (README "mockpoint shell")."""
+    child = terminal(csms.url, "--speed", "0")
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect("mockpoint>")
+        child.sendline("send Hearbeat")
+        child.expect_exact("unknown action 'Hearbeat' (did you mean Heartbeat?)")
+        child.expect("mockpoint>")
+        child.sendline("send Authorize")  # a step that fails: no idTag
+        child.expect("required field missing: idTag")
+        child.expect("mockpoint>")
+        child.sendline("send Heartbeat")
+        child.expect("Heartbeat ✓")
+        child.expect("mockpoint>")
+        if leave == "Ctrl-D":
+            child.sendeof()
+        else:
+            child.sendline(leave)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0, seen.getvalue()
+    assert "line 1:" not in seen.getvalue()  # line numbers are for scripts
+    assert [action for action, _ in calls(csms)][-1] == "Heartbeat"
 
 
 def test_a_csms_that_goes_away_is_one_line(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """``mockpoint shell``: one charge point at a prompt (PRODUCT.md; README "mockpoint shell").
 
-At a terminal: a prompt with completion and history. With standard input not a terminal,
-commands are read line by line, so other tools (and tests) can drive it; the exit code is
-then 1 when a command failed.
+At a terminal: a prompt with completion and history, and exit code 0 however the session
+went. With standard input not a terminal, commands are read line by line, so other tools
+(and tests) can drive it; each error then names the line, and the exit code is 1 when a
+command failed.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def shell(
         transcript=transcript,
         connect_timeout=connect_timeout,
         state=state,
+        script=not sys.stdin.isatty(),
     )
-    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    interactive = not options.script and sys.stdout.isatty()
     console = Console(highlight=False)
 
     async def main() -> int:

@@ -6,6 +6,10 @@ The charge point is the scenario runner's (:func:`build_station`, :func:`connect
 CSMS-initiated requests included, are printed as they happen: at a terminal through
 prompt_toolkit's ``patch_stdout``, so they appear above the prompt without breaking what is
 being typed. A bad line is one line of error, never the end of the shell.
+
+Who types decides the exit code (README "mockpoint shell"): a person at a terminal leaves
+with 0 whatever went wrong on the way (they saw it); a script (standard input not a
+terminal) gets 1 when a line failed, and each error names the script's line.
 """
 
 from __future__ import annotations
@@ -43,7 +47,14 @@ from mockpoint.scenario.runner import (
     step_labels,
 )
 from mockpoint.scenario.steps import StepContext, describe, station_state
-from mockpoint.shell.commands import HELP, Command, CommandError, StepCommand, parse
+from mockpoint.shell.commands import (
+    HELP,
+    Command,
+    CommandError,
+    StepCommand,
+    did_you_mean,
+    parse,
+)
 
 PROMPT = "mockpoint> "
 
@@ -58,6 +69,9 @@ class ShellOptions:
     connect_timeout: float = 10.0
     #: ``--state FILE``: start from the charge point state saved there, save after changes
     state: Path | None = None
+    #: the lines come from a script, not a person: errors name the line, and the exit code
+    #: is 1 when one failed
+    script: bool = False
 
 
 def default_scenario(charge_point_id: str | None) -> model.Scenario:
@@ -78,6 +92,8 @@ class Shell:
         self.options = options
         self.console = console
         self.failures = 0
+        #: the number of the line being carried out (1-based), while there is one
+        self.line: int | None = None
         self._quit = False
         self.state: StateFile | None = None
         #: the seed of this session's message ids, once decided (``save`` records it)
@@ -85,7 +101,8 @@ class Shell:
 
     async def run(self, lines: AsyncIterator[str]) -> int:
         """Connect, boot (and take the scenario's steps), then carry out ``lines`` until
-        they end or say quit. Returns the exit code: 0, or 1 when a command failed."""
+        they end or say quit. Returns the exit code: 0, or, for a script (see
+        :attr:`ShellOptions.script`), 1 when one of its lines or the scenario's steps failed."""
         options = self.options
         path = options.scenario
         scenario = load_scenario(path) if path else default_scenario(options.charge_point_id)
@@ -134,15 +151,19 @@ class Shell:
                     boot = (path or Path("shell")) if boots_itself else None
                     steps = scenario.steps if path is not None else []
                     await self._steps(steps, step_labels(steps), boot=boot)
+                    number = 0
                     async for line in lines:
+                        number += 1
+                        self.line = number
                         await self.execute(line)
+                        self.line = None
                         if self._quit:
                             break
                 finally:
                     await cp.stop()
                     if state is not None:
                         state.detach()
-        return 1 if self.failures else 0
+        return 1 if self.failures and self.options.script else 0
 
     @contextlib.asynccontextmanager
     async def _csms(self, scenario: model.Scenario, clock: VirtualClock) -> AsyncIterator[str]:
@@ -233,7 +254,7 @@ class Shell:
             if not args or args[0].lower() == name:
                 table.add_row(f"[bold]{name}[/bold] {escape(arguments)}", escape(text))
         if args and not table.row_count:
-            raise CommandError(f"no command {args[0]!r}")
+            raise CommandError(f"no command {args[0]!r}{did_you_mean(args[0], HELP)}")
         self.console.print(table)
 
     def _status(self) -> None:
@@ -298,8 +319,12 @@ class Shell:
         )
 
     def _error(self, message: str) -> None:
+        """One line of error (never wrapped: a tool reading the output takes it whole); in
+        a script it starts with the script's line."""
         self.failures += 1
-        self.console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+        if self.options.script and self.line is not None:
+            message = f"line {self.line}: {message}"
+        self.console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 async def stdin_lines() -> AsyncIterator[str]:

@@ -8,19 +8,26 @@ share one code path, and a step's field errors are the scenario format's.
 ``send ACTION field=value ...`` builds a payload: a value that reads as JSON (``5``,
 ``true``, ``{"a": 1}``, ``[1, 2]``, ``"quoted"``) is that JSON, anything else a string;
 ``a.b=1`` nests (``{"a": {"b": 1}}``).
+
+A name that is not known (a command, an action, a field of the action's OCA schema, a
+status or error code) is an error that offers the closest known one, found by difflib: a
+typo is the commonest bad line at a prompt.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
 
 from mockpoint.ocpp16.actions import ACTIONS
+from mockpoint.ocpp16.enums import ChargePointErrorCode, Reason
+from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.scenario import model
 
 #: CALLs a charge point may send (``send`` completes these).
@@ -54,6 +61,11 @@ HELP: dict[str, tuple[str, str]] = {
     "help": ("[COMMAND]", "this list"),
     "quit": ("", "leave (also exit, Ctrl-D)"),
 }
+
+
+#: what ``stop`` and ``fault`` take: the Reason and ChargePointErrorCode values of OCPP 1.6
+REASONS = [reason.value for reason in Reason]
+ERROR_CODES = [code.value for code in ChargePointErrorCode]
 
 
 class CommandError(Exception):
@@ -99,7 +111,10 @@ def parse(line: str) -> Command | StepCommand | None:
     if name in ("status", "config", "connect", "disconnect", "save", "help"):
         return Command(name, tuple(words))
     if name == "send":
-        return _step({"send": _action(words), "payload": payload(words[1:])}, name)
+        action = _action(words)
+        data = payload(words[1:])
+        _check_fields(action, data)
+        return _step({"send": action, "payload": data}, name)
     builders: dict[str, Callable[[], dict[str, Any]]] = {
         "plug": lambda: {"plug_in": {"connector": _int(words, 0, name)}},
         "unplug": lambda: {"unplug": {"connector": _int(words, 0, name)}},
@@ -114,18 +129,23 @@ def parse(line: str) -> Command | StepCommand | None:
         },
         "stop": lambda: {
             "stop_transaction": {"connector": _int(words, 0, name)}
-            | ({"reason": words[1]} if len(words) > 1 else {})
+            | ({"reason": _known(words[1], REASONS, name, "reason")} if len(words) > 1 else {})
         },
         "fault": lambda: {
             "fault": {
                 "connector": _int(words, 0, name),
-                "error_code": _word(words, 1, name, "ERROR_CODE"),
+                "error_code": _known(
+                    _word(words, 1, name, "ERROR_CODE"), ERROR_CODES, name, "error code"
+                ),
             }
         },
         "clear": lambda: {"clear_fault": {"connector": _int(words, 0, name)}},
         "wait": lambda: {"wait": _word(words, 0, name, "DURATION")},
     }
     if name not in builders:
+        hint = did_you_mean(name, [*HELP, "exit"])
+        if hint:
+            raise CommandError(f"unknown command {name!r}{hint}")
         known = ", ".join(sorted(HELP))
         raise CommandError(f"unknown command {name!r}; the commands: {known}")
     return _step(builders[name](), name)
@@ -174,8 +194,61 @@ def _action(words: list[str]) -> str:
         folded = {name.lower(): name for name in ACTIONS}
         if action.lower() in folded:
             return folded[action.lower()]
-        raise CommandError(f"send: unknown action {action!r}")
+        raise CommandError(f"unknown action {action!r}{did_you_mean(action, CHARGE_POINT_ACTIONS)}")
     return action
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean X?)`` with the option closest to ``word`` whatever its case (and
+    the runner-up when it is about as close), or nothing when none is close."""
+    folded = {option.lower(): option for option in options}
+    scored = []
+    for match in difflib.get_close_matches(word.lower(), list(folded), n=2, cutoff=0.75):
+        scored.append((difflib.SequenceMatcher(None, word.lower(), match).ratio(), match))
+    if not scored:
+        return ""
+    best = scored[0][0]
+    close = [folded[match] for ratio, match in scored if ratio >= best - 0.1]
+    return f" (did you mean {' or '.join(close)}?)"
+
+
+def _known(value: str, options: list[str], name: str, what: str) -> str:
+    """``value``, or the option it is written in another case; a typo with a close option
+    is an error that names it (anything else is left to the step's own check)."""
+    folded = {option.lower(): option for option in options}
+    if value in options or value.lower() not in folded:
+        hint = "" if value in options else did_you_mean(value, options)
+        if hint:
+            raise CommandError(f"{name}: unknown {what} {value!r}{hint}")
+        return value
+    return folded[value.lower()]
+
+
+def _check_fields(action: str, data: dict[str, Any]) -> None:
+    """A field the action's OCA schema does not have, or an enum value with a close
+    known one, is an error offering that one; the step's validation checks the rest."""
+    try:
+        schema = load_schema(action, response=False)
+    except (KeyError, OSError):
+        return
+    _check_object(action, schema, data, "")
+
+
+def _check_object(action: str, schema: dict[str, Any], data: dict[str, Any], path: str) -> None:
+    properties: dict[str, Any] = schema.get("properties", {})
+    for key, value in data.items():
+        node = properties.get(key)
+        if node is None:
+            if schema.get("additionalProperties") is False:
+                hint = did_you_mean(key, properties)
+                raise CommandError(f"send {action}: unknown field {path + key!r}{hint}")
+            continue
+        if isinstance(value, dict) and node.get("type") == "object":
+            _check_object(action, node, value, f"{path}{key}.")
+        elif isinstance(value, str) and value not in node.get("enum", [value]):
+            hint = did_you_mean(value, node["enum"])
+            if hint:
+                raise CommandError(f"send {action}: {path + key} {value!r} is unknown{hint}")
 
 
 def _word(words: list[str], index: int, name: str, what: str) -> str:
