@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from mockpoint.ocpp16.schemas import load_schema, schema_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "01-cold-boot-and-heartbeat.yaml"
+#: A Python block docs/pytest.md marks as runnable: a test file, as a newcomer pastes it.
+PYTEST_DOC = ROOT / "docs" / "pytest.md"
+_RUNNABLE_PYTHON = re.compile(r"^<!-- runnable -->\n```python\n(.*?)^```", re.M | re.S)
 
 
 # --- one version ----------------------------------------------------------------------
@@ -68,6 +72,18 @@ def test_the_schemas_equal_the_ocpp_packages_copies() -> None:
         if (ours / path.name).read_bytes() != path.read_bytes()
     ]
     assert differ == []
+
+
+# --- the pytest extra -------------------------------------------------------------------
+
+
+def test_the_pytest_extra_brings_what_the_fixtures_need() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        extras = tomllib.load(file)["project"]["optional-dependencies"]
+    names = {re.split(r"[<>=!~;\[ ]", requirement)[0] for requirement in extras["pytest"]}
+    assert names == {"pytest", "pytest-asyncio"}
+    # the fresh-environment test below runs these as they stand
+    assert len(_RUNNABLE_PYTHON.findall(PYTEST_DOC.read_text(encoding="utf-8"))) >= 2
 
 
 # --- the wheel in a fresh virtual environment -----------------------------------------
@@ -136,18 +152,22 @@ def test_the_wheel_installs_and_runs_in_a_fresh_environment(tmp_path: Path) -> N
     requires = re.findall(r"^Requires-Dist: ([A-Za-z0-9_.-]+)(.*)$", metadata.decode(), re.M)
     runtime = {name.lower() for name, rest in requires if "extra ==" not in rest}
     assert "ocpp" not in runtime
+    in_pytest = {name.lower() for name, rest in requires if re.search(r"extra == .pytest.", rest)}
+    assert in_pytest == {"pytest", "pytest-asyncio"}
 
     # A fresh environment; the test's own pip installs into it (no pip bootstrap: faster).
+    # With the pytest extra, as docs/pytest.md says to install it.
     venv = tmp_path / "venv"
     scripts = venv / ("Scripts" if sys.platform == "win32" else "bin")
     python = scripts / "python"
     quiet = ("--quiet", "--no-compile", "--disable-pip-version-check")
+    requirement = f"{wheel}[pytest]"
     if pip_takes_python_option():
         run(sys.executable, "-m", "venv", "--without-pip", venv)
-        run(sys.executable, "-m", "pip", "--python", python, "install", *quiet, wheel)
+        run(sys.executable, "-m", "pip", "--python", python, "install", *quiet, requirement)
     else:
         run(sys.executable, "-m", "venv", venv)
-        run(python, "-m", "pip", "install", *quiet, wheel)
+        run(python, "-m", "pip", "install", *quiet, requirement)
 
     version = run(scripts / "mockpoint", "--version")
     assert version.stdout == f"mockpoint, version {mockpoint.__version__}\n"
@@ -162,3 +182,13 @@ def test_the_wheel_installs_and_runs_in_a_fresh_environment(tmp_path: Path) -> N
     assert Path(found["schemas"]).is_relative_to(Path(found["prefix"]))
     assert Path(found["prefix"]).resolve() == venv.resolve()
     assert found["ocpp"] is False
+
+    # docs/pytest.md's tests as pasted: no ini file, so pytest-asyncio's strict mode, and
+    # pytest loads the plugin by itself.
+    tests = tmp_path / "newcomer"
+    tests.mkdir()
+    blocks = _RUNNABLE_PYTHON.findall(PYTEST_DOC.read_text(encoding="utf-8"))
+    for number, block in enumerate(blocks, 1):
+        (tests / f"test_pasted_{number}.py").write_text(block, encoding="utf-8")
+    pasted = run(scripts / "pytest", "-p", "no:cacheprovider", cwd=tests)
+    assert f"{len(blocks)} passed" in pasted.stdout
