@@ -39,6 +39,24 @@ def test_run_an_example_against_the_embedded_csms() -> None:
         assert expected in out
     assert "#1 Charging" in out and "tx 1 meterStop=5500 Local" in out
     assert "1 passed, 0 failed, 0 unreachable" in out
+    # `make demo`: the charging session, not a coverage table (that takes -vv or --coverage).
+    assert "OCPP 1.6 coverage" not in out
+    assert "OCPP 1.6 coverage" in mockpoint("run", "-vv", EXAMPLE).stdout
+
+
+def test_a_log_gets_whole_lines() -> None:
+    # No COLUMNS, standard output a pipe: as in CI, where a cut "...yaml:18:5…" helps no one.
+    result = subprocess.run(
+        [sys.executable, "-m", "mockpoint", "run", "-v", EXAMPLE],
+        capture_output=True,
+        text=True,
+        timeout=30 * UNIT,
+        env={"PATH": "", "PYTHONPATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    assert f"  ✓ plug_in connector 1  {EXAMPLE}:" in result.stdout
+    assert any(len(line) > 80 for line in result.stdout.splitlines())
 
 
 def test_a_port_nobody_listens_on_exits_3() -> None:

@@ -136,7 +136,7 @@ def test_coverage_lists_them_as_not_supported_not_as_failures(
 def test_console_and_coverage_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "pushed.yaml"
     path.write_text(PUSHED, encoding="utf-8")
-    assert main(["run", "-v", str(path)]) == 0
+    assert main(["run", "-vv", str(path)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert f"  {NOT_SUPPORTED_LINE}" in lines

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from mockpoint.cli.main import checked_csms_url, cli
-from mockpoint.csms.config import CsmsConfig, load_config
+from mockpoint.csms.config import CsmsConfig, load_csms_config
 from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
 from mockpoint.scenario.driver import FEATURES, feature
 from mockpoint.scenario.loader import load_paths
@@ -86,7 +86,8 @@ _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 @click.option(
     "--csms-config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Configuration of the embedded mock CSMS (used when no CSMS is named).",
+    help="Configuration of the embedded mock CSMS (used when no CSMS is named), or a "
+    "scenario file whose mock_csms block to use.",
 )
 @click.option(
     "--connect-timeout",
@@ -167,7 +168,8 @@ def run(
         if name not in TAG_OPTIONS:
             raise click.UsageError(f"--tag {name}=...: use one of {', '.join(TAG_OPTIONS)}")
         values[TAG_OPTIONS[name]] = value
-    config: CsmsConfig | None = load_config(csms_config) if csms_config else None
+    # A configuration file, or a scenario file whose mock_csms block to use.
+    config: CsmsConfig | None = load_csms_config(csms_config).config if csms_config else None
     lacks = _features(csms_lacks)
     _warn_ignored_mock_csms(items, csms_url)
     console = make_console()
