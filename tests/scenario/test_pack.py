@@ -215,7 +215,7 @@ def test_against_a_real_csms_inputs_skip_and_prompts_wait(
     assert time.perf_counter() - started < 0.5 + 5 * UNIT
     out = capsys.readouterr().out
     assert "TC_010: start a transaction remotely" in out
-    assert "waiting up to 0.5 s for RemoteStartTransaction" in out
+    assert "waiting for RemoteStartTransaction from the CSMS (up to 0.5 s)" in out
     assert "CP-DRIVEN-BY-HAND" in out
 
 
