@@ -96,7 +96,7 @@ def test_worker_processes_merge_to_the_same_counts(tmp_path: Path) -> None:
     code = main(["load", str(scenario), "-n", "200", "--workers", "2", "-q", "--json", str(out)])
     assert code == 0
     data = result(out)
-    assert data["shards"] == 2
+    assert (data["workers"], data["shard"]) == (2, {"of": 1, "numbers": [1]})
     assert counts(data) == {action: 200 * n for action, n in one.items()}
     assert data["connections"]["opened"] == 200
 
@@ -124,7 +124,7 @@ def test_ids_follow_the_pattern_and_shards_split_them(tmp_path: Path, csms: Csms
     args = ["load", str(scenario), "-n", "30", "--workers", "0", "-q", "--csms", csms.url]
     assert main([*args, "--json", str(whole)]) == 0
     merged_data, whole_data = result(merged), result(whole)
-    assert merged_data["shards"] == 3
+    assert (merged_data["workers"], merged_data["shard"]) == (3, {"of": 3, "numbers": [1, 2, 3]})
     assert (
         counts(merged_data)
         == counts(whole_data)
@@ -234,6 +234,124 @@ def test_merge_refuses_what_is_not_a_result(
     bad.write_text('{"format": "mockpoint-load/1", "actions": 5}', encoding="utf-8")
     assert main(["merge", str(bad)]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+# --- shards as the user types them: --shard I/N, 1-based, in load and merge alike ----------
+
+
+def run_shard(tmp_path: Path, scenario: Path, url: str, shard: str) -> Path:
+    """``mockpoint load --shard I/N`` of 6 charge points at speed 0, in this process; its
+    --json file."""
+    out = tmp_path / f"shard-{shard.replace('/', '-of-')}.json"
+    args = ["load", str(scenario), "-n", "6", "--workers", "0", "--speed", "0", "-q"]
+    assert main([*args, "--csms", url, "--shard", shard, "--json", str(out)]) == 0
+    return out
+
+
+def first_line(capsys: pytest.CaptureFixture[str]) -> str:
+    return capsys.readouterr().out.splitlines()[0]
+
+
+def test_two_shards_merge_and_are_numbered_as_typed(
+    tmp_path: Path, csms: Csms, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write(tmp_path, HEARTBEATS)
+    one = run_shard(tmp_path, scenario, csms.url, "1/2")
+    assert first_line(capsys).startswith("mockpoint load  3 charge points, shard 1 of 2, 1 worker")
+    two = run_shard(tmp_path, scenario, csms.url, "2/2")
+    assert first_line(capsys).startswith("mockpoint load  3 charge points, shard 2 of 2, 1 worker")
+    assert (result(one)["shard"], result(two)["shard"]) == (
+        {"of": 2, "numbers": [1]},
+        {"of": 2, "numbers": [2]},
+    )
+    # shard 1 of 2 runs numbers 1, 3, 5 (every 2nd from the 1st); shard 2 runs 2, 4, 6
+    booted = [
+        f["cp"]
+        for f in csms.frames()
+        if f["direction"] == "in" and f["frame"][0] == 2 and f["frame"][2] == "BootNotification"
+    ]
+    assert sorted(booted[:3]) == ["CP-00001", "CP-00003", "CP-00005"]
+    assert sorted(booted[3:]) == ["CP-00002", "CP-00004", "CP-00006"]
+
+    merged = tmp_path / "merged.json"
+    assert main(["merge", str(two), str(one), "--json", str(merged)]) == 0
+    assert first_line(capsys).startswith("mockpoint load  6 charge points, all 2 shards, 2 workers")
+    data = result(merged)
+    assert (data["shard"], data["workers"], data["target"]) == ({"of": 2, "numbers": [1, 2]}, 2, 6)
+    assert counts(data) == {"BootNotification": 6, "Heartbeat": 12, "StatusNotification": 12}
+
+
+def test_merge_wants_every_shard_of_one_run_once(
+    tmp_path: Path, csms: Csms, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write(tmp_path, HEARTBEATS)
+    one = run_shard(tmp_path, scenario, csms.url, "1/3")
+    three = run_shard(tmp_path, scenario, csms.url, "3/3")
+    capsys.readouterr()
+
+    def refused(*paths: Path) -> str:
+        assert main(["merge", *map(str, paths)]) == 2
+        return capsys.readouterr().err
+
+    assert "missing shard 2 of 3 (the files hold 1, 3): merge every shard's --json" in refused(
+        one, three
+    )
+    assert "missing shards 2, 3 of 3 (the files hold 1)" in refused(one)
+    assert f"{one} and {one} both hold shard 1 of 3: merging them would count" in refused(
+        one, one, three
+    )
+    other = tmp_path / "other-run.json"
+    data = result(three)
+    data["shard"] = {"of": 4, "numbers": [2]}
+    other.write_text(json.dumps(data), encoding="utf-8")
+    assert f"{other} holds shard 2 of 4, but {one} holds shard 1 of 3: merge the shards" in (
+        refused(one, other)
+    )
+    # --partial merges what there is, and says which shards that is
+    partial = tmp_path / "partial.json"
+    assert main(["merge", str(one), str(three), "--partial", "--json", str(partial)]) == 0
+    assert first_line(capsys).startswith("mockpoint load  4 charge points, shards 1, 3 of 3, ")
+    assert result(partial)["shard"] == {"of": 3, "numbers": [1, 3]}
+    # Results of earlier versions say "shards" for their workers and not which shard they
+    # hold: they merge unchecked, as they did.
+    older = tmp_path / "older.json"
+    data = result(one)
+    del data["shard"]
+    data["shards"] = data.pop("workers")
+    older.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["merge", str(older), str(three), "--json", str(partial)]) == 0
+    assert (result(partial)["shard"], result(partial)["workers"]) == (None, 2)
+
+
+def test_errors_name_the_shard_and_the_worker_from_one(tmp_path: Path) -> None:
+    from mockpoint.cli.load import _plans
+
+    base = ShardPlan(str(write(tmp_path, HEARTBEATS)), count=24, csms_url="")
+    plans = _plans(base, "ws://127.0.0.1:9/ocpp", (2, 4), 3)
+    assert [plan.label for plan in plans] == [
+        "shard 2/4, worker 1 of 3",
+        "shard 2/4, worker 2 of 3",
+        "shard 2/4, worker 3 of 3",
+    ]
+    # shard 2 of 4 runs every 4th charge point from the 2nd, whatever the workers
+    assert sorted(n for plan in plans for n in plan.numbers()) == list(range(2, 25, 4))
+    assert [plan.label for plan in _plans(base, "ws://x", None, 2)] == [
+        "worker 1 of 2",
+        "worker 2 of 2",
+    ]
+
+
+@pytest.mark.slow
+async def test_a_worker_that_fails_is_named_as_the_user_counts(tmp_path: Path) -> None:
+    from mockpoint.cli.load import _plans
+    from mockpoint.load.engines import EngineError, run_in_workers
+
+    # A plan does not check its id pattern (the command line does): this one fails in the
+    # workers, when the charge points get their ids.
+    base = ShardPlan(str(write(tmp_path, HEARTBEATS)), count=8, csms_url="", id_pattern="{x}")
+    plans = _plans(base, "ws://127.0.0.1:9/ocpp", (2, 2), 2)
+    with pytest.raises(EngineError, match=r"^shard 2/2, worker [12] of 2: KeyError: 'x'$"):
+        await run_in_workers(plans)
 
 
 async def test_the_ray_engine_without_ray_says_how_to_install_it(

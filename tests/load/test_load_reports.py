@@ -77,7 +77,7 @@ def test_console_report() -> None:
     stats = sample()
     text = console_text(stats, results(stats))
     lines = text.splitlines()
-    assert lines[0] == "mockpoint load  4 charge points, 1 shard, 6.0 s"
+    assert lines[0] == "mockpoint load  4 charge points, 1 worker, 6.0 s"
     rows = {line.split()[0]: line.split() for line in lines if line.split()}
     assert rows["Heartbeat"][:5] == ["Heartbeat", "42", "40", "2", "NotImplemented×2"]
     assert rows["StartTransaction"][1:5] == ["1", "0", "1", "1"]  # calls, ok, errors, timeouts

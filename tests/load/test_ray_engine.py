@@ -96,7 +96,7 @@ async def test_two_actors_count_what_one_process_counts(scenario: Path) -> None:
     assert stats.actions["Heartbeat"].count == 2 * COUNT
     assert stats.opened == COUNT
     assert stats.errors == 0
-    assert stats.shards == 2
+    assert stats.workers == 2
     assert counts(stats) == counts(alone)
     assert snapshots, "no live progress while the shards ran"
     assert all(set(snapshot) <= {0, 1} for snapshot in snapshots)
@@ -108,7 +108,7 @@ async def test_a_failing_shard_is_an_engine_error(scenario: Path) -> None:
         # A plan does not check its id pattern (the command line does): this one fails in
         # the actors, when the charge points get their ids.
         plan = ShardPlan(str(scenario), count=4, csms_url=csms.url, id_pattern="CP-{x}")
-        with pytest.raises(EngineError, match=r"^shard \d: KeyError: 'x'$"):
+        with pytest.raises(EngineError, match=r"^worker [12] of 2: KeyError: 'x'$"):
             await run_on_ray(two_shards(plan), None, None)
     assert not ray.is_initialized()
 
@@ -131,7 +131,7 @@ async def test_too_few_cpus_is_an_engine_error_and_a_connection_is_kept(
         with pytest.raises(EngineError) as caught:
             await run_on_ray(two_shards(plan), None, None)
     assert str(caught.value) == (
-        "1 of 2 Ray actor(s) did not start within 3 s (each shard's actor needs 1 CPU; "
+        "1 of 2 Ray actor(s) did not start within 3 s (each worker's actor needs 1 CPU; "
         "the cluster has 1 CPUs, 0 free): lower --workers or add nodes"
     )
     assert ray.is_initialized(), "the caller's connection is closed"
@@ -149,7 +149,7 @@ def test_command_line(scenario: Path, tmp_path: Path) -> None:
     assert code == 0
     document = json.loads(out.read_text(encoding="utf-8"))
     stats = LoadStats.from_dict(document)
-    assert stats.shards == 2
+    assert (stats.workers, stats.shard_of, stats.shard_numbers) == (2, 1, {1})
     assert stats.actions["BootNotification"].count == COUNT
     assert stats.actions["Heartbeat"].count == 2 * COUNT
     assert stats.opened == COUNT

@@ -342,7 +342,7 @@ def test_merged_shards_equal_one_run_that_saw_everything(
     whole.finished_at = START + 30 + k - 1
     # The order of the merge does not matter either.
     merged = LoadStats.merged(shards[i] for i in order if i < k)
-    whole.shards = k  # the one difference, by design: how many shards made the numbers
+    whole.workers = k  # the one difference, by design: how many workers made the numbers
     assert merged.to_dict() == whole.to_dict()
 
 
@@ -394,7 +394,7 @@ def test_merge_rules() -> None:
     late.finished_at = START + 60
     stats.finished_at = START + 10
     merged = LoadStats.merged([late, stats])
-    assert (merged.target, merged.shards) == (3, 2)
+    assert (merged.target, merged.workers) == (3, 2)
     assert (merged.started_at, merged.finished_at, merged.duration) == (START, START + 60, 60)
 
 
@@ -447,7 +447,8 @@ def test_document_shape_and_derived_fields() -> None:
     assert list(data) == [
         "format",
         "target",
-        "shards",
+        "workers",
+        "shard",
         "started_at",
         "finished_at",
         "duration",
@@ -461,6 +462,7 @@ def test_document_shape_and_derived_fields() -> None:
         "resources",
         "timeline",
     ]
+    assert (data["workers"], data["shard"]) == (1, {"of": 1, "numbers": [1]})
     assert data["resources"] == {
         "rss_bytes": 0,
         "rss_baseline_bytes": 0,
@@ -518,10 +520,11 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
     node = data
     for key in parents:
         node = node[int(key)] if isinstance(node, list) else node[key]
+    where: Any = int(last) if isinstance(node, list) else last
     if value is KeyError:
-        del node[last]
+        del node[where]
     else:
-        node[last] = value
+        node[where] = value
     return data
 
 
@@ -532,7 +535,13 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("target", -1, "target: expected a whole number ≥ 0, got -1"),
         ("started_at", "yesterday", "started_at: expected epoch seconds"),
         ("finished_at", float("nan"), "finished_at: expected epoch seconds"),
-        ("shards", 0, "shards: at least one shard"),
+        ("workers", 0, "workers: at least one worker"),
+        ("shard", [1], "shard: expected an object, got list"),
+        ("shard.of", 0, r"shard\.of: expected a number of shards ≥ 1, got 0"),
+        ("shard.numbers", [], r"shard\.numbers: expected a list of shard numbers, got \[\]"),
+        ("shard.numbers", KeyError, r"shard\.numbers: missing"),
+        ("shard.numbers.0", 0, r"shard\.numbers\[0\]: expected a shard number from 1 to 1"),
+        ("shard.numbers.0", True, r"shard\.numbers\[0\]: expected a shard number"),
         ("actions", [], "actions: expected an object, got list"),
         ("actions.Heartbeat.ok", 7, r"actions\.Heartbeat\.count: is 101 but ok, callerrors"),
         ("actions.Heartbeat.lost", KeyError, r"actions\.Heartbeat\.lost: missing"),

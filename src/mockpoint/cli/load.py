@@ -310,16 +310,19 @@ def _plans(
 ) -> list[ShardPlan]:
     """Shard I of N splits further over the local workers: worker w of shard I runs the
     charge points of global shard (I-1) + N*w of N*W, so every charge point of the run
-    lands in exactly one plan, whatever N and W."""
-    index, total = (shard[0] - 1, shard[1]) if shard else (0, 1)
+    lands in exactly one plan, whatever N and W. Each plan keeps I and N as typed
+    (1-based), for its statistics and its messages."""
+    number, total = shard if shard else (1, 1)
     per_shard = max(1, workers)
     return [
         ShardPlan(
             **{
                 **base.__dict__,
                 "csms_url": url,
-                "shard": index + total * w,
+                "shard": number - 1 + total * w,
                 "shards": total * per_shard,
+                "run_shard": number,
+                "run_shards": total,
             }
         )
         for w in range(per_shard)
@@ -347,29 +350,81 @@ async def _execute(
     "results", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--threshold", "threshold_texts", multiple=True, metavar="EXPR")
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Merge even when shards are missing (the report says which it holds).",
+)
 @click.option("--json", "json_path", type=_FILE, help="Write the merged statistics as JSON.")
 @click.option("--csv", "csv_path", type=_FILE, help="Write one row per action as CSV.")
 @click.option("--html", "html_path", type=_FILE, help="Write charts and tables as one HTML file.")
 def merge(
     results: tuple[Path, ...],
     threshold_texts: tuple[str, ...],
+    partial: bool,
     json_path: Path | None,
     csv_path: Path | None,
     html_path: Path | None,
 ) -> int:
-    """Merge the --json results of shards (mockpoint load --shard I/N) into one, exactly."""
-    parts = []
+    """Merge the --json results of shards (mockpoint load --shard I/N) into one, exactly.
+
+    Every shard of the run once: shards of runs split differently, a shard given twice, or
+    (without --partial) a shard missing is a usage error naming the files."""
+    parts: list[tuple[Path, LoadStats]] = []
     for path in results:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise UsageError(f"{path}: not a mockpoint load result: {exc}") from None
         try:
-            parts.append(LoadStats.from_dict(data, source=str(path)))
+            parts.append((path, LoadStats.from_dict(data, source=str(path))))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    stats = LoadStats.merged(parts)
+    _check_shards(parts, partial)
+    stats = LoadStats.merged(stats for _, stats in parts)
     thresholds = _thresholds(list(threshold_texts), "--threshold")
     results_ = evaluate_all(thresholds, stats)
     _report(stats, results_, _console(), json_path, csv_path, html_path)
     return ExitCode.FAILED if any(not r.passed for r in results_) else ExitCode.OK
+
+
+def _check_shards(parts: list[tuple[Path, LoadStats]], partial: bool) -> None:
+    """Raise UsageError unless the results hold the shards of one ``--shard I/N`` run, each
+    once, and all of them unless ``partial``. Shards are named as typed, from 1. Results of
+    earlier versions do not say which shard they hold: with one of them nothing is checked."""
+    if any(stats.shard_of is None for _, stats in parts):
+        return
+    first_path, first = parts[0]
+    total = first.shard_of
+    for path, stats in parts:
+        if stats.shard_of != total:
+            raise UsageError(
+                f"{path} holds {_shards(stats)}, but {first_path} holds {_shards(first)}: "
+                "merge the shards of one run"
+            )
+    holders: dict[int, Path] = {}
+    for path, stats in parts:
+        for number in sorted(stats.shard_numbers):
+            if number in holders:
+                what = f"shard {number} of {total}" if total != 1 else "a whole run"
+                raise UsageError(
+                    f"{holders[number]} and {path} both hold {what}: merging them would count "
+                    "its charge points twice"
+                )
+            holders[number] = path
+    missing = [n for n in range(1, (total or 1) + 1) if n not in holders]
+    if missing and not partial:
+        held = ", ".join(map(str, sorted(holders)))
+        raise UsageError(
+            f"missing shard{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} "
+            f"of {total} (the files hold {held}): merge every shard's --json, or give "
+            "--partial to merge these alone"
+        )
+
+
+def _shards(stats: LoadStats) -> str:
+    if stats.shard_of == 1:
+        return "a whole run (no --shard)"
+    numbers = ", ".join(map(str, sorted(stats.shard_numbers)))
+    plural = "s" if len(stats.shard_numbers) > 1 else ""
+    return f"shard{plural} {numbers} of {stats.shard_of}"

@@ -36,7 +36,8 @@ START_MARGIN = 0.2
 
 
 class EngineError(MockpointError):
-    """A shard could not run: a worker crashed or never started, Ray failed."""
+    """A worker could not run its part: it crashed or never started, Ray failed. The
+    message names it as the user counts (:attr:`ShardPlan.label`)."""
 
     exit_code = ExitCode.FAILED
 
@@ -89,6 +90,7 @@ async def _collect(
     start_at: Any,
     progress: Progress | None,
 ) -> LoadStats:
+    labels = {plan.shard: plan.label for plan in plans}
     ready: set[int] = set()
     finished: dict[int, dict[str, Any]] = {}
     snapshots: dict[int, dict[str, Any]] = {}
@@ -98,7 +100,7 @@ async def _collect(
         try:
             kind, index, data = messages.get_nowait()
         except queue.Empty:
-            _check_alive(workers, finished)
+            _check_alive(plans, workers, finished)
             if not go.is_set() and time.monotonic() > deadline:
                 raise EngineError(
                     f"{len(plans) - len(ready)} worker(s) did not start within "
@@ -125,14 +127,19 @@ async def _collect(
             finished[index] = data
             snapshots[index] = data
         elif kind == "error":
-            raise EngineError(f"shard {index}: {data}")
+            raise EngineError(f"{labels[index]}: {data}")
     return LoadStats.merged(LoadStats.from_dict(finished[i]) for i in sorted(finished))
 
 
-def _check_alive(workers: list[SpawnProcess], finished: dict[int, Any]) -> None:
-    for index, worker in enumerate(workers):
-        if index not in finished and not worker.is_alive() and worker.exitcode not in (None, 0):
-            raise EngineError(f"shard {index}: worker exited with code {worker.exitcode}")
+def _check_alive(
+    plans: list[ShardPlan], workers: list[SpawnProcess], finished: dict[int, Any]
+) -> None:
+    """A worker that died before its result came: ``finished`` is keyed by ``plan.shard``,
+    which is not the worker's position under ``--shard``."""
+    for plan, worker in zip(plans, workers, strict=True):
+        dead = not worker.is_alive() and worker.exitcode not in (None, 0)
+        if plan.shard not in finished and dead:
+            raise EngineError(f"{plan.label}: exited with code {worker.exitcode}")
 
 
 def _worker(
@@ -155,7 +162,7 @@ def _worker(
         result = run_plan(plan, snapshot)
     except KeyboardInterrupt:
         return
-    except Exception as exc:  # reported to the parent, which names the shard
+    except Exception as exc:  # reported to the parent, which names the worker
         messages.put(("error", plan.shard, f"{type(exc).__name__}: {exc}"))
         return
     messages.put(("done", plan.shard, result))

@@ -204,7 +204,7 @@ async def _prepare(ray: Any, refs: dict[Any, int], plans: list[ShardPlan], inter
         done = await asyncio.to_thread(_poll, ray, pending, min(remaining, interval))
         for ref, (_value, error) in done.items():
             if error is not None:
-                raise _shard_error(ray, plans[refs[ref]].shard, error)
+                raise _shard_error(ray, plans[refs[ref]], error)
         pending = [ref for ref in pending if ref not in done]
 
 
@@ -230,7 +230,7 @@ async def _follow(
     while runs:
         if run_end is not None and time.time() > run_end + FINISH_GRACE:
             raise EngineError(
-                f"{len(runs)} shard(s) did not finish within {FINISH_GRACE:g} s of the run's end"
+                f"{len(runs)} worker(s) did not finish within {FINISH_GRACE:g} s of the run's end"
             )
         # In a thread: the driver's loop may serve the embedded mock CSMS meanwhile.
         timeout = max(0.0, next_tick - time.monotonic())
@@ -240,7 +240,7 @@ async def _follow(
             if ref in runs:
                 plan = plans[runs.pop(ref)]
                 if error is not None:
-                    raise _shard_error(ray, plan.shard, error)
+                    raise _shard_error(ray, plan, error)
                 results[plan.shard] = snapshots[plan.shard] = value
                 changed = True
             else:
@@ -273,8 +273,9 @@ def _poll(ray: Any, refs: list[Any], timeout: float) -> dict[Any, tuple[Any, Exc
     return done
 
 
-def _shard_error(ray: Any, shard: int, error: Exception) -> EngineError:
-    """A one-line EngineError naming the shard, from what Ray raised for it."""
+def _shard_error(ray: Any, plan: ShardPlan, error: Exception) -> EngineError:
+    """A one-line EngineError naming the worker (:attr:`ShardPlan.label`), from what Ray
+    raised for it."""
     if isinstance(error, ray.exceptions.RayTaskError):
         cause = error.cause  # what the actor's method raised
         text = f"{type(cause).__name__}: {_first_line(cause)}"
@@ -284,13 +285,13 @@ def _shard_error(ray: Any, shard: int, error: Exception) -> EngineError:
         text = f"its Ray actor died: {_last_line(error)}"
     else:
         text = f"{type(error).__name__}: {_first_line(error)}"
-    return EngineError(f"shard {shard}: {text}")
+    return EngineError(f"{plan.label}: {text}")
 
 
 def _not_started(ray: Any, missing: int, total: int) -> str:
     message = (
         f"{missing} of {total} Ray actor(s) did not start within {STARTUP_TIMEOUT:g} s "
-        f"(each shard's actor needs 1 CPU"
+        f"(each worker's actor needs 1 CPU"
     )
     with contextlib.suppress(Exception):  # the numbers are a hint; the timeout is the error
         cpus = ray.cluster_resources().get("CPU", 0)

@@ -91,17 +91,41 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def shard_summary(stats: LoadStats) -> str | None:
+    """Which shards of a ``--shard I/N`` run the statistics hold, numbered as typed, from 1:
+    ``shard 2 of 4``, ``shards 1, 2, 4 of 4``, ``all 4 shards``. None for a run without
+    ``--shard``, and for a result of an earlier version, which does not say."""
+    of, numbers = stats.shard_of, sorted(stats.shard_numbers)
+    if of is None or of == 1:
+        return None
+    if len(numbers) == of:
+        return f"all {of} shards"
+    if len(numbers) == 1:
+        return f"shard {numbers[0]} of {of}"
+    return f"shards {', '.join(map(str, numbers))} of {of}"
+
+
+def _shards_cell(stats: LoadStats) -> str:
+    summary = shard_summary(stats)
+    if summary is not None:
+        return summary
+    return "the whole run" if stats.shard_of == 1 else "not recorded"
+
+
 # --- console ------------------------------------------------------------------------------
 
 
 def console_report(stats: LoadStats, results: Sequence[ThresholdResult], console: Console) -> None:
     """The run's summary: a table of actions, connections, messages, throughput, steps and
     the thresholds, each marked held (✓) or broken (✗)."""
+    shards = shard_summary(stats)
     console.print(
         Text.assemble(
             ("mockpoint load", "bold"),
-            f"  {stats.target:,} charge points, {stats.shards} shard"
-            f"{'s' if stats.shards != 1 else ''}, {_seconds(stats.duration)}",
+            f"  {stats.target:,} charge points"
+            + (f", {shards}" if shards else "")
+            + f", {stats.workers} worker{'s' if stats.workers != 1 else ''}"
+            + f", {_seconds(stats.duration)}",
         )
     )
     console.print(_action_table(stats))
@@ -285,7 +309,8 @@ def _overview(stats: LoadStats) -> str:
         started = f"{stats.started_at} (epoch seconds)"
     items = [
         ("Charge points", f"{stats.target:,}"),
-        ("Shards", f"{stats.shards}"),
+        ("Shards", _shards_cell(stats)),
+        ("Workers", f"{stats.workers}"),
         ("Started", started),
         ("Duration", _seconds(stats.duration)),
         ("Calls", f"{stats.calls:,}"),

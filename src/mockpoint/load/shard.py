@@ -65,6 +65,8 @@ class ShardPlan:
     #: charge points in the whole run, numbered ``first``, ``first + 1``, ...
     count: int
     csms_url: str
+    #: this plan's slice: every ``shards``-th charge point from the ``shard``-th (0-based, an
+    #: index of the code; what users see is :attr:`label`)
     shard: int = 0
     shards: int = 1
     first: int = 1
@@ -83,6 +85,21 @@ class ShardPlan:
     start_at: float = 0.0
     variables: dict[str, str] = field(default_factory=dict)
     connect_timeout: float = 10.0
+    #: the ``--shard I/N`` of the command (1-based, as typed; 1 of 1 without ``--shard``),
+    #: which ``shard`` of ``shards`` splits further over the local workers: the statistics
+    #: say which shard of the run they hold, and ``mockpoint merge`` checks them
+    run_shard: int = 1
+    run_shards: int = 1
+
+    @property
+    def label(self) -> str:
+        """The plan as its user counts, from 1: ``worker 2 of 3``, and in a run of
+        ``--shard 2/4`` ``shard 2/4, worker 2 of 3``."""
+        workers = max(1, self.shards // self.run_shards)
+        worker = f"worker {self.shard // self.run_shards + 1} of {workers}"
+        if self.run_shards == 1:
+            return worker
+        return f"shard {self.run_shard}/{self.run_shards}, {worker}"
 
     def numbers(self) -> range:
         """The charge point numbers of this shard: every ``shards``-th, so that ramping up
@@ -139,6 +156,8 @@ class Shard:
         self._path = path
         self._scenario = scenario if scenario is not None else load_scenario(path)
         self.stats = LoadStats(len(plan.numbers()), plan.start_at or time.time())
+        self.stats.shard_of = plan.run_shards
+        self.stats.shard_numbers = frozenset({plan.run_shard})
         self._meter = _Meter(self.stats)
         self._charge_points: dict[int, ChargePoint] = {}
         self._handshakes = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)

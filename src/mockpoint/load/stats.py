@@ -294,13 +294,15 @@ class LoadStats:
         "received",
         "rss_baseline_bytes",
         "rss_bytes",
-        "shards",
+        "shard_numbers",
+        "shard_of",
         "started_at",
         "step_failures",
         "steps_failed",
         "steps_passed",
         "target",
         "timeline",
+        "workers",
     )
 
     def __init__(self, target: int, started_at: float) -> None:
@@ -308,8 +310,14 @@ class LoadStats:
         self.target = target
         self.started_at = started_at
         self.finished_at = started_at
-        #: how many shards' statistics are merged in here
-        self.shards = 1
+        #: how many workers' statistics are merged in here (worker processes, Ray actors, or
+        #: the one loop of ``--workers 0``)
+        self.workers = 1
+        #: which shards of a run of ``--shard I/N`` these are: N, and the I's (1-based, as
+        #: typed); 1 of 1 for a run without ``--shard``. ``shard_of`` is None for results of
+        #: earlier versions, which do not say.
+        self.shard_of: int | None = 1
+        self.shard_numbers: frozenset[int] = frozenset({1})
         #: per action the charge points sent
         self.actions: dict[str, ActionStats] = {}
         #: connections opened, refused (reason -> count) and lost while open, not on purpose
@@ -456,8 +464,9 @@ class LoadStats:
         """Add ``other``'s statistics to these (in place); exact."""
         if other is self:
             raise ValueError("statistics cannot be merged into themselves")
+        self.shard_of, self.shard_numbers = _merged_shards(self, other)
         self.target += other.target
-        self.shards += other.shards
+        self.workers += other.workers
         self.started_at = min(self.started_at, other.started_at)
         self.finished_at = max(self.finished_at, other.finished_at)
         for name, theirs in other.actions.items():
@@ -494,7 +503,8 @@ class LoadStats:
             raise ValueError("there are no statistics to merge")
         result = cls(target=0, started_at=first.started_at)
         result.finished_at = first.finished_at
-        result.shards = 0
+        result.workers = 0
+        result.shard_of, result.shard_numbers = first.shard_of, frozenset()
         result.merge(first)
         for item in items:
             result.merge(item)
@@ -574,7 +584,10 @@ class LoadStats:
         document: dict[str, Any] = {
             "format": FORMAT,
             "target": self.target,
-            "shards": self.shards,
+            "workers": self.workers,
+            "shard": None
+            if self.shard_of is None
+            else {"of": self.shard_of, "numbers": sorted(self.shard_numbers)},
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration": round(self.duration, 6),
@@ -632,6 +645,19 @@ class LoadStats:
         from mockpoint.load.stats_reader import Reader  # it builds these classes
 
         return Reader(source).load_stats(data)
+
+
+def _merged_shards(one: LoadStats, other: LoadStats) -> tuple[int | None, frozenset[int]]:
+    """The shards two statistics hold together: the same N, the I's of both (the workers of
+    one shard share its number). Unknown when one of them does not say (an earlier
+    version's result); ValueError for shards of runs split differently."""
+    if one.shard_of is None or other.shard_of is None:
+        return None, frozenset()
+    if one.shard_of != other.shard_of:
+        raise ValueError(
+            f"shards of {one.shard_of} and shards of {other.shard_of} are not of one run"
+        )
+    return one.shard_of, one.shard_numbers | other.shard_numbers
 
 
 def _latency_summary(histogram: Histogram) -> dict[str, float | None]:

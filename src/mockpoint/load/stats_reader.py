@@ -172,6 +172,28 @@ class Reader:
             if total != counted:
                 self.fail("timeline", f"holds {counted} {name}, the actions {total}")
 
+    def shard(self, value: object) -> tuple[int | None, frozenset[int]]:
+        """``{"of": N, "numbers": [I, ...]}``: which shards of a ``--shard I/N`` run (1-based);
+        (None, {}) for null or absent, as results of earlier versions have it."""
+        if value is None:
+            return None, frozenset()
+        data = self.mapping(value, "shard")
+        of = self.count(data, "of", "shard")
+        if of < 1:
+            self.fail("shard.of", f"expected a number of shards ≥ 1, got {of}")
+        numbers = self.field(data, "numbers", "shard")
+        if not isinstance(numbers, list) or not numbers:
+            self.fail("shard.numbers", f"expected a list of shard numbers, got {numbers!r}")
+        seen: set[int] = set()
+        for index, number in enumerate(numbers):
+            where = f"shard.numbers[{index}]"
+            if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= of:
+                self.fail(where, f"expected a shard number from 1 to {of}, got {number!r}")
+            if number in seen:
+                self.fail(where, f"shard {number} appears twice")
+            seen.add(number)
+        return of, frozenset(seen)
+
     def load_stats(self, value: object) -> LoadStats:
         data = self.mapping(value, "document")
         tag = data.get("format")
@@ -183,9 +205,12 @@ class Reader:
             target=self.count(data, "target"), started_at=self.time(data, "started_at")
         )
         stats.finished_at = self.time(data, "finished_at")
-        stats.shards = self.count(data, "shards")
-        if stats.shards < 1:
-            self.fail("shards", "at least one shard made these statistics")
+        # "shards": what results of earlier versions call their workers
+        workers = "workers" if "workers" in data or "shards" not in data else "shards"
+        stats.workers = self.count(data, workers)
+        if stats.workers < 1:
+            self.fail(workers, "at least one worker made these statistics")
+        stats.shard_of, stats.shard_numbers = self.shard(data.get("shard"))
         actions = self.mapping(self.field(data, "actions", ""), "actions")
         for name in sorted(actions):
             stats.actions[name] = self.action(actions[name], f"actions.{name}")
