@@ -15,7 +15,7 @@ import station_rig
 from station_rig import ACCEPTED, T0, Rig, actions, statuses, ts
 
 from conftest import oca_errors
-from mockpoint.errors import NotSupportedAction
+from mockpoint.errors import NotSupportedAction, UsageError
 from mockpoint.ocpp16.actions import ACTIONS, CENTRAL_SYSTEM_HANDLES, CHARGE_POINT_SENDS
 from mockpoint.station.handlers import HANDLERS, handle
 from mockpoint.station.station import Reboot
@@ -759,6 +759,13 @@ def test_trigger_of_a_firmware_management_notification_while_pending_is_sent(
     )
     assert rig.call("TriggerMessage", {"requestedMessage": requested}) == ACCEPTED
     assert rig.csms.expect(requested).payload == {"status": "Idle"}
+
+
+def test_only_the_firmware_management_notifications_are_sent_idle() -> None:
+    rig = make_rig()
+    with pytest.raises(UsageError, match="Heartbeat is not a Firmware Management"):
+        rig.station.firmware_management_idle("Heartbeat")
+    assert rig.station.next_item() is None
 
 
 def test_firmware_management_stays_unsupported_while_its_notifications_are_sent() -> None:

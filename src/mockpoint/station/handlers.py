@@ -32,7 +32,7 @@ from mockpoint.ocpp16.enums import (
     UpdateStatus,
 )
 from mockpoint.station import reservation
-from mockpoint.station.station import Message, Station
+from mockpoint.station.station import FIRMWARE_MANAGEMENT_NOTIFICATIONS, Message, Station
 
 Handler = Callable[[Station, dict[str, Any]], dict[str, Any]]
 
@@ -179,17 +179,11 @@ def trigger_message(station: Station, payload: dict[str, Any]) -> dict[str, Any]
         # station.meters has connectors 1..N; connector 0 reads the main meter.
         for n in list(station.meters) if connector_id is None else [connector_id]:
             station.meter_values(n, ReadingContext.TRIGGER)
-    elif requested in _FIRMWARE_MANAGEMENT_TRIGGERS:
+    elif requested in FIRMWARE_MANAGEMENT_NOTIFICATIONS:
         station.firmware_management_idle(requested)
     else:  # none left in the schema's list; the session refuses any other before this
         return {"status": TriggerMessageStatus.NOT_IMPLEMENTED.value}
     return {"status": TriggerMessageStatus.ACCEPTED.value}
-
-
-_FIRMWARE_MANAGEMENT_TRIGGERS = (
-    MessageTrigger.DIAGNOSTICS_STATUS_NOTIFICATION,
-    MessageTrigger.FIRMWARE_STATUS_NOTIFICATION,
-)
 
 
 def reserve_now(station: Station, payload: dict[str, Any]) -> dict[str, Any]:
