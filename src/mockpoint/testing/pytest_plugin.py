@@ -171,7 +171,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mockpoint_csms_config(config): the configuration of this test's in-process mock "
-        "CSMS, a mapping as the YAML file has it, over --mockpoint-csms-config.",
+        "CSMS, a mapping as the YAML file has it, instead of --mockpoint-csms-config.",
     )
 
 
