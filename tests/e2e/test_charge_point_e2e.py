@@ -401,7 +401,9 @@ async def test_change_availability_unlock_clear_cache_and_trigger() -> None:
         answer = await r.request(
             "TriggerMessage", {"requestedMessage": "DiagnosticsStatusNotification"}
         )
-        assert answer == {"status": "NotImplemented"}
+        assert answer == {"status": "Accepted"}  # then the notification, status Idle (§4.4)
+        await r.settle()
+        assert r.csms_actions()[-1] == "DiagnosticsStatusNotification"
 
 
 @pytest.mark.parametrize(
