@@ -16,6 +16,7 @@ import yaml
 
 from csms_process import Csms
 from mockpoint.cli.main import main
+from mockpoint.clock import format_timestamp, parse_timestamp
 from mockpoint.errors import UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.scenario.loader import load_scenario
@@ -53,14 +54,22 @@ class Frames:
             }
         )
 
-    def exchange(self, action: str, payload: dict[str, Any], answer: Any, time: str = T0) -> None:
-        """A CALL of the charge point and the CSMS's answer (a payload or an error code)."""
+    def exchange(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        answer: Any,
+        time: str = T0,
+        answered: str | None = None,
+    ) -> None:
+        """A CALL of the charge point and the CSMS's answer (a payload or an error code),
+        which comes at ``answered`` (at once by default: a clock at speed 0)."""
         unique_id = self._ids()
         self.add("out", [2, unique_id, action, payload], time)
         if isinstance(answer, str):
-            self.add("in", [4, unique_id, answer, "", {}], time)
+            self.add("in", [4, unique_id, answer, "", {}], answered or time)
         else:
-            self.add("in", [3, unique_id, answer], time)
+            self.add("in", [3, unique_id, answer], answered or time)
 
     def request(self, action: str, payload: dict[str, Any], answer: dict[str, Any]) -> None:
         """A CSMS request and the charge point's answer."""
@@ -87,6 +96,36 @@ class Frames:
 
     def records(self) -> list[Record]:
         return read_records(self.text(), "t.jsonl")[0]
+
+
+def at(seconds: float) -> str:
+    """The time ``seconds`` after T0, to the millisecond."""
+    return format_timestamp(parse_timestamp(T0) + seconds)
+
+
+def status(connector: int, state: str, seconds: float) -> dict[str, Any]:
+    """A StatusNotification as the station writes it."""
+    return {
+        "connectorId": connector,
+        "errorCode": "NoError",
+        "status": state,
+        "timestamp": at(seconds),
+    }
+
+
+def running_boot(frames: Frames, first: float = 0.008) -> None:
+    """A boot at a clock that runs: every frame a few milliseconds after its cause."""
+    boot = {"chargePointVendor": "Acme", "chargePointModel": "AC22"}
+    answer = {"status": "Accepted", "currentTime": at(first), "interval": 300}
+    frames.exchange("BootNotification", boot, answer, at(first), at(first + 0.003))
+    for connector, late in ((0, 0.005), (1, 0.009)):
+        frames.exchange(
+            "StatusNotification",
+            status(connector, "Available", first + late - 0.001),
+            {},
+            at(first + late),
+            at(first + late + 0.002),
+        )
 
 
 def steps_of(frames: Frames, **options: Any) -> list[dict[str, Any]]:
@@ -136,11 +175,30 @@ def test_no_frames_no_boot_and_several_charge_points_are_usage_errors() -> None:
     other = Frames("CP-OTHER")
     other.boot()
     records = frames.records() + other.records()
-    with pytest.raises(UsageError, match="several charge points .*--cp"):
+    with pytest.raises(
+        UsageError, match=r"^2 charge points in the transcript \(CP-R, CP-OTHER\); pick"
+    ):
         record_scenario(records)
     with pytest.raises(UsageError, match="no frames of charge point 'CP-X'"):
         record_scenario(records, cp="CP-X")
     assert record_scenario(records, cp="CP-OTHER").scenario["charge_point"]["id"] == "CP-OTHER"
+
+
+def test_a_load_transcript_names_a_few_of_its_charge_points_not_all() -> None:
+    records = []
+    for number in range(1, 206):
+        frames = Frames(f"CP-{number:05d}")
+        frames.boot()
+        records += frames.records()
+    with pytest.raises(UsageError) as caught:
+        record_scenario(records)
+    assert str(caught.value) == (
+        "205 charge points in the transcript (CP-00001, CP-00002, CP-00003, ... CP-00205); "
+        "pick one with --cp"
+    )
+    with pytest.raises(UsageError) as caught:
+        record_scenario(records, cp="CP-X")
+    assert str(caught.value).endswith("(there are: CP-00001, CP-00002, CP-00003, ... CP-00205)")
 
 
 def test_the_seed_is_the_one_that_made_the_first_unique_id() -> None:
@@ -192,11 +250,8 @@ def test_answers_become_expect_and_expect_error_and_refused_tags_the_mock_csms()
     frames.exchange("DataTransfer", {"vendorId": "acme"}, "NotSupported")
     recording = record_scenario(frames.records())
     assert recording.scenario["steps"][1:] == [
-        {
-            "send": "Authorize",
-            "payload": {"idTag": "TAG-9"},
-            "expect": {"idTagInfo": {"status": "Blocked"}},
-        },
+        # the station's own authorize makes this very frame
+        {"authorize": {"id_tag": "TAG-9"}, "expect": {"idTagInfo": {"status": "Blocked"}}},
         {"send": "DataTransfer", "payload": {"vendorId": "acme"}, "expect_error": "NotSupported"},
     ]
     assert recording.scenario["mock_csms"] == {"id_tags": {"blocked": ["TAG-9"]}}
@@ -279,6 +334,131 @@ def test_the_yaml_is_a_valid_scenario_in_the_examples_style(tmp_path: Path) -> N
     scenario = load_scenario(path)
     assert scenario.name == "Mine"
     assert yaml.safe_load(text)["steps"][0]["payload"]["chargePointVendor"] == "Acme"
+
+
+# --- a clock that ran -------------------------------------------------------------------------
+
+
+def test_a_person_s_wait_at_a_running_clock_is_rounded_and_the_boot_s_reports_are_no_steps() -> (
+    None
+):
+    """`wait 1m` typed in the shell, then `plug 1` a second later: 61.3 s between the frames."""
+    frames = Frames()
+    running_boot(frames)
+    frames.exchange("StatusNotification", status(1, "Preparing", 61.325), {}, at(61.327), at(61.33))
+    scenario = record_scenario(frames.records()).scenario
+    assert scenario["clock"] == {"start": T0, "speed": 0}  # the whole second it began in
+    assert scenario["steps"][1:] == [{"wait": "1m"}, {"plug_in": {"connector": 1}}]
+    assert record_scenario(frames.records()).warnings == []
+
+
+def test_a_heartbeat_that_jitter_moved_is_the_station_s_and_a_step_stays_before_it() -> None:
+    """The heartbeat falls due 300 s after the boot: recorded 0.4 s late it is still the
+    station's. A plug-in recorded 299.7 s after the boot is placed before it, at 299 s,
+    not rounded to 5m, where the replay would send the heartbeat first."""
+    frames = Frames()
+    running_boot(frames)
+    frames.exchange(
+        "StatusNotification", status(1, "Preparing", 299.7), {}, at(299.702), at(299.71)
+    )
+    frames.exchange("Heartbeat", {}, {"currentTime": at(300.41)}, at(300.408), at(300.412))
+    frames.exchange(
+        "StatusNotification", status(1, "Available", 421.2), {}, at(421.203), at(421.21)
+    )
+    recording = record_scenario(frames.records())
+    assert recording.scenario["steps"][1:] == [
+        {"wait": "299s"},
+        {"plug_in": {"connector": 1}},
+        {"wait": "2m"},  # 121.5 s after the plug-in, the heartbeat on the way
+        {"unplug": {"connector": 1}},
+    ]
+    assert recording.warnings == []
+
+
+def test_a_step_of_a_running_clock_is_the_station_verb_whatever_its_timestamp() -> None:
+    frames = Frames()
+    running_boot(frames)
+    frames.exchange("StatusNotification", status(1, "Preparing", 2.1), {}, at(2.103), at(2.106))
+    frames.exchange(
+        "Authorize", {"idTag": "T1"}, {"idTagInfo": {"status": "Accepted"}}, at(4.5), at(4.51)
+    )
+    start = {"connectorId": 1, "idTag": "T1", "meterStart": 0, "timestamp": at(6.02)}
+    frames.exchange(
+        "StartTransaction",
+        start,
+        {"idTagInfo": {"status": "Accepted"}, "transactionId": 7},
+        at(6.024),
+        at(6.03),
+    )
+    frames.exchange("StatusNotification", status(1, "Charging", 6.031), {}, at(6.034), at(6.04))
+    # 11 kW for 3 s, then the EV stops; stopped 6.3 s after the start
+    stop = {
+        "idTag": "T1",
+        "meterStop": 9,
+        "timestamp": at(12.3),
+        "transactionId": 7,
+        "reason": "Local",
+        "transactionData": [
+            {
+                "timestamp": at(6.02),
+                "sampledValue": [
+                    {
+                        "value": "0",
+                        "context": "Transaction.Begin",
+                        "format": "Raw",
+                        "measurand": "Energy.Active.Import.Register",
+                        "location": "Outlet",
+                        "unit": "Wh",
+                    }
+                ],
+            },
+            {
+                "timestamp": at(12.3),
+                "sampledValue": [
+                    {
+                        "value": "9",
+                        "context": "Transaction.End",
+                        "format": "Raw",
+                        "measurand": "Energy.Active.Import.Register",
+                        "location": "Outlet",
+                        "unit": "Wh",
+                    }
+                ],
+            },
+        ],
+    }
+    frames.exchange(
+        "StopTransaction", stop, {"idTagInfo": {"status": "Accepted"}}, at(12.303), at(12.31)
+    )
+    frames.exchange("StatusNotification", status(1, "Finishing", 12.304), {}, at(12.312), at(12.32))
+    recording = record_scenario(frames.records())
+    steps = recording.scenario["steps"]
+    assert [next(iter(step)) for step in steps] == [
+        "send",  # the boot
+        "wait",
+        "plug_in",
+        "wait",
+        "authorize",
+        "wait",
+        "start_transaction",
+        "charge",
+        "stop_transaction",
+    ]
+    assert [step["wait"] for step in steps if "wait" in step] == ["2s", "2s", "2s"]
+    # 9 Wh in 6.3 s: the plainest power that gives the reading to the Wh, whole seconds
+    assert steps[7]["charge"] == {"connector": 1, "power": "5kW", "duration": "6s"}
+    assert recording.warnings == []
+
+
+def test_a_transcript_of_a_frozen_clock_keeps_its_milliseconds() -> None:
+    """At speed 0 the answers come at the very time of their requests: no rounding."""
+    frames = Frames()
+    frames.boot()
+    frames.exchange("Heartbeat", {}, {"currentTime": T0}, at(1.5))
+    assert steps_of(frames)[1:] == [
+        {"wait": "1500ms"},
+        {"send": "Heartbeat", "expect": {"currentTime": {"$type": "string"}}},
+    ]
 
 
 # --- the command ------------------------------------------------------------------------------

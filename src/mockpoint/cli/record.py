@@ -1,9 +1,11 @@
 """``mockpoint record TRANSCRIPT``: a session's frames → a scenario that replays it.
 
-TRANSCRIPT is the ``--transcript`` of ``mockpoint run`` or the ``--log`` of ``mockpoint
-csms`` (told apart by the frames; ``--from`` forces it). The scenario goes to standard
-output, or to ``-o FILE``; what could not be reproduced exactly is listed on standard
-error. See :mod:`mockpoint.scenario.record` for how frames become steps.
+TRANSCRIPT is the ``--transcript`` of ``mockpoint run`` or ``mockpoint shell``, or the
+``--log`` of ``mockpoint csms`` (told apart by the frames; ``--from`` forces it). A session
+at a clock that ran (the shell at real time) is recorded as it was typed, on whole seconds.
+The scenario goes to standard output, or to ``-o FILE``; what could not be reproduced
+exactly is listed on standard error. See :mod:`mockpoint.scenario.record` for how frames
+become steps.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from mockpoint.scenario.record import Origin, read_records, record_scenario, to_
     type=click.Choice(["auto", "transcript", "csms-log"]),
     default="auto",
     show_default=True,
-    help="What TRANSCRIPT is: a run's --transcript or the mock CSMS's --log.",
+    help="What TRANSCRIPT is: a run's or the shell's --transcript, or the mock CSMS's --log.",
 )
 def record_command(
     transcript: Path, output: Path | None, cp_id: str | None, name: str | None, origin: str

@@ -1,10 +1,11 @@
 """Record and replay: frames of a session → a scenario that reproduces the charge point's side.
 
-The input is either a ``--transcript`` of ``mockpoint run`` (``direction`` from the charge
-point's point of view) or the mock CSMS's ``--log`` (the other way round); which one is told
-by the frames themselves: the direction of the first CALL whose action only a charge point
-sends (BootNotification, StatusNotification, ...). The output is a plain dict in the style
-of ``examples/`` and :func:`to_yaml` turns it into the file's text.
+The input is either a ``--transcript`` of ``mockpoint run`` or ``mockpoint shell``
+(``direction`` from the charge point's point of view) or the mock CSMS's ``--log`` (the
+other way round); which one is told by the frames themselves: the direction of the first
+CALL whose action only a charge point sends (BootNotification, StatusNotification, ...).
+The output is a plain dict in the style of ``examples/`` and :func:`to_yaml` turns it into
+the file's text.
 
 How frames become steps. A *shadow* station, the same sans-I/O :class:`Station` that the
 replay will run, is driven through the recorded session: it sees every answer of the CSMS
@@ -14,9 +15,9 @@ and every CSMS request, and its timers fire as the recorded virtual time passes.
   reports after a boot, heartbeats, sampled meter values, the StartTransaction that follows
   an accepted RemoteStartTransaction, ...) becomes no step: the replay sends it by itself.
 - Otherwise, a station step when one produces exactly that frame (``plug_in``, ``unplug``,
-  ``fault``, ``clear_fault``, ``stop_transaction``), which keeps the station's state in step
-  with the original; else ``send: ACTION`` with the payload as sent (``invalid: true`` when
-  it breaks the OCA schema).
+  ``fault``, ``clear_fault``, ``authorize``, ``start_transaction``, ``stop_transaction``),
+  which keeps the station's state in step with the original; else ``send: ACTION`` with
+  the payload as sent (``invalid: true`` when it breaks the OCA schema).
 - The CSMS's CALLRESULT becomes the step's ``expect``, its CALLERROR ``expect_error``.
 - A request of the CSMS becomes ``await: ACTION`` with ``expect`` of its payload; a
   ``reply`` (or ``reply_error``) only where the charge point's recorded answer differs from
@@ -48,6 +49,21 @@ The CSMS's part. For a replay against the embedded mock CSMS the scenario gets a
 request that the CSMS answered just before it (so it arrives at the same point), boot
 answers other than Accepted / 300 s become ``boot``, and id tags the CSMS refused are
 listed under ``id_tags``. A real CSMS ignores the block.
+
+A clock that ran. A session at any clock speed but 0 (the shell at its default real time)
+cannot be replayed to the millisecond: every frame went out a little after its cause and
+the station's timers drift with the event loop. Such a session is told by its frames (a
+transcript's answers come later in virtual time than their requests; a frame log's times
+are not whole seconds apart) and recorded as a person would have written it: the clock
+starts at a whole second; the time from one step (or from a charge's last sample) to the
+next is rounded to whole seconds, to the minute when within 2 % of one (a ``wait 1m``
+typed a second late is ``1m``), never up to a timer of the shadow, so the station's own
+frames keep their place; a heartbeat or meter sample that jitter moved is taken as the
+timer's, two that fell due together in either order; frames are compared with their
+times left out and their meter readings within 3 %, so the station's own frames and
+station steps are recognised as they are at speed 0; and a charge's power is the plainest
+that gives the energy between the recorded readings (which carry the station's own times),
+in whole watts. The replay's timestamps are the rounded ones.
 
 What cannot be reproduced (frames the shadow would send that the original did not, ...) is
 written as faithfully as possible and reported in :attr:`Recording.warnings`.
@@ -93,6 +109,9 @@ SEED_SEARCH = 10_000
 
 _CALL, _RESULT, _ERROR = 2, 3, 4
 _ENERGY = "Energy.Active.Import.Register"
+#: A running clock: how far apart two meter readings may be and still be the same frame
+#: (the rounded times move the replay's a little), and what a charge's power may miss by.
+_WITHIN = 0.03
 _POWER = "Power.Active.Import"
 _DEFAULT_BOOT = ("Accepted", 300)
 #: idTagInfo status -> the mock CSMS's id_tags list, and the prefix it refuses by itself
@@ -242,15 +261,23 @@ def record_scenario(
     if cp is None:
         if len(ids) > 1:
             raise UsageError(
-                f"frames of several charge points ({', '.join(ids)}): choose with --cp"
+                f"{len(ids)} charge points in the transcript ({_some(ids)}); pick one with --cp"
             )
         cp = ids[0] if ids else None
     elif cp not in ids:
-        raise UsageError(f"no frames of charge point {cp!r} (there are: {', '.join(ids)})")
+        raise UsageError(f"no frames of charge point {cp!r} (there are: {_some(ids)})")
     mine = [record for record in records if record.cp == cp]
     if not mine or cp is None:
         raise UsageError("no frames to record")
     return _Recorder(mine, cp, origin).run(name, source, seed)
+
+
+def _some(ids: list[str]) -> str:
+    """A few of ``ids`` and the last, for a message: a load test's transcript has
+    thousands."""
+    if len(ids) <= 4:
+        return ", ".join(ids)
+    return f"{', '.join(ids[:3])}, ... {ids[-1]}"
 
 
 @dataclass
@@ -306,6 +333,15 @@ class _Recorder:
         #: connector -> (its transaction's key, watts) of the background charges the replay
         #: runs between steps
         self.background: dict[int, tuple[_Key, float]] = {}
+        #: the clock ran by itself in the session (see the module docstring)
+        self.running = _clock_ran(records, origin, self.times)
+        #: running clock: the last frame placed, (its recorded time, its shadow time)
+        self.anchor = (0.0, 0.0)
+        #: running clock: the same of what the time to the next step is rounded from: the
+        #: last step, or a later frame that ended a stretch of charging (a meter sample)
+        self.since = (0.0, 0.0)
+        #: running clock: how far the rounding has moved the shadow off the recording
+        self.slack = 0.0
         self.shadow: Station
 
     # --- the header ----------------------------------------------------------------------
@@ -367,7 +403,9 @@ class _Recorder:
 
     def run(self, name: str | None, source: str | None, known_seed: int | None) -> Recording:
         spec = self._header()
-        start = self._start()
+        recorded_start = self._start()
+        start = math.floor(recorded_start) if self.running else recorded_start
+        self.anchor = self.since = (recorded_start, start)
         identity = Identity(
             self.cp,
             vendor=spec.get("vendor", "mockpoint"),
@@ -483,6 +521,8 @@ class _Recorder:
         reading = self._next_reading(connector, index)
         if reading is None:
             return 0.0
+        if self.running:
+            return self._steady_power(connector, index, reading)
         when, energy, sampled_power = reading
         meter = self.shadow.meters[connector]
         now = self.now
@@ -511,8 +551,68 @@ class _Recorder:
         )
         return max(float(exact), 0.0)
 
+    def _steady_power(
+        self, connector: int, index: int, reading: tuple[float, int, float | None]
+    ) -> float:
+        """Running clock: the power that gives the energy between the recorded readings
+        around now (to the whole Wh they are rounded to), the plainest first: the power
+        drawn so far (a heartbeat between two samples splits no charge), none, the sampled
+        one, then rounded to kW, 100 W, 10 W, 1 W. The readings carry the station's own
+        times, so jitter plays no part, and the shadow's register, which the rounded
+        times moved a little, none either: frames are compared within 3 %."""
+        when, energy, sampled_power = reading
+        meter = self.shadow.meters[connector]
+        now = self.now
+        if self._shadow_time(when) <= now:
+            return 0.0
+        before = self._previous_reading(connector, index, when)
+        if before is None:  # a transaction from before the recording: the shadow's register
+            before = (when - (self._shadow_time(when) - now), meter.register_wh(now))
+        span = when - before[0]
+        if span <= 0:
+            return 0.0
+        drawn = energy - before[1]
+        exact = drawn * 3600 / span
+        plain = [meter.power_w(now), 0.0] + ([sampled_power] if sampled_power is not None else [])
+        rounded = [round(exact / unit) * unit for unit in (1000, 100, 10, 1)]
+        # A plain power may miss by what a step typed a moment after the sample moved
+        # (within 3 %, as frames are compared); a rounded one only by the rounding of the
+        # readings to whole Wh.
+        slack = max(1.0, _WITHIN * abs(drawn))
+        tries = [(watts, slack) for watts in plain] + [(watts, 1.0) for watts in rounded]
+        for watts, within in tries:
+            if watts >= 0 and abs(watts - exact) * span / 3600 <= within:
+                return float(watts)
+        return float(max(round(exact), 0))
+
+    def _previous_reading(
+        self, connector: int, index: int, before: float
+    ) -> tuple[float, float] | None:
+        """(time, Wh) of the last recorded reading of ``connector``'s transaction earlier
+        than ``before``: a sample, else its StartTransaction's meterStart."""
+        for record in reversed(self.records[:index]):
+            frame = record.frame
+            if record.direction != "out" or record.kind != _CALL or len(frame) < 4:
+                continue
+            payload = frame[3]
+            if not isinstance(payload, dict) or payload.get("connectorId") != connector:
+                continue
+            if frame[2] == "MeterValues":
+                for value in reversed(payload.get("meterValue", [])):
+                    found = _reading(value)
+                    if found is not None and found[0] < before:
+                        return found[0], float(found[1])
+            elif frame[2] == "StartTransaction":
+                stamp, start = payload.get("timestamp"), payload.get("meterStart")
+                when = _parse_time(stamp) if isinstance(stamp, str) else None
+                if when is None or not isinstance(start, int) or when >= before:
+                    return None
+                return when, float(start)
+        return None
+
     def _next_reading(self, connector: int, index: int) -> tuple[float, int, float | None] | None:
-        """The next energy reading of ``connector``'s transaction after now, from ``index``."""
+        """The next energy reading of ``connector``'s transaction after now, from ``index``
+        (its recorded time, which :meth:`_shadow_time` puts on the shadow's clock)."""
         transaction = self.shadow.transactions.get(connector)
         for record in self.records[index:]:
             frame = record.frame
@@ -524,7 +624,7 @@ class _Recorder:
             if action == "MeterValues" and payload.get("connectorId") == connector:
                 for value in payload.get("meterValue", []):
                     found = _reading(value)
-                    if found is not None and found[0] > self.now:
+                    if found is not None and self._shadow_time(found[0]) > self.now:
                         return found
             elif action == "StopTransaction" and transaction is not None:
                 if payload.get("transactionId") in (transaction.transaction_id, None):
@@ -588,8 +688,21 @@ class _Recorder:
         action = str(frame[2]) if len(frame) > 2 else ""
         payload = frame[3] if len(frame) > 3 and isinstance(frame[3], dict) else {}
         when = self.times[index]
-        if when is not None:
+        item: Message | None
+        if self.running and when is not None:
+            item = self._take(action, payload)
+            if item is None and not self.shadow.has_sendable():
+                item = self._timer_message(index, action, payload, when)
+            if item is None:
+                stray = self._next_message()
+                if stray is not None:
+                    self._mismatch(record, stray, action, payload)
+                self._advance(self._place(when), index)
+                item = self._next_message()
+            self.anchor = (when, self.now)
+        elif when is not None:
             self._advance(max(when, self.now), index)
+            item = self._next_message()
         else:
             bound = next((t for t in self.times[index:] if t is not None), math.inf)
             while not self.shadow.has_sendable():
@@ -597,18 +710,19 @@ class _Recorder:
                 if due is None or due > bound:
                     break
                 self._advance(due, index)
-        item = self._next_message()
+            item = self._next_message()
         if item is not None:
-            if item.action == action and item.payload == payload:
+            if self._alike(item, action, payload):
+                if self.running and when is not None and self.pending and self.pending[-1].powers:
+                    self.since = (when, self.now)  # a charge's durations keep to its samples
                 self.sent[str(frame[1])] = _Sent(item, None)
                 self.calls_seen.append((action, payload))
                 self.auto_since_step = True
                 return
-            self.warnings.append(
-                f"line {record.line}: the replay sends {item.action} {_short(item.payload)} "
-                f"here, the original sent {action} {_short(payload)}"
-            )
+            self._mismatch(record, item, action, payload)
         self._flush()
+        if self.running and when is not None:
+            self.since = (when, self.now)
         self.calls_seen.append((action, payload))
         self.auto_since_step = False
         if self._station_step(frame[1], action, payload):
@@ -625,6 +739,86 @@ class _Recorder:
             self.warnings.append(f"line {record.line}: {action} does not go out next in the replay")
         self.steps.append(step)
         self.sent[str(frame[1])] = _Sent(message, step)
+
+    def _mismatch(
+        self, record: Record, item: Message, action: str, payload: dict[str, Any]
+    ) -> None:
+        self.warnings.append(
+            f"line {record.line}: the replay sends {item.action} {_short(item.payload)} "
+            f"here, the original sent {action} {_short(payload)}"
+        )
+
+    def _alike(self, message: Message, action: str, payload: dict[str, Any]) -> bool:
+        """Whether ``message`` is that frame: to the order of its keys at clock speed 0,
+        times and meter readings aside when the clock ran."""
+        if self.running:
+            return message.action == action and _alike(message.payload, payload)
+        return _same(message, action, payload)
+
+    # --- a running clock ------------------------------------------------------------------
+
+    def _shadow_time(self, recorded: float) -> float:
+        """A recorded time on the shadow's clock (the same at clock speed 0)."""
+        if not self.running:
+            return recorded
+        was, now = self.anchor
+        return now + (recorded - was)
+
+    def _timer_message(
+        self, index: int, action: str, payload: dict[str, Any], when: float
+    ) -> Message | None:
+        """The frame of a shadow's timer due about ``when`` (a heartbeat, a meter sample
+        that jitter moved) if it is this one; the shadow is then past the timer. Timers
+        whose frame is another are left for later: the user's step came first."""
+        gap = max(when - self.anchor[0], 0.0)
+        limit = self._shadow_time(when) + 2.0 + 0.02 * gap + self.slack
+        saved = (self.shadow, copy.deepcopy(self.pending), len(self.warnings))
+        self.shadow = copy.deepcopy(self.shadow)
+        while (due := self.shadow.next_timer()) is not None and due <= limit:
+            self._advance(max(due, self.now), index)
+            item = self._take(action, payload)
+            if item is not None:
+                return item
+            if self.shadow.has_sendable():
+                break
+        self.shadow, self.pending = saved[0], saved[1]
+        del self.warnings[saved[2] :]
+        return None
+
+    def _take(self, action: str, payload: dict[str, Any]) -> Message | None:
+        """The shadow's next frame if it is this one, or the frame after it: two timers due
+        at once (a heartbeat and a sample the rounding brought together) go out in either
+        order in real time, and in the replay's order with no step between them."""
+        first = self._next_message()
+        if first is None or self._alike(first, action, payload):
+            return first
+        second = self._next_message()
+        if second is not None and self._alike(second, action, payload):
+            self.shadow.requeue(first)
+            return second
+        if second is not None:
+            self.shadow.requeue(second)
+        self.shadow.requeue(first)
+        return None
+
+    def _place(self, when: float) -> float:
+        """The shadow time of a step recorded at ``when``: the time since the last step (or
+        the last sample of a charge since) rounded (:func:`_nice`, else to the whole second,
+        else the last whole second before the shadow's next timer), not before the frames
+        since, never at or past that timer, whose frame came later."""
+        was, then = self.since
+        gap = max(when - was, 0.0)
+        exact = self._shadow_time(when)
+        due = self.shadow.next_timer()
+        options = [then + _nice(gap), then + round(gap)]
+        if due is not None:
+            options += [then + math.ceil(due - then) - 1, self.now + math.ceil(due - self.now) - 1]
+        chosen = next(
+            (t for t in options if t >= self.now and (due is None or t < due)),
+            max(exact, self.now),
+        )
+        self.slack += abs(chosen - exact)
+        return chosen
 
     def _next_message(self) -> Message | None:
         """The shadow's next frame, carrying out reboots and reconnects on the way."""
@@ -675,6 +869,9 @@ class _Recorder:
                         lambda s: s.clear_fault(connector),
                     )
                 )
+        elif action == "Authorize" and isinstance(payload.get("idTag"), str):
+            id_tag: str = payload["idTag"]
+            options.append(({"authorize": _Flow(id_tag=id_tag)}, lambda s: s.authorize(id_tag)))
         elif action == "StartTransaction" and isinstance(connector, int):
             tag = payload.get("idTag")
             reservation = payload.get("reservationId")
@@ -702,8 +899,8 @@ class _Recorder:
                 continue
             saved, self.shadow = self.shadow, trial
             message = self._next_message()
-            if message is not None and _same(message, action, payload):
-                exchange = action in ("StartTransaction", "StopTransaction")
+            if message is not None and self._alike(message, action, payload):
+                exchange = action in ("Authorize", "StartTransaction", "StopTransaction")
                 self.steps.append(step)
                 self.sent[unique_id] = _Sent(message, step if exchange else None)
                 return True
@@ -772,8 +969,11 @@ class _Recorder:
         frame = record.frame
         unique_id, action = str(frame[1]), str(frame[2]) if len(frame) > 2 else ""
         payload = frame[3] if len(frame) > 3 and isinstance(frame[3], dict) else {}
-        if self.times[index] is not None:
-            self._advance(max(self.times[index] or 0.0, self.now), index)
+        when = self.times[index]
+        if when is not None:
+            self._advance(self._place(when) if self.running else max(when, self.now), index)
+            if self.running:
+                self.anchor = self.since = (when, self.now)
         self._flush()
         answer = next(
             (
@@ -969,9 +1169,8 @@ def _infer_configuration(
             ]
             stop_data = _measurands(begin)
     if gaps:
-        config["MeterValueSampleInterval"] = (
-            int(min(gaps)) if min(gaps) == int(min(gaps)) else min(gaps)
-        )
+        # The key takes whole seconds; a session whose clock ran shows 60.017 s
+        config["MeterValueSampleInterval"] = round(min(gaps))
     elif not any(periodic.values()) and any(
         (stops.get(connector, last) - started) >= 60 for connector, started in starts.items()
     ):
@@ -982,7 +1181,7 @@ def _infer_configuration(
         config["StopTxnSampledData"] = ",".join(stop_data)
     if len(aligned) > 1:
         interval = min(b - a for a, b in zip(aligned, aligned[1:], strict=False) if b > a)
-        config["ClockAlignedDataInterval"] = int(interval)
+        config["ClockAlignedDataInterval"] = round(interval)
     if aligned_data is not None and aligned_data != [_ENERGY]:
         config["MeterValuesAlignedData"] = ",".join(aligned_data)
     if config.get("MeterValueSampleInterval") == 60:
@@ -1019,6 +1218,78 @@ def _loose(value: Any, variables: dict[int, str], *, request: bool = False, key:
 
 def _stopping(connector: int, reason: str) -> Callable[[Station], object]:
     return lambda station: station.stop_transaction(connector, reason)
+
+
+def _clock_ran(records: Sequence[Record], origin: Origin, times: list[float | None]) -> bool:
+    """Whether the session's clock ran by itself (any speed but 0). In a transcript an
+    answer then comes later in virtual time than its request (at speed 0 time stands while
+    the peer answers); a frame log has only the charge point's own times, which a frozen
+    clock sets whole seconds apart (as scenarios wait), a running one anywhere."""
+    if origin == "transcript":
+        asked: dict[tuple[str, str], str | None] = {}
+        for record in records:
+            if record.unique_id is None:
+                continue
+            if record.kind == _CALL:
+                asked[(record.direction, record.unique_id)] = record.virtual_time
+                continue
+            other = "in" if record.direction == "out" else "out"
+            sent = asked.get((other, record.unique_id))
+            if sent and record.virtual_time and sent != record.virtual_time:
+                return True
+        return False
+    known = [time for time in times if time is not None]
+    first = min(known, default=0.0)
+    return any(abs(t - first - round(t - first)) > 0.0005 for t in known)
+
+
+def _nice(seconds: float) -> int:
+    """``seconds`` as a person would have written the wait: whole seconds, and a whole
+    hour or minute when within 0.5 % or 2 % (at least 2 s) of one."""
+    whole = round(seconds)
+    for unit, share in ((3600, 0.005), (60, 0.02)):
+        near = round(whole / unit) * unit
+        if near and abs(near - whole) <= max(2.0, share * whole):
+            return near
+    return whole
+
+
+def _alike(ours: Any, theirs: Any, key: str = "") -> bool:
+    """``ours`` and ``theirs`` equal but for times (any two) and meter readings (within 3 %,
+    at least 2 Wh): the frames of one station at a clock that ran."""
+    if isinstance(ours, dict):
+        if not isinstance(theirs, dict) or ours.keys() != theirs.keys():
+            return False
+        # An instantaneous power read as the EV started or stopped drawing: the energy
+        # register beside it says whether the charge is the same.
+        power = str(ours.get("measurand", "")).startswith("Power.")
+        return all(
+            (power and name == "value" and None not in (_number(value), _number(theirs[name])))
+            or _alike(value, theirs[name], name)
+            for name, value in ours.items()
+        )
+    if isinstance(ours, list):
+        return (
+            isinstance(theirs, list)
+            and len(ours) == len(theirs)
+            and all(_alike(a, b) for a, b in zip(ours, theirs, strict=True))
+        )
+    if _is_time(ours) and _is_time(theirs):
+        return True
+    if key in ("value", "meterStart", "meterStop"):
+        a, b = _number(ours), _number(theirs)
+        if a is not None and b is not None:
+            return abs(a - b) <= max(2.0, _WITHIN * max(abs(a), abs(b)))
+    return bool(ours == theirs)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _same(message: Message, action: str, payload: dict[str, Any]) -> bool:
