@@ -141,8 +141,9 @@ def actions_sent(transcript: Path) -> list[str]:
 def test_a_real_time_shell_session_records_as_it_was_typed_and_replays(tmp_path: Path) -> None:
     """About 6 s of real time: samples every 2 s during a 3 s charge, the stop 2 s later
     (each a second away from the timers, which drift by milliseconds)."""
+    saved = tmp_path / "saved.yaml"
     script = "plug 1\nauthorize TAG-1\nstart 1 TAG-1\ncharge 1 11kW 3s\nwait 2\nstop 1\nunplug 1\n"
-    transcript = shell_session(tmp_path, script)
+    transcript = shell_session(tmp_path, script + f"save {saved}\n")
     assert actions_sent(transcript).count("MeterValues") == 2
     output = tmp_path / "recorded.yaml"
     assert main(["record", str(transcript), "-o", str(output)]) == 0
@@ -160,6 +161,8 @@ def test_a_real_time_shell_session_records_as_it_was_typed_and_replays(tmp_path:
     timed = [step.get("wait") or step["charge"]["duration"] for step in steps[4:-2]]
     assert all(duration.endswith("s") and duration[:-1].isdigit() for duration in timed)
     assert sum(int(duration[:-1]) for duration in timed) in (5, 6)
+    # The shell's own save is the same recording.
+    assert yaml.safe_load(saved.read_text(encoding="utf-8"))["steps"] == steps
     # The replay takes the same steps at speed 0: the same frames, on whole seconds.
     replay = tmp_path / "replay.jsonl"
     assert main(["run", "-q", str(output), "--transcript", str(replay)]) == 0
