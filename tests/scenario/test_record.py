@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from conftest import UNIT
 from csms_process import Csms
 from mockpoint.cli.main import main
 from mockpoint.clock import format_timestamp, parse_timestamp
@@ -548,8 +549,11 @@ def test_a_recording_of_the_mock_csms_frame_log_replays_the_session(
     original = tmp_path / "a.jsonl"
     try:
         # The seed of a run against a CSMS it names is fresh unless given: record finds it
-        # only among the seeds it tries (0 to 9,999), so this run pins one.
+        # only among the seeds it tries (0 to 9,999), so this run pins one. This CSMS acts
+        # by itself (the example's mock_csms block is its configuration): --wait-for-csms
+        # says that something acts on the example's prompts.
         args = ["run", "-q", str(EXAMPLES / example), "--csms", csms.url, "--seed", "7"]
+        args += ["--wait-for-csms", str(30 * UNIT)]
         assert main([*args, "--transcript", str(original)]) == 0
     finally:
         csms.stop()
