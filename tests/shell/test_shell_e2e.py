@@ -106,17 +106,24 @@ status
 def test_bad_lines_are_one_line_each_naming_the_script_line_and_the_shell_goes_on(
     csms: Csms,
 ) -> None:
-    script = "bogus\nplug x\n\n# the typo next\nsend Hearbeat\nsend Authorize\nsend Heartbeat\n"
+    script = (
+        "bogus\nplug x\n\n# the typo next\nsend Hearbeat\nsend Authorize\n"
+        "config HeartbeatIntervl\nhelp stauts\nsend Heartbeat\n"
+    )
     result = shell(csms.url, script, "--speed", "0")
     assert result.returncode == 1  # a script learns that something failed
     errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
-    assert len(errors) == 4, result.stdout
+    assert len(errors) == 6, result.stdout
     assert errors[0].startswith("error: line 1: unknown command 'bogus'; the commands: ")
     assert errors[1] == "error: line 2: plug: connector 'x' is not a number"
     # blank lines and comments count: the line number is the script's
     assert errors[2] == "error: line 5: unknown action 'Hearbeat' (did you mean Heartbeat?)"
     assert errors[3].startswith("error: line 6: send Authorize: ")
     assert "required field missing: idTag" in errors[3]
+    assert errors[4] == (
+        "error: line 7: config: no key 'HeartbeatIntervl' (did you mean HeartbeatInterval?)"
+    )
+    assert errors[5] == "error: line 8: no command 'stauts' (did you mean status?)"
     assert [action for action, _ in calls(csms)][-1] == "Heartbeat"  # after the errors
     assert "Traceback" not in result.stdout + result.stderr
 

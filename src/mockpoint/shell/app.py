@@ -289,7 +289,7 @@ class Shell:
             wanted = {key.lower(): key for key in values}
             key = wanted.get(args[0].lower())
             if key is None:
-                raise CommandError(f"config: no key {args[0]!r}")
+                raise CommandError(f"config: no key {args[0]!r}{did_you_mean(args[0], values)}")
             self.console.print(f"{key} = {values[key]}")
             return
         table = Table(show_header=False, box=None, pad_edge=False)
