@@ -43,6 +43,7 @@ import math
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Coroutine, Mapping
 from email.message import Message
 from http import HTTPStatus
@@ -79,6 +80,10 @@ _CLIENT_TIMEOUT = 30.0
 #: request may queue behind one already in flight: OCPP-J sends one CALL at a time).
 _GRACE = 5.0
 _JSON = "application/json"
+# A body left unread when the answer goes out (413, 401, 404 ...) is read and dropped for at
+# most this long and this much, then the connection closes (a "lingering close").
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 8 * MAX_BODY
 
 
 class _Failure(Exception):
@@ -323,6 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "mockpoint-csms-control"
     timeout = _CLIENT_TIMEOUT
+    _body_read = False  # set once the request's body has been read
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._serve("GET")
@@ -352,6 +358,35 @@ class _Handler(BaseHTTPRequestHandler):
             )
         logger.info("control API: %s %s: %d", method, urlsplit(self.path).path, status)
         self._reply(status, body, headers)
+        if self._body_unread():
+            self._linger()
+
+    def _body_unread(self) -> bool:
+        if self._body_read:
+            return False
+        declared = self.headers.get("Content-Length", "0").strip()
+        return bool(self.headers.get("Transfer-Encoding")) or declared != "0"
+
+    def _linger(self) -> None:
+        """Drop what the client still sends before closing. Closing a socket with unread
+        data makes the kernel reset the connection, and a client still writing its body
+        then gets the reset instead of the answer already sent."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            dropped = 0
+            while dropped < _LINGER_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(1 << 16)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        except OSError:
+            pass  # the client went: nothing is left to tell it
 
     def _route(self, control: ControlServer, method: str) -> _Reply:
         target = urlsplit(self.path)
@@ -393,6 +428,7 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"the body is {length} bytes; at most {MAX_BODY} are read",
             )
+        self._body_read = True
         try:
             data = self.rfile.read(length)
         except OSError:
