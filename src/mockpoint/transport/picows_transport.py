@@ -11,6 +11,10 @@ named by its HTTP status, and never a password in a message.
 picows hands over frames in a callback; :class:`PicowsTransport` queues them for
 :meth:`receive`, reassembles fragmented messages and ends the connection with 1007 on text
 that is not UTF-8 (RFC 6455 §8.1).
+
+A load run of more charge points than one source address can connect from (the ephemeral
+port range) gives each connection a ``local_addr`` (:mod:`mockpoint.load.addresses`,
+docs/load-limits.md).
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno
+import socket
 import ssl
+from collections.abc import Awaitable, Callable
 
 from picows import (
     WSCloseCode,
@@ -31,6 +38,7 @@ from picows import (
     WSTransport,
     ws_connect,
 )
+from picows.url import WSParsedURL
 
 from mockpoint.errors import ConnectError, ConnectionLost
 from mockpoint.rpc.frames import BinaryText
@@ -48,6 +56,10 @@ from mockpoint.transport.websocket import (
 #: connection than this.
 READ_BUFFER = 2048
 MAX_MESSAGE = 2**22
+#: Linux: bind() takes the address only and connect() picks the port, unique per
+#: (source, destination) pair, so each source address has the whole ephemeral range for
+#: each CSMS endpoint (docs/load-limits.md).
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 
 
 class PicowsTransport(WSListener):
@@ -169,6 +181,51 @@ class PicowsTransport(WSListener):
         return response.headers.get("Sec-WebSocket-Protocol") if response else None
 
 
+class _SourceBindError(OSError):
+    """The source address could not be bound: not an address of this machine."""
+
+
+def _bound_to(
+    address: str, open_timeout: float
+) -> Callable[[WSParsedURL], Awaitable[socket.socket]]:
+    """A picows ``socket_factory``: a TCP socket bound to ``address`` (port 0), connected
+    to the URL's host within ``open_timeout``."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+
+    async def make(parsed: WSParsedURL) -> socket.socket:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(open_timeout):
+            found = await loop.getaddrinfo(
+                parsed.host, parsed.port, family=family, type=socket.SOCK_STREAM
+            )
+            failure: OSError | None = None
+            for *_kind, peer in found:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                try:
+                    sock.setblocking(False)
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    with contextlib.suppress(OSError):  # not Linux: bind() picks the port
+                        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                    try:
+                        sock.bind((address, 0))
+                    except OSError as exc:
+                        raise _SourceBindError(exc.errno, exc.strerror) from exc
+                    await loop.sock_connect(sock, peer)
+                    return sock
+                except _SourceBindError:
+                    sock.close()
+                    raise
+                except OSError as exc:
+                    sock.close()
+                    failure = exc
+                except BaseException:
+                    sock.close()
+                    raise
+        raise failure or OSError(f"no {family.name} address for {parsed.host}")
+
+    return make
+
+
 async def connect(
     url: str,
     charge_point_id: str,
@@ -176,9 +233,15 @@ async def connect(
     open_timeout: float = 10.0,
     basic_auth_password: str | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    local_addr: str | None = None,
 ) -> PicowsTransport:
     """Open the charge point's connection to the CSMS at ``url`` (see
-    :func:`mockpoint.transport.websocket.connect`, whose behaviour this mirrors)."""
+    :func:`mockpoint.transport.websocket.connect`, whose behaviour this mirrors).
+
+    ``local_addr``: the source address to connect from (IPv4 or IPv6, the port left to
+    the system), e.g. one of 127.0.0.1, 127.0.0.2, ... of :mod:`mockpoint.load.addresses`;
+    None lets the system choose.
+    """
     check_csms_url(url, "CSMS URL")
     target = charge_point_url(url, charge_point_id)
     shown = without_credentials(target)
@@ -201,6 +264,7 @@ async def connect(
             # The event loop's own transport: a third less memory per connection and a
             # faster handshake than picows's optional aiofastnet (benchmarks/README.md).
             use_aiofastnet=False,
+            socket_factory=None if local_addr is None else _bound_to(local_addr, open_timeout),
         )
     except WSInvalidURL as exc:
         raise ConnectError(f"invalid CSMS URL {without_credentials(url)!r}: {exc}") from exc
@@ -212,8 +276,16 @@ async def connect(
                 f"{shown}: {refusal(status)}", permanent=status in (401, 403)
             ) from exc
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
+    except _SourceBindError as exc:
+        raise ConnectError(
+            f"{shown}: cannot connect from source address {local_addr}: {exc.strerror} "
+            "(is it an address of this machine?)",
+            permanent=True,
+        ) from exc
     except OSError as exc:
-        raise socket_failure(exc, shown, open_timeout) from exc
+        raise _limit_failure(exc, shown, local_addr) or socket_failure(
+            exc, shown, open_timeout
+        ) from exc
     except WSError as exc:
         raise ConnectError(f"{shown}: WebSocket handshake failed: {exc}") from exc
     if not isinstance(listener, PicowsTransport):
@@ -228,3 +300,21 @@ async def connect(
             f"(it selected {chosen or 'none'})"
         )
     return listener
+
+
+def _limit_failure(exc: OSError, shown: str, local_addr: str | None) -> ConnectError | None:
+    """A connection refused by a limit of this machine, which docs/load-limits.md explains
+    how to raise; None for any other failure."""
+    if exc.errno == errno.EADDRNOTAVAIL:
+        source = f"source address {local_addr}" if local_addr else "the default source address"
+        return ConnectError(
+            f"{shown}: no local port left to connect from {source}: the ephemeral port "
+            "range is used up (more source addresses or a wider range: docs/load-limits.md)"
+        )
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        which = "this process's" if exc.errno == errno.EMFILE else "the system's"
+        return ConnectError(
+            f"{shown}: too many open files ({which} limit; more worker processes or a "
+            "higher limit: docs/load-limits.md)"
+        )
+    return None
