@@ -14,7 +14,14 @@ Built on picows, uvloop and orjson. Run it as a script::
 It prints ``ready <port>`` on stdout once every process listens, and the frame counts on
 stderr when stopped with SIGTERM or SIGINT. With ``--processes P`` greater than one it forks
 P servers that share the port through ``SO_REUSEPORT``: one process can hold only as many
-connections as its open-files limit allows, so 20,000 charge points need two of them.
+connections as its open-files limit allows, so 20,000 charge points need two of them, and
+50,000 four (the kernel's spread over them is even only on average).
+
+For tens of thousands of connections each process raises its soft open-files limit to the
+hard one and listens with a backlog of ``--backlog`` (65,535 by default; the kernel caps it
+at ``net.core.somaxconn``), so that a burst of handshakes is not dropped. ``--stats FILE``
+makes every process append its counts to FILE once a second, as one JSON line, so a
+benchmark can follow connections and Heartbeats while the run goes on (docs/load-limits.md).
 
 Or from Python: ``start_standin(port=0, processes=1, cpu=None)`` launches it as a subprocess
 and returns ``(process, port)`` once it is ready.
@@ -53,7 +60,11 @@ from picows import (
 
 SUBPROTOCOL = "ocpp1.6"
 HOST = "127.0.0.1"
-BACKLOG = 4096
+#: The listen backlog asked for; the kernel caps it at net.core.somaxconn.
+BACKLOG = 65535
+#: Initial read buffer per connection: a charge point's frames are small, and picows grows
+#: the buffer for a bigger one (the server's memory per connection counts at 50,000).
+READ_BUFFER = 2048
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
@@ -61,18 +72,22 @@ STOP_TIMEOUT = 5.0
 
 @dataclass
 class Counts:
-    """Frames and connections seen by one server process."""
+    """Frames and connections seen by one server process (or, summed, by all of them)."""
 
+    #: WebSocket connections accepted so far
     connections: int = 0
+    #: ... and open now
+    open: int = 0
+    #: ... and the most open at once (summed over processes: an upper bound)
+    open_peak: int = 0
     frames_received: int = 0
+    heartbeats: int = 0
     results_sent: int = 0
     errors_sent: int = 0
 
     def add(self, other: Counts) -> None:
-        self.connections += other.connections
-        self.frames_received += other.frames_received
-        self.results_sent += other.results_sent
-        self.errors_sent += other.errors_sent
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 class _UtcSecond:
@@ -152,6 +167,7 @@ def answer(answers: Answers, counts: Counts, data: bytes) -> bytes | None:
     """The frame to send back for the text frame ``data``, or None to send nothing."""
     plain = _PLAIN_HEARTBEAT.fullmatch(data)
     if plain is not None:
+        counts.heartbeats += 1
         counts.results_sent += 1
         return b'[3,"' + plain.group(1) + answers.now.heartbeat_tail()
     try:
@@ -168,6 +184,8 @@ def answer(answers: Answers, counts: Counts, data: bytes) -> bytes | None:
     if kind != CALL or len(message) != 4 or not isinstance(message[1], str):
         counts.errors_sent += 1
         return _error(message[1] if len(message) > 1 else None, "FormationViolation", "bad CALL")
+    if message[2] == "Heartbeat":
+        counts.heartbeats += 1
     payload = answers.payload(message[2])
     if payload is None:
         counts.errors_sent += 1
@@ -186,7 +204,13 @@ class _CsmsListener(WSListener):  # type: ignore[misc]
         self.fragments: list[bytes] | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
-        self.counts.connections += 1
+        counts = self.counts
+        counts.connections += 1
+        counts.open += 1
+        counts.open_peak = max(counts.open_peak, counts.open)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.counts.open -= 1
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -234,38 +258,66 @@ def _router(answers: Answers, counts: Counts) -> Callable[[WSUpgradeRequest], An
     return route
 
 
-def _listening_socket(port: int) -> socket.socket:
+@dataclass(frozen=True)
+class Settings:
+    """How every server process runs."""
+
+    interval: int = 300
+    backlog: int = BACKLOG
+    #: append the counts to this file once a second (None: only at the end, on stderr)
+    stats: str | None = None
+
+
+def _listening_socket(port: int, backlog: int = BACKLOG) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((HOST, port))
-    sock.listen(BACKLOG)
+    sock.listen(backlog)
     sock.setblocking(False)
     return sock
 
 
+def _write_stats(path: str, counts: Counts) -> None:
+    """One JSON line of this process's counts, appended whole (O_APPEND, one write)."""
+    line = orjson.dumps({"pid": os.getpid(), "t": time.time(), **asdict(counts)}) + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
 async def _serve(
-    sock: socket.socket, interval: int, counts: Counts, ready: Callable[[], None]
+    sock: socket.socket, settings: Settings, counts: Counts, ready: Callable[[], None]
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     server = await ws_create_server(
-        _router(Answers(interval), counts),
+        _router(Answers(settings.interval), counts),
         sock=sock,
-        backlog=BACKLOG,
+        backlog=settings.backlog,
         websocket_handshake_timeout=30,
-        read_buffer_init_size=4096,
+        read_buffer_init_size=READ_BUFFER,
     )
     ready()
-    await stop.wait()
+    if settings.stats is None:
+        await stop.wait()
+    else:
+        while not stop.is_set():
+            _write_stats(settings.stats, counts)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
     server.close()
+    if settings.stats is not None:
+        _write_stats(settings.stats, counts)
 
 
-def _serve_in_process(sock: socket.socket, interval: int, ready: Callable[[], None]) -> Counts:
+def _serve_in_process(sock: socket.socket, settings: Settings, ready: Callable[[], None]) -> Counts:
     counts = Counts()
-    uvloop.run(_serve(sock, interval, counts, ready))
+    uvloop.run(_serve(sock, settings, counts, ready))
     return counts
 
 
@@ -282,14 +334,14 @@ def _report(counts: Counts, processes: int) -> None:
     print(f"standin totals: processes={processes} {fields}", file=sys.stderr, flush=True)
 
 
-def _child(port: int, interval: int, ready_fd: int, result_fd: int) -> None:
+def _child(port: int, settings: Settings, ready_fd: int, result_fd: int) -> None:
     """The body of one forked server process; never returns."""
     code = 1
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)
-        sock = _listening_socket(port)
-        counts = _serve_in_process(sock, interval, lambda: os.write(ready_fd, b"ready\n"))
+        sock = _listening_socket(port, settings.backlog)
+        counts = _serve_in_process(sock, settings, lambda: os.write(ready_fd, b"ready\n"))
         os.write(result_fd, orjson.dumps(asdict(counts)) + b"\n")
         code = 0
     finally:
@@ -311,7 +363,7 @@ def read_lines(fd: int, count: int, timeout: float) -> list[bytes]:
     return buffer.splitlines()[:count]
 
 
-def _serve_forked(port: int, processes: int, interval: int) -> int:
+def _serve_forked(port: int, processes: int, settings: Settings) -> int:
     """Fork ``processes`` servers on one port (SO_REUSEPORT); wait for a signal; sum counts."""
     # Holding a bound (not listening) socket reserves the port, chosen by the kernel if 0.
     reserve = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -334,7 +386,7 @@ def _serve_forked(port: int, processes: int, interval: int) -> int:
         for _ in range(processes):
             pid = os.fork()
             if pid == 0:
-                _child(port, interval, ready_w, result_w)
+                _child(port, settings, ready_w, result_w)
             children.append(pid)
         if len(read_lines(ready_r, processes, READY_TIMEOUT)) < processes:
             print("standin: not every process became ready", file=sys.stderr, flush=True)
@@ -373,17 +425,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--interval", type=int, default=300, help="BootNotification heartbeat interval (s)"
     )
+    parser.add_argument(
+        "--backlog", type=int, default=BACKLOG, help="listen backlog (capped by somaxconn)"
+    )
+    parser.add_argument("--stats", help="append every process's counts to this file each second")
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     raise_open_files_limit()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
+    settings = Settings(interval=args.interval, backlog=args.backlog, stats=args.stats)
     if args.processes > 1:
-        return _serve_forked(args.port, args.processes, args.interval)
-    sock = _listening_socket(args.port)
+        return _serve_forked(args.port, args.processes, settings)
+    sock = _listening_socket(args.port, settings.backlog)
     port = sock.getsockname()[1]
-    counts = _serve_in_process(sock, args.interval, lambda: print(f"ready {port}", flush=True))
+    counts = _serve_in_process(sock, settings, lambda: print(f"ready {port}", flush=True))
     _report(counts, 1)
     return 0
 
@@ -394,15 +451,19 @@ def start_standin(
     cpu: int | None = None,
     interval: int = 300,
     timeout: float = READY_TIMEOUT,
+    stats: str | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Launch the stand-in as a subprocess; return it and its port once it is ready.
 
     The caller stops it with ``process.terminate()`` (its counts then go to stderr).
+    ``stats``: a file each process appends its counts to, once a second (:func:`read_stats`).
     """
     command = [sys.executable, os.path.abspath(__file__), "--port", str(port)]
     command += ["--processes", str(processes), "--interval", str(interval)]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
+    if stats is not None:
+        command += ["--stats", stats]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None
     try:
@@ -427,13 +488,43 @@ def stop_standin(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT
     return err.decode(errors="replace")
 
 
+def read_stats(path: str, since: float = 0.0) -> Counts:
+    """The counts of every process writing to ``path`` (``--stats``), from each one's latest
+    line written at ``since`` (epoch seconds) or later, summed."""
+    latest: dict[int, dict[str, Any]] = {}
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as lines:
+        for line in lines:
+            if line.endswith(b"\n"):  # a line being written is read next time
+                record = orjson.loads(line)
+                if record["t"] >= since:
+                    latest[record["pid"]] = record
+    totals = Counts()
+    for record in latest.values():
+        totals.add(Counts(**{name: record[name] for name in asdict(totals)}))
+    return totals
+
+
+def parse_totals(stderr: str) -> Counts | None:
+    """The ``standin totals:`` line a stopped stand-in wrote, as Counts."""
+    for line in stderr.splitlines():
+        if line.startswith("standin totals:"):
+            values = dict(item.split("=", 1) for item in line.split(":", 1)[1].split())
+            return Counts(
+                **{name: int(values[name]) for name in asdict(Counts()) if name in values}
+            )
+    return None
+
+
 __all__ = [
     "Answers",
     "Counts",
+    "Settings",
     "answer",
     "main",
+    "parse_totals",
     "raise_open_files_limit",
     "read_lines",
+    "read_stats",
     "start_standin",
     "stop_standin",
 ]
