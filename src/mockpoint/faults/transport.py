@@ -69,6 +69,9 @@ class FaultyTransport:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._inner.close(code, reason)
 
+    def abort(self) -> None:
+        self._inner.abort()
+
     @property
     def closed(self) -> bool:
         return self._inner.closed

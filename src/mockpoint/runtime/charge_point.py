@@ -148,6 +148,8 @@ class ChargePoint:
         #: virtual time at which an offline charge point reconnects (None: when told)
         self._reconnect_at: float | None = None
         self._reconnect_now = Signal()
+        #: offline after a power cut: the charge point boots when back
+        self._power_lost = False
         #: a close the scenario caused or expects is not a failure
         self._loss_expected = False
         self._lost_event = Signal()
@@ -376,6 +378,25 @@ class ChargePoint:
             await self._wake_steps.wait()
         self._changed()
 
+    async def lose_connection(self, *, power: bool = False) -> None:
+        """The connection drops without a closing handshake and stays down until
+        :meth:`reconnect`: a network partition, or with ``power`` a power cut, after which
+        the transactions have ended with reason PowerLoss and the charge point boots again
+        (docs/load-fleets.md, "Events"). Transaction messages wait, as offline, and go out
+        once back (§4.7)."""
+        self._offline = True
+        self._reconnect_now.clear()
+        self._reconnect_at = None
+        if power:
+            self._power_lost = True
+            self.station.power_lost()
+        if self._endpoint is not None:
+            self._endpoint.abort()
+        while self.connected:
+            self._wake_steps.clear()
+            await self._wake_steps.wait()
+        self._changed()
+
     async def reconnect(self) -> None:
         """End an offline period; returns once connected again."""
         self._reconnect_now.set()
@@ -485,6 +506,9 @@ class ChargePoint:
                 self.station.rebooted()
             elif self._offline:
                 await self._wait_until_back_online()
+                if self._power_lost:
+                    self._power_lost = False
+                    self.station.rebooted()
             elif self._reconnecting:
                 self._reconnecting = False
             elif self._loss_expected or injected:

@@ -196,6 +196,11 @@ class Endpoint:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self.transport.close(code, reason)
 
+    def abort(self) -> None:
+        """Drop the connection without a closing handshake; :meth:`run` then ends with the
+        loss, as it does for any connection that goes away."""
+        self.transport.abort()
+
     @property
     def lost(self) -> ConnectionLost | None:
         return self._lost

@@ -736,6 +736,14 @@ class Station:
             self._enqueue(Reconnect(f"{key} changed"))
         self.notify()
 
+    def power_lost(self) -> None:
+        """The charge point lost power: every transaction ends with reason PowerLoss
+        (§7.45), its StopTransaction kept for when the charge point is back, and the EVs stop
+        drawing. The boot that follows is :meth:`rebooted`'s."""
+        for transaction in list(self.transactions.values()):
+            if not transaction.stopping:
+                self._stop(transaction, Reason.POWER_LOSS)
+
     def request_reboot(self, hard: bool) -> None:
         """Reset.req accepted: stop every transaction, then reboot (§5.14)."""
         reason = Reason.HARD_RESET if hard else Reason.SOFT_RESET

@@ -18,5 +18,9 @@ class Transport(Protocol):
 
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
 
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake (RFC 6455 §7.1.7): what
+        the peer sees of a cut cable or a power loss."""
+
     @property
     def closed(self) -> bool: ...

@@ -45,6 +45,16 @@ class MemoryTransport:
             self._peer._closed = closed
             self._peer._inbox.put_nowait(closed)
 
+    def abort(self) -> None:
+        """Both ends see the connection gone with 1006 (RFC 6455 §7.1.5: no close frame)."""
+        if self._closed is None:
+            closed = _Closed(1006, "")
+            self._closed = closed
+            self._inbox.put_nowait(closed)
+            if self._peer is not None and self._peer._closed is None:
+                self._peer._closed = closed
+                self._peer._inbox.put_nowait(closed)
+
     @property
     def closed(self) -> bool:
         return self._closed is not None

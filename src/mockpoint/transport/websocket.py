@@ -105,6 +105,9 @@ class WebSocketTransport:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._connection.close(code, reason)
 
+    def abort(self) -> None:
+        self._connection.transport.abort()
+
     @property
     def closed(self) -> bool:
         return self._connection.state is websockets.State.CLOSED
