@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from conftest import UNIT
@@ -287,6 +288,27 @@ async def test_peer_close_is_connection_lost_from_receive_and_send(connect: Dial
             with pytest.raises(ConnectionLost, match="4001 maintenance"):
                 await transport.receive()
             with pytest.raises(ConnectionLost):
+                await transport.receive()
+            with pytest.raises(ConnectionLost):
+                await transport.send("too late")
+            assert transport.closed
+
+
+async def test_abort_drops_the_connection_without_a_close_frame(connect: Dial) -> None:
+    seen: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def handler(connection: ServerConnection) -> None:
+        try:
+            await connection.recv()
+        except ConnectionClosed as exc:  # the server's view of the loss
+            seen.set_result(f"rcvd={exc.rcvd}")
+
+    async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
+        async with asyncio.timeout(5 * UNIT):
+            transport = await connect(_url(server), "CP-001")
+            transport.abort()
+            assert "rcvd=None" in await seen  # no close frame reached the server
+            with pytest.raises(ConnectionLost, match="without a closing handshake"):
                 await transport.receive()
             with pytest.raises(ConnectionLost):
                 await transport.send("too late")

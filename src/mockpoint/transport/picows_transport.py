@@ -171,6 +171,15 @@ class PicowsTransport(WSListener):
         ws.disconnect()
         self._wake()
 
+    def abort(self) -> None:
+        ws = self._ws
+        if ws is None or ws.is_disconnected:
+            return
+        if self._lost is None:
+            self._lost = ConnectionLost("connection dropped without a closing handshake")
+        ws.disconnect(graceful=False)
+        self._wake()
+
     @property
     def closed(self) -> bool:
         return self._ws is None or self._ws.is_disconnected
