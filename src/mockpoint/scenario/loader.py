@@ -29,10 +29,10 @@ import codecs
 import difflib
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import pydantic
 import yaml
@@ -58,7 +58,18 @@ from mockpoint.scenario.payloads import (
 from mockpoint.station.configuration import Configuration, ConfigurationError
 from mockpoint.transport.websocket import check_csms_url
 
-__all__ = ["SUFFIXES", "Problem", "ScenarioError", "load_paths", "load_scenario"]
+__all__ = [
+    "SUFFIXES",
+    "Problem",
+    "ScenarioError",
+    "Tree",
+    "YamlCheck",
+    "load_paths",
+    "load_scenario",
+    "read_text",
+]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 #: What a folder's scenario files end with.
 SUFFIXES = (".yaml", ".yml")
@@ -133,7 +144,9 @@ def load_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario]]:
     return loaded
 
 
-def _load_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
+def read_text(path: Path) -> tuple[str | None, list[Problem]]:
+    """The text of a YAML file, without its UTF-8 BOM; None and the problem when it cannot
+    be read or is not UTF-8."""
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -141,11 +154,17 @@ def _load_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
         return None, [Problem(name, 0, 0, f"cannot read it: {exc.strerror or exc}")]
     bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = raw[bom:].decode("utf-8")
+        return raw[bom:].decode("utf-8"), []
     except UnicodeDecodeError as exc:  # the offset counts the BOM, as the file does
         reason = f"not UTF-8 text ({exc.reason} at byte {bom + exc.start})"
         return None, [Problem(name, 1, 1, reason)]
-    check = _FileCheck(name, text)
+
+
+def _load_file(path: Path) -> tuple[Scenario | None, list[Problem]]:
+    text, problems = read_text(path)
+    if text is None:
+        return None, problems
+    check = _FileCheck(str(path), text)
     scenario = check.run()
     problems = sorted(dict.fromkeys(check.problems), key=lambda p: (p.line, p.column))
     return (scenario if not problems else None), problems
@@ -208,14 +227,14 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass
-class _Tree:
+class Tree:
     """Where a decoded value stands: its node, and the nodes of its keys and items."""
 
     node: yaml.Node
-    keys: dict[Any, tuple[yaml.Node, _Tree]] = field(default_factory=dict)
-    items: list[_Tree] = field(default_factory=list)
+    keys: dict[Any, tuple[yaml.Node, Tree]] = field(default_factory=dict)
+    items: list[Tree] = field(default_factory=list)
 
-    def child(self, part: object) -> tuple[yaml.Node, _Tree] | None:
+    def child(self, part: object) -> tuple[yaml.Node, Tree] | None:
         """The key node (for a list item, its own node) and the tree of ``part``."""
         if isinstance(self.node, yaml.SequenceNode):
             if isinstance(part, int) and 0 <= part < len(self.items):
@@ -244,8 +263,14 @@ def _mark(where: yaml.Node | yaml.Mark | None) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
-class _FileCheck:
-    """Every problem of one file, found in one pass (see the module docstring)."""
+class YamlCheck:
+    """Every problem of one YAML file of mockpoint's, each placed at its
+    ``file:line:column``: reading (:meth:`read`), the checks every file shares, and a
+    model's validation errors (:meth:`validated`). Scenario files and fleet files
+    (``load/fleet.py``) build on it."""
+
+    #: the problem of a file with nothing in it
+    empty = "the file is empty"
 
     def __init__(self, name: str, text: str) -> None:
         self.name = name
@@ -264,34 +289,9 @@ class _FileCheck:
         line, column = _mark(where)
         self.problems.append(Problem(self.name, line, column, message))
 
-    def run(self) -> Scenario | None:
-        decoded = self.read()
-        if decoded is None:
-            return None
-        data, tree = decoded
-        if not isinstance(data, dict):
-            what = "nothing" if data is None else _shown(data)
-            self.add(tree.node, f"a scenario is a mapping (name:, steps:, ...), not {what}")
-            return None
-        self.check_steps(data, tree)
-        self.check_csms(data, tree)
-        configuration_checked = self.check_configuration(data, tree)
-        scenario = self.validate(data, tree, configuration_checked)
-        self.check_actions(data, tree)
-        self.check_mock_csms(data, tree)
-        self.check_meaning(data, tree)
-        if scenario is None or self.problems:
-            return None
-        steps = tree.child("steps")
-        if steps is not None:
-            for step, step_tree in zip(scenario.steps, steps[1].items, strict=True):
-                line, column = _mark(step_tree.node)
-                step.at(Location(file=self.name, line=line, column=column))
-        return scenario
-
     # -- reading -------------------------------------------------------------------------
 
-    def read(self) -> tuple[Any, _Tree] | None:
+    def read(self) -> tuple[Any, Tree] | None:
         try:
             loader = _YamlLoader(self.text)
         except yaml.reader.ReaderError as exc:  # the reader checks every character first
@@ -302,7 +302,7 @@ class _FileCheck:
         try:
             root = loader.get_single_node()
             if root is None:
-                self.add(None, "the file is empty: a scenario needs at least name: and steps:")
+                self.add(None, self.empty)
                 return None
             return self.decode(loader, root, set())
         except yaml.MarkedYAMLError as exc:
@@ -314,7 +314,7 @@ class _FileCheck:
             loader.dispose()
         return None
 
-    def decode(self, loader: _YamlLoader, node: yaml.Node, active: set[int]) -> tuple[Any, _Tree]:
+    def decode(self, loader: _YamlLoader, node: yaml.Node, active: set[int]) -> tuple[Any, Tree]:
         """The value of ``node`` as the safe loader builds it, with its positions; duplicate
         keys, unknown tags, values a tag cannot hold, numbers too large for a float, nesting
         deeper than :data:`MAX_DEPTH` and aliases that repeat more than
@@ -327,7 +327,7 @@ class _FileCheck:
                 if self.repeated == MAX_REPEATED + 1:
                     self.add(node, f"aliases repeat more than {MAX_REPEATED} values in all")
                 self.broken.add(id(node))
-                return None, _Tree(node)
+                return None, Tree(node)
         self.aliases += again
         try:
             return self.decode_node(loader, node, active)
@@ -336,8 +336,8 @@ class _FileCheck:
 
     def decode_node(
         self, loader: _YamlLoader, node: yaml.Node, active: set[int]
-    ) -> tuple[Any, _Tree]:
-        tree = _Tree(node)
+    ) -> tuple[Any, Tree]:
+        tree = Tree(node)
         if isinstance(node, yaml.ScalarNode):
             try:
                 value = loader.construct_object(node)
@@ -386,10 +386,10 @@ class _FileCheck:
             active.discard(id(node))
 
     def decode_mapping(
-        self, loader: _YamlLoader, node: yaml.Node, tree: _Tree, active: set[int]
+        self, loader: _YamlLoader, node: yaml.Node, tree: Tree, active: set[int]
     ) -> dict[Any, Any]:
         value: dict[Any, Any] = {}
-        merged: dict[Any, tuple[Any, yaml.Node, _Tree]] = {}
+        merged: dict[Any, tuple[Any, yaml.Node, Tree]] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 self.merge(loader, value_node, merged, active)
@@ -416,7 +416,7 @@ class _FileCheck:
         self,
         loader: _YamlLoader,
         node: yaml.Node,
-        merged: dict[Any, tuple[Any, yaml.Node, _Tree]],
+        merged: dict[Any, tuple[Any, yaml.Node, Tree]],
         active: set[int],
     ) -> None:
         """A ``<<`` merge key: the first mapping that has a key gives its value."""
@@ -429,9 +429,101 @@ class _FileCheck:
             for key, (key_node, item_tree) in tree.keys.items():
                 merged.setdefault(key, (data[key], key_node, item_tree))
 
+    # -- checks every file shares ---------------------------------------------------------
+
+    def validated(
+        self,
+        model: type[M],
+        data: dict[Any, Any],
+        tree: Tree,
+        said: Callable[[_PlacedError], bool] = lambda error: False,
+    ) -> M | None:
+        """``data`` as ``model``, or None with each of its errors added where the file has
+        the value; ``said`` tells the errors another check reported already."""
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            errors = [
+                _PlacedError.of(error, data, model) for error in exc.errors(include_url=False)
+            ]
+        for error in _resolve_unions(errors):
+            if said(error):
+                continue
+            node = tree.point(error.path, at_key=error.at_key)
+            if id(node) not in self.broken:
+                self.add(node, error.message(data))
+        return None
+
+    def check_csms(self, data: dict[Any, Any], tree: Tree) -> None:
+        """The CSMS URL, short form or long, is ws:// or wss:// (OCPP-J 1.6 §3), checked as
+        ``--csms`` is; one with ``${NAME}`` is checked once expanded, at run time."""
+        csms, found = data.get("csms"), tree.child("csms")
+        if found is None:
+            return
+        csms_tree = found[1]
+        if isinstance(csms, str):
+            url, where, node = csms, "csms", csms_tree.node
+        elif isinstance(csms, dict) and isinstance(csms.get("url"), str):
+            url, where, node = csms["url"], "csms.url", csms_tree.point(["url"])
+        else:
+            return
+        if "${" in url:
+            return
+        try:
+            check_csms_url(url, where)
+        except UsageError as exc:
+            self.add(node, str(exc))
+            # The model refuses the long form too, in words that say less: once is enough.
+            self.broken.update((id(csms_tree.node), id(node)))
+
+    def check_mock_csms(self, data: dict[Any, Any], tree: Tree) -> None:
+        """The embedded mock CSMS's configuration, read as the runner will read it."""
+        config = data.get("mock_csms")
+        if not isinstance(config, dict):
+            return
+        try:
+            config_from_mapping(config, "mock_csms")
+        except UsageError as exc:
+            message = str(exc)
+            _, _, rest = message.partition("mock_csms: ")
+            where, _, _ = rest.partition(": ")
+            found = _tree_at(tree, ["mock_csms", *parse_path(where)])
+            self.add(found.node if found else tree.point(["mock_csms"]), message)
+
+
+class _FileCheck(YamlCheck):
+    """Every problem of one scenario file, found in one pass (see the module docstring)."""
+
+    empty = "the file is empty: a scenario needs at least name: and steps:"
+
+    def run(self) -> Scenario | None:
+        decoded = self.read()
+        if decoded is None:
+            return None
+        data, tree = decoded
+        if not isinstance(data, dict):
+            what = "nothing" if data is None else _shown(data)
+            self.add(tree.node, f"a scenario is a mapping (name:, steps:, ...), not {what}")
+            return None
+        self.check_steps(data, tree)
+        self.check_csms(data, tree)
+        configuration_checked = self.check_configuration(data, tree)
+        scenario = self.validate(data, tree, configuration_checked)
+        self.check_actions(data, tree)
+        self.check_mock_csms(data, tree)
+        self.check_meaning(data, tree)
+        if scenario is None or self.problems:
+            return None
+        steps = tree.child("steps")
+        if steps is not None:
+            for step, step_tree in zip(scenario.steps, steps[1].items, strict=True):
+                line, column = _mark(step_tree.node)
+                step.at(Location(file=self.name, line=line, column=column))
+        return scenario
+
     # -- the format ----------------------------------------------------------------------
 
-    def check_steps(self, data: dict[Any, Any], tree: _Tree) -> None:
+    def check_steps(self, data: dict[Any, Any], tree: Tree) -> None:
         """Each step has exactly one kind key (the models cannot say which is missing)."""
         steps, steps_tree = data.get("steps"), tree.child("steps")
         if not isinstance(steps, list) or steps_tree is None:
@@ -463,46 +555,21 @@ class _FileCheck:
                 self.add(step_tree.node, f"a step needs exactly one of: {kinds}; found none")
 
     def validate(
-        self, data: dict[Any, Any], tree: _Tree, configuration_checked: bool
+        self, data: dict[Any, Any], tree: Tree, configuration_checked: bool
     ) -> Scenario | None:
-        try:
-            return Scenario.model_validate(data)
-        except pydantic.ValidationError as exc:
-            errors = [_PlacedError.of(error, data) for error in exc.errors(include_url=False)]
-        for error in _resolve_unions(errors):
+        def said(error: _PlacedError) -> bool:
             if error.kind.startswith("union_tag_"):
-                continue  # a step without exactly one kind: check_steps said so
-            if configuration_checked and error.path[:2] == ("charge_point", "configuration"):
-                if len(error.path) > 2:
-                    continue  # Configuration checked every value, with better messages
-            node = tree.point(error.path, at_key=error.at_key)
-            if id(node) not in self.broken:
-                self.add(node, error.message(data))
-        return None
+                return True  # a step without exactly one kind: check_steps said so
+            # Configuration checked every value, with better messages.
+            return (
+                configuration_checked
+                and error.path[:2] == ("charge_point", "configuration")
+                and len(error.path) > 2
+            )
 
-    def check_csms(self, data: dict[Any, Any], tree: _Tree) -> None:
-        """The CSMS URL, short form or long, is ws:// or wss:// (OCPP-J 1.6 §3), checked as
-        ``--csms`` is; one with ``${NAME}`` is checked once expanded, at run time."""
-        csms, found = data.get("csms"), tree.child("csms")
-        if found is None:
-            return
-        csms_tree = found[1]
-        if isinstance(csms, str):
-            url, where, node = csms, "csms", csms_tree.node
-        elif isinstance(csms, dict) and isinstance(csms.get("url"), str):
-            url, where, node = csms["url"], "csms.url", csms_tree.point(["url"])
-        else:
-            return
-        if "${" in url:
-            return
-        try:
-            check_csms_url(url, where)
-        except UsageError as exc:
-            self.add(node, str(exc))
-            # The model refuses the long form too, in words that say less: once is enough.
-            self.broken.update((id(csms_tree.node), id(node)))
+        return self.validated(Scenario, data, tree, said)
 
-    def check_configuration(self, data: dict[Any, Any], tree: _Tree) -> bool:
+    def check_configuration(self, data: dict[Any, Any], tree: Tree) -> bool:
         """Build the charge point's Configuration as the station will (PRODUCT.md,
         "Configuration in the scenario"); False when the block could not be checked."""
         spec = data.get("charge_point")
@@ -526,7 +593,7 @@ class _FileCheck:
 
     # -- what the models cannot know -----------------------------------------------------
 
-    def check_actions(self, data: dict[Any, Any], tree: _Tree) -> None:
+    def check_actions(self, data: dict[Any, Any], tree: Tree) -> None:
         steps, steps_tree = data.get("steps"), tree.child("steps")
         if not isinstance(steps, list) or steps_tree is None:
             return
@@ -561,7 +628,7 @@ class _FileCheck:
                 self.check_payload(step, step_tree, "reply", action, f"{action} reply")
 
     def check_payload(
-        self, step: dict[Any, Any], step_tree: _Tree, key: str, action: str, what: str
+        self, step: dict[Any, Any], step_tree: Tree, key: str, action: str, what: str
     ) -> None:
         """The fields ``step[key]`` writes against the OCA schema of ``action`` (request for
         a payload, response for a reply): every unknown field, wrong type, enum, format and
@@ -606,21 +673,7 @@ class _FileCheck:
                 return
             parent[parts[-1]] = placeholder(schema, root)
 
-    def check_mock_csms(self, data: dict[Any, Any], tree: _Tree) -> None:
-        """The embedded mock CSMS's configuration, read as the runner will read it."""
-        config = data.get("mock_csms")
-        if not isinstance(config, dict):
-            return
-        try:
-            config_from_mapping(config, "mock_csms")
-        except UsageError as exc:
-            message = str(exc)
-            _, _, rest = message.partition("mock_csms: ")
-            where, _, _ = rest.partition(": ")
-            found = _tree_at(tree, ["mock_csms", *parse_path(where)])
-            self.add(found.node if found else tree.point(["mock_csms"]), message)
-
-    def check_meaning(self, data: dict[Any, Any], tree: _Tree) -> None:
+    def check_meaning(self, data: dict[Any, Any], tree: Tree) -> None:
         """What the steps mean against the charge point and the OCA schemas (``checks.py``):
         connectors it has, keys ``expect_state`` compares, CALLERROR codes, ``expect``
         fields."""
@@ -683,11 +736,15 @@ class _PlacedError:
     at_key: bool = False
     #: the message of a model validator, without the field it named (see ``of``)
     text: str | None = None
+    #: the model of the whole file
+    root: type[pydantic.BaseModel] = Scenario
 
     @classmethod
-    def of(cls, error: Any, data: dict[Any, Any]) -> _PlacedError:
+    def of(
+        cls, error: Any, data: dict[Any, Any], root: type[pydantic.BaseModel] = Scenario
+    ) -> _PlacedError:
         loc = list(error["loc"])
-        if len(loc) > 2 and loc[0] == "steps" and loc[2] in STEP_KINDS:
+        if root is Scenario and len(loc) > 2 and loc[0] == "steps" and loc[2] in STEP_KINDS:
             del loc[2]  # the tag of the step union, not a key
         at_key = bool(loc) and loc[-1] == "[key]" or error["type"] in _KEY_ERRORS
         loc = loc[:-1] if loc and loc[-1] == "[key]" else loc
@@ -710,10 +767,10 @@ class _PlacedError:
             # A model validator names the field to fix first ("password: ..."): the error
             # is that field's, where the file has it (else at the mapping).
             name, colon, rest = str(error["ctx"]["error"]).partition(": ")
-            if colon and name in _fields_at(path, branches, data):
+            if colon and name in _fields_at(path, branches, data, root):
                 path.append(name)
                 text = rest
-        return cls(kind, tuple(path), tuple(branches), depth, missing, error, at_key, text)
+        return cls(kind, tuple(path), tuple(branches), depth, missing, error, at_key, text, root)
 
     def message(self, data: dict[Any, Any]) -> str:
         kind, error = self.kind, self.error
@@ -722,7 +779,7 @@ class _PlacedError:
             return f"missing required key {self.missing!r}" + (f" in {where}" if where else "")
         if kind == "extra_forbidden":
             key, where = self.path[-1], _label(self.path[:-1])
-            known = _fields_at(self.path[:-1], self.branches, data)
+            known = _fields_at(self.path[:-1], self.branches, data, self.root)
             hint = did_you_mean(str(key), known)
             return f"unknown key {_shown(key)}" + (f" in {where}" if where else "") + hint
         if self.at_key:
@@ -793,11 +850,16 @@ def _label(path: Sequence[Any]) -> str:
     return json_path(parts)
 
 
-def _fields_at(path: Sequence[Any], branches: Sequence[str], data: dict[Any, Any]) -> list[str]:
+def _fields_at(
+    path: Sequence[Any],
+    branches: Sequence[str],
+    data: dict[Any, Any],
+    root: type[pydantic.BaseModel] = Scenario,
+) -> list[str]:
     """The keys the model of the mapping at ``path`` knows (for a did-you-mean)."""
-    model: Any = Scenario
+    model: Any = root
     rest = list(path)
-    if len(path) >= 2 and path[0] == "steps":
+    if root is Scenario and len(path) >= 2 and path[0] == "steps":
         model, rest = _STEP_TYPE.get(step_kind(data["steps"][path[1]]) or ""), rest[2:]
     for part in rest:
         info = model.model_fields.get(part) if model is not None else None
@@ -821,7 +883,7 @@ def _models_in(annotation: Any) -> Iterable[type[pydantic.BaseModel]]:
 # --- small helpers ------------------------------------------------------------------------
 
 
-def _tree_at(tree: _Tree, path: Sequence[Any]) -> _Tree | None:
+def _tree_at(tree: Tree, path: Sequence[Any]) -> Tree | None:
     """The tree of the value at ``path``, if the file has one."""
     for part in path:
         found = tree.child(part)
