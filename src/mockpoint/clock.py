@@ -62,6 +62,15 @@ class VirtualClock:
     def advance(self, seconds: float) -> None:
         self.advance_to(self.now() + seconds)
 
+    def set_speed(self, speed: float) -> None:
+        """Run at ``speed`` from now on; the time already reached stays. A driver that
+        arms timers from :meth:`real_delay` must re-arm them."""
+        if speed < 0:
+            raise ValueError("clock speed must be >= 0")
+        self._base = self.now()
+        self._anchor = self._monotonic()
+        self.speed = speed
+
     def real_delay(self, when: float) -> float:
         """Real seconds until virtual ``when``; 0 at speed 0 (the caller jumps instead)."""
         if self.speed == 0:

@@ -206,6 +206,28 @@ def test_latency_rounds_to_the_microsecond_and_never_goes_negative() -> None:
     assert (stats.histogram().min, stats.histogram().max) == (0, 2)
 
 
+def test_recoveries_and_charge_points_that_left() -> None:
+    stats = LoadStats(target=3, started_at=START)
+    stats.recovered()
+    stats.recovered()
+    stats.charge_point_abandoned("5 passes in a row failed; the last: send Heartbeat")
+    stats.charge_point_abandoned("5 passes in a row failed; the last: send Heartbeat")
+    stats.charge_point_abandoned("could not recover: not connected after 30 s")
+    assert (stats.recoveries, stats.abandoned) == (2, 3)
+    assert stats.abandoned_reasons == {
+        "5 passes in a row failed; the last: send Heartbeat": 2,
+        "could not recover: not connected after 30 s": 1,
+    }
+
+
+def test_results_of_earlier_versions_count_no_recoveries() -> None:
+    document = sample().to_dict()
+    del document["charge_points"]  # written before charge points recovered
+    stats = LoadStats.from_dict(document)
+    assert (stats.recoveries, stats.abandoned, stats.abandoned_reasons) == (0, 0, {})
+    assert stats.steps_failed == 1
+
+
 def test_connections_messages_steps_received() -> None:
     stats = LoadStats(target=3, started_at=START)
     stats.connection_opened()
@@ -297,6 +319,8 @@ events = st.one_of(
     st.tuples(st.just("unsupported"), st.sampled_from(["SetChargingProfile", "UpdateFirmware"])),
     st.tuples(st.just("in")),
     st.tuples(st.just("out")),
+    st.tuples(st.just("recovered")),
+    st.tuples(st.just("abandoned"), st.integers(0, 129).map(lambda i: f"gave up {i}")),
 )
 
 
@@ -318,6 +342,10 @@ def apply(stats: LoadStats, event: tuple[Any, ...]) -> None:
         stats.request_received(*args)
     elif kind == "unsupported":
         stats.request_received(*args, not_supported=True)
+    elif kind == "recovered":
+        stats.recovered()
+    elif kind == "abandoned":
+        stats.charge_point_abandoned(*args)
     elif kind == "in":
         stats.messages_in += 1
     else:
@@ -436,6 +464,8 @@ def sample() -> LoadStats:
     stats.connection_opened()
     stats.connection_failed("refused")
     stats.step_finished(False, "expect Accepted")
+    stats.recovered()
+    stats.charge_point_abandoned("could not recover: StopTransaction not delivered")
     stats.sample_connected(START + 1, 1)
     stats.finished_at = START + 10
     return stats
@@ -457,6 +487,7 @@ def test_document_shape_and_derived_fields() -> None:
         "connections",
         "messages",
         "steps",
+        "charge_points",
         "received",
         "not_supported",
         "resources",
@@ -492,6 +523,11 @@ def test_document_shape_and_derived_fields() -> None:
     assert (start["timeouts"], start["p99_ms"], start["histogram"]["count"]) == (1, None, 0)
     assert data["connections"] == {"opened": 1, "failed": {"refused": 1}, "dropped": 0}
     assert data["steps"]["failures"] == {"expect Accepted": 1}
+    assert data["charge_points"] == {
+        "recoveries": 1,
+        "abandoned": 1,
+        "abandoned_reasons": {"could not recover: StopTransaction not delivered": 1},
+    }
     assert data["timeline"][0]["t"] == int(START)
     assert [p["t"] for p in data["timeline"]] == sorted(p["t"] for p in data["timeline"])
     assert "thresholds" not in data
@@ -550,6 +586,14 @@ def with_change(path: str, value: Any) -> dict[str, Any]:
         ("connections.failed", {"refused": 1.5}, r"connections\.failed\.refused: expected"),
         ("messages.in", None, r"messages\.in: expected a whole number"),
         ("steps.failed", 4, r"steps\.failures: do not add up to steps\.failed \(4\)"),
+        ("charge_points", [], "charge_points: expected an object, got list"),
+        ("charge_points.recoveries", -1, r"charge_points\.recoveries: expected a whole number"),
+        ("charge_points.abandoned", KeyError, r"charge_points\.abandoned: missing"),
+        (
+            "charge_points.abandoned",
+            2,
+            r"charge_points\.abandoned_reasons: do not add up to charge_points\.abandoned \(2\)",
+        ),
         ("received", "x", "received: expected an object, got str"),
         ("timeline", {}, "timeline: expected a list, got dict"),
         ("timeline.0.t", 1.5, r"timeline\[0\]\.t: expected an epoch second"),

@@ -6,6 +6,13 @@ load run adds is counting instead of recording: each CALL's outcome and latency,
 connection and step, go into the shard's :class:`LoadStats`, which merge exactly with the
 other shards'. A charge point's failed step is counted, never fatal to the run.
 
+Failure never makes a charge point spin (PRODUCT.md, "Load"). With ``--loop``, a charge
+point whose pass failed recovers to a clean state (:func:`recover`: its transactions
+stopped, cables out, faults cleared) and pauses (:class:`Backoff`) before its next pass; one
+that cannot recover, or fails :data:`GIVE_UP_AFTER` passes in a row, leaves the run, counted
+with why. Without ``--loop``, a charge point done with its steps stays connected until the
+run ends, its clock at real time so that its heartbeats keep the CSMS's interval.
+
 Time: every shard gets the same plan, with the wall-clock instant the run starts, so the
 shards of a run (in worker processes, on a Ray cluster, or in separate jobs joined by
 ``mockpoint merge``) ramp up as one and their timelines line up second by second.
@@ -17,6 +24,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import random
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -25,9 +33,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mockpoint.clock import VirtualClock
-from mockpoint.errors import ConnectError, UsageError
+from mockpoint.errors import ConnectError, MockpointError, UsageError
 from mockpoint.ids import CounterIds
 from mockpoint.load.stats import LoadStats
+from mockpoint.ocpp16.enums import ChargePointStatus, Reason
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.runtime.endpoint import Direction
@@ -54,6 +63,18 @@ DEFAULT_ID_PATTERN = "CP-{n:05d}"
 HANDSHAKES_IN_FLIGHT = 200
 #: How long the charge points get to close their connections when the run ends.
 CLOSE_GRACE = 5.0
+#: A charge point whose pass failed pauses before its next: this long after its first
+#: failure, twice as long after each further failure in a row, never longer than the cap
+#: (seconds, wall time).
+BACKOFF = 1.0
+BACKOFF_CAP = 30.0
+#: Up to this fraction of each pause is taken off at random ("equal jitter"), so that
+#: charge points that failed together do not all come back together.
+JITTER = 0.5
+#: A charge point leaves the run after this many failed passes in a row.
+GIVE_UP_AFTER = 5
+#: How often a charge point waiting to recover looks whether it is connected again.
+RECONNECT_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,11 @@ class ShardPlan:
     start_at: float = 0.0
     variables: dict[str, str] = field(default_factory=dict)
     connect_timeout: float = 10.0
+    #: with ``loop``, a charge point whose pass failed recovers and pauses before its next
+    #: (see :class:`Backoff`), and leaves the run after ``give_up_after`` failures in a row
+    backoff: float = BACKOFF
+    backoff_cap: float = BACKOFF_CAP
+    give_up_after: int = GIVE_UP_AFTER
     #: the ``--shard I/N`` of the command (1-based, as typed; 1 of 1 without ``--shard``),
     #: which ``shard`` of ``shards`` splits further over the local workers: the statistics
     #: say which shard of the run they hold, and ``mockpoint merge`` checks them
@@ -288,21 +314,67 @@ class Shard:
                 stats.step_finished(False, _failure(result))
 
         boot: Path | None = self._path if boots_itself else None
+        backoff = Backoff(plan.backoff, plan.backoff_cap, f"{plan.seed}/{number}")
+        last_failure = ""
+
+        def noted(result: StepOutcome) -> None:
+            nonlocal last_failure
+            finished(result)
+            if result.status is Status.FAILED and not result.tolerated:
+                last_failure = _failure(result)
+
         while True:
-            await run_steps(
-                ctx, scenario.steps, NO_FRAMES, finished, boot=boot, labels=self._labels
+            status = await run_steps(
+                ctx, scenario.steps, NO_FRAMES, noted, boot=boot, labels=self._labels
             )
             stats.iteration_finished()
             self._drain(cp, ctx)
             boot = None
             if not plan.loop or end_at is None:
                 break
-            await asyncio.sleep(0)  # a pass that never waits must not starve the others
-        # Done with the steps: stay connected (heartbeats flowing) until the run ends,
-        # counting what the CSMS sends meanwhile.
-        while end_at is not None and time.time() < end_at:
+            if status is not Status.FAILED:
+                backoff.reset()
+                await asyncio.sleep(0)  # a pass that never waits must not starve the others
+                continue
+            # The next pass starts from a clean state, after a pause: a pass that fails at
+            # once must not spin (PRODUCT.md, "Load").
+            why = await recover(ctx)
+            self._drain(cp, ctx)
+            if why is None:
+                stats.recovered()
+            delay = backoff.next_delay()
+            if why is None and backoff.failures >= plan.give_up_after:
+                why = f"{backoff.failures} passes in a row failed; the last: {last_failure}"
+            elif why is not None:
+                why = f"could not recover: {why}"
+            if why is not None:
+                await self._leave(number, cp, why.splitlines()[0])
+                return
+            await asyncio.sleep(max(0.0, min(delay, end_at - time.time())))
+            if time.time() >= end_at:
+                return
+        # Done with the steps: stay connected until the run ends, heartbeats flowing at the
+        # CSMS's interval in wall time (OCPP 1.6 §4.6), counting what the CSMS sends
+        # meanwhile. The clock runs at real time from here, whatever its speed: at speed 0
+        # it would never reach the next heartbeat.
+        if end_at is None:
+            return
+        clock.set_speed(1.0)
+        station.notify()  # the driver re-arms the station's timers for the new speed
+        while time.time() < end_at:
             await asyncio.sleep(min(1.0, end_at - time.time()))
             self._drain(cp, ctx)
+
+    async def _leave(self, number: int, cp: ChargePoint, reason: str) -> None:
+        """A charge point that cannot go on leaves the run: it closes its connection
+        normally and is counted with ``reason``."""
+        self.stats.charge_point_abandoned(reason)
+        self._charge_points.pop(number, None)
+        stopping = asyncio.ensure_future(cp.stop())
+        _done, pending = await asyncio.wait([stopping], timeout=CLOSE_GRACE)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(stopping, return_exceptions=True)
 
     def _drain(self, cp: ChargePoint, ctx: StepContext) -> None:
         """Count the CSMS's requests and forget them, with the problems already counted as
@@ -317,6 +389,84 @@ class Shard:
         """Requests and problems the charge points hold right now (bounded by :meth:`_drain`;
         for tests and diagnostics)."""
         return sum(len(cp.received) + len(cp.problems) for cp in self._charge_points.values())
+
+
+class Backoff:
+    """The pauses of one charge point between failed passes: ``first`` seconds after the
+    first failure, doubling with each further failure in a row up to ``cap``, each less up
+    to :data:`JITTER` of itself at random; a clean pass starts over (:meth:`reset`).
+
+    The random part replays: each draw comes from a generator seeded with ``seed`` (the
+    plan's seed and the charge point's number) and the draw's number. No generator is kept
+    between draws: its state is 2.5 KB, and a load run has thousands of charge points.
+    """
+
+    __slots__ = ("cap", "draws", "failures", "first", "seed")
+
+    def __init__(self, first: float, cap: float, seed: str) -> None:
+        self.first = first
+        self.cap = cap
+        self.seed = seed
+        #: failed passes in a row
+        self.failures = 0
+        self.draws = 0
+
+    def next_delay(self) -> float:
+        """Count one more failed pass; the seconds to pause before the next pass."""
+        self.failures += 1
+        nominal = min(self.cap, self.first * 2.0 ** min(self.failures - 1, 64))
+        draw = random.Random(f"{self.seed}/{self.draws}").random()
+        self.draws += 1
+        return nominal * (1.0 - JITTER * draw)
+
+    def reset(self) -> None:
+        """A pass went through: the next failure pauses ``first`` seconds again."""
+        self.failures = 0
+
+
+async def recover(ctx: StepContext) -> str | None:
+    """Bring a charge point whose pass failed back to a clean state for its next pass;
+    None when done, else why it could not (one line).
+
+    Back online, every transaction stopped with reason Other (OCPP 1.6 §7.36 Reason),
+    every cable out, every fault cleared, each through the station's own operation (so
+    its queue and offline rules hold), then until everything queued is answered, all
+    within the scenario's timeout. Reservations are left to expire.
+    """
+    cp, station = ctx.cp, ctx.station
+    # An `await` armed by the step that failed would answer a request of the next pass.
+    cp.interceptor = None
+    ctx.armed = None
+    seconds = ctx.timeout
+    try:
+        async with asyncio.timeout(seconds):
+            if cp.offline:  # the pass failed between a `disconnect` and its `reconnect`
+                await cp.reconnect()
+            while not cp.connected:  # lost, and on its way back
+                await asyncio.sleep(RECONNECT_POLL)
+            stops = [
+                station.stop_transaction(number, Reason.OTHER)
+                for number in sorted(station.transactions)
+            ]
+            for number, connector in sorted(station.connectors.items()):
+                if connector.plugged:
+                    station.unplug(number)
+            for number, connector in sorted(station.connectors.items()):
+                if connector.status is ChargePointStatus.FAULTED:
+                    station.clear_fault(number)
+            await cp.wait_idle()
+    except TimeoutError:
+        if not cp.connected:
+            return f"not connected after {seconds:g} s"
+        in_flight = cp.in_flight_action
+        waiting = f" (waiting for the answer to {in_flight})" if in_flight else ""
+        return f"the station was still busy after {seconds:g} s{waiting}"
+    except MockpointError as exc:  # the station refused an operation
+        return str(exc)
+    for stop in stops:
+        if stop.error is not None:
+            return f"StopTransaction not delivered: {stop.error}"
+    return None
 
 
 def resident_memory() -> int:

@@ -13,7 +13,8 @@ The runner calls the recording methods (:meth:`LoadStats.call_finished` and its 
 on its hot path. Measured with ``timeit`` on CPython 3.11, on a machine where ``d[k] += 1``
 takes 66 ns: ``call_finished`` 1.1 to 1.3 µs for an answered call (its two histogram
 records included), 0.35 µs for a timeout, lost or invalid call; ``connection_*``,
-``step_finished``, ``iteration_finished`` and ``request_received`` 0.07 to 0.17 µs;
+``step_finished``, ``iteration_finished`` and ``request_received`` 0.07 to 0.17 µs
+(``recovered`` and ``charge_point_abandoned`` are their kind, and rare);
 ``sample_connected`` 0.4 µs, once a second.
 """
 
@@ -281,6 +282,8 @@ class LoadStats:
 
     __slots__ = (
         "_last_sample",
+        "abandoned",
+        "abandoned_reasons",
         "actions",
         "dropped",
         "failed",
@@ -292,6 +295,7 @@ class LoadStats:
         "opened",
         "ramp_seconds",
         "received",
+        "recoveries",
         "rss_baseline_bytes",
         "rss_bytes",
         "shard_numbers",
@@ -333,6 +337,13 @@ class LoadStats:
         self.step_failures: dict[str, int] = {}
         #: scenario passes completed
         self.iterations = 0
+        #: a charge point whose pass failed recovers before its next (its transactions
+        #: stopped, cables out, faults cleared): recoveries done; charge points that could
+        #: not recover, or failed too many passes in a row, and left the run, by why (the
+        #: first line; at most MAX_KEYS reasons)
+        self.recoveries = 0
+        self.abandoned = 0
+        self.abandoned_reasons: dict[str, int] = {}
         #: CSMS-initiated requests received, by action
         self.received: dict[str, int] = {}
         #: those of them mockpoint does not implement, answered NotSupported: "not supported
@@ -427,6 +438,20 @@ class LoadStats:
     def iteration_finished(self) -> None:
         self.iterations += 1
 
+    def recovered(self) -> None:
+        """A charge point recovered after a failed pass (see ``load/shard.py``)."""
+        self.recoveries += 1
+
+    def charge_point_abandoned(self, reason: str) -> None:
+        """A charge point left the run: it could not recover, or failed too many passes in
+        a row (``reason``, one line)."""
+        self.abandoned += 1
+        reasons = self.abandoned_reasons
+        if reason in reasons:
+            reasons[reason] += 1
+        else:
+            _add_capped(reasons, reason, 1)
+
     def request_received(self, action: str, *, not_supported: bool = False) -> None:
         """The CSMS sent a request (a CALL) of ``action`` to a charge point; with
         ``not_supported``, one mockpoint does not implement (answered NotSupported)."""
@@ -483,6 +508,9 @@ class LoadStats:
         self.steps_failed += other.steps_failed
         _merge_capped(self.step_failures, other.step_failures)
         self.iterations += other.iterations
+        self.recoveries += other.recoveries
+        self.abandoned += other.abandoned
+        _merge_capped(self.abandoned_reasons, other.abandoned_reasons)
         _merge_capped(self.received, other.received)
         _merge_capped(self.not_supported, other.not_supported)
         self.rss_bytes += other.rss_bytes
@@ -611,6 +639,11 @@ class LoadStats:
                 "failed": self.steps_failed,
                 "failures": _sorted(self.step_failures),
                 "iterations": self.iterations,
+            },
+            "charge_points": {
+                "recoveries": self.recoveries,
+                "abandoned": self.abandoned,
+                "abandoned_reasons": _sorted(self.abandoned_reasons),
             },
             "received": _sorted(self.received),
             "not_supported": _sorted(self.not_supported),

@@ -194,6 +194,24 @@ class Reader:
             seen.add(number)
         return of, frozenset(seen)
 
+    def charge_points(self, value: object, stats: LoadStats) -> None:
+        """Recoveries and charge points that left the run; results of earlier versions have
+        no ``charge_points`` and count 0 of each."""
+        if value is None:
+            return
+        data = self.mapping(value, "charge_points")
+        stats.recoveries = self.count(data, "recoveries", "charge_points")
+        stats.abandoned = self.count(data, "abandoned", "charge_points")
+        stats.abandoned_reasons = self.counts(
+            self.field(data, "abandoned_reasons", "charge_points"),
+            "charge_points.abandoned_reasons",
+        )
+        if sum(stats.abandoned_reasons.values()) != stats.abandoned:
+            self.fail(
+                "charge_points.abandoned_reasons",
+                f"do not add up to charge_points.abandoned ({stats.abandoned})",
+            )
+
     def load_stats(self, value: object) -> LoadStats:
         data = self.mapping(value, "document")
         tag = data.get("format")
@@ -230,6 +248,7 @@ class Reader:
         if sum(stats.step_failures.values()) != stats.steps_failed:
             self.fail("steps.failures", f"do not add up to steps.failed ({stats.steps_failed})")
         stats.iterations = self.count(steps, "iterations", "steps")
+        self.charge_points(data.get("charge_points"), stats)
         stats.received = self.counts(self.field(data, "received", ""), "received")
         if "not_supported" in data:  # absent from results of earlier versions
             stats.not_supported = self.counts(data["not_supported"], "not_supported")
