@@ -32,7 +32,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar, get_args, get_origin
 
 import pydantic
 import yaml
@@ -861,10 +861,15 @@ def _fields_at(
     rest = list(path)
     if root is Scenario and len(path) >= 2 and path[0] == "steps":
         model, rest = _STEP_TYPE.get(step_kind(data["steps"][path[1]]) or ""), rest[2:]
+    listed = False  # the value is a list: the next part is an index
     for part in rest:
+        if listed and isinstance(part, int):
+            listed = False
+            continue
         info = model.model_fields.get(part) if model is not None else None
         if info is None:
             return []
+        listed = get_origin(info.annotation) is list
         models = list(_models_in(info.annotation))
         named = [m for m in models if m.__name__ in branches]
         model = next(iter(named or models), None)
