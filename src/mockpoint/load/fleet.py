@@ -668,13 +668,9 @@ class _FleetCheck(YamlCheck):
         for i, event in enumerate(fleet.events):
             group = event.effect.group
             if group is not None and group not in names:
-                hint = did_you_mean(group, names)
-                known = ", ".join(names)
-                self.at(
-                    tree,
-                    ["events", i, event.kind, "group"],
-                    f"no group is named {group!r}{hint} (the groups: {known})",
-                )
+                hint = did_you_mean(group, names) or f"; the groups: {', '.join(names)}"
+                where = ["events", i, event.kind, "group"]
+                self.at(tree, where, f"no group is named {group!r}{hint}")
             if fleet.duration is not None and event.at >= fleet.duration:
                 self.at(
                     tree,
