@@ -306,32 +306,46 @@ class Shard:
             return  # counted by counted()
         self._charge_points[number] = cp
         ctx = StepContext(cp, station, scenario.timeout, variables=variables)
+        boot = self._path if boots_itself else None
+        if not await self._passes(number, ctx, boot, end_at) or end_at is None:
+            return
+        # Done with the steps: stay connected until the run ends, heartbeats flowing at the
+        # CSMS's interval in wall time (OCPP 1.6 §4.6), counting what the CSMS sends
+        # meanwhile. The clock runs at real time from here, whatever its speed: at speed 0
+        # it would never reach the next heartbeat, at 60 they would come 60 times as often.
+        clock.set_speed(1.0)
+        station.notify()  # the driver re-arms the station's timers for the new speed
+        while time.time() < end_at:
+            await asyncio.sleep(min(1.0, end_at - time.time()))
+            self._drain(cp, ctx)
+
+    async def _passes(
+        self, number: int, ctx: StepContext, boot: Path | None, end_at: float | None
+    ) -> bool:
+        """The scenario's steps, once, or with ``loop`` again and again until ``end_at``;
+        whether the charge point is still in the run (it left if it could not go on)."""
+        plan, stats, cp = self.plan, self.stats, ctx.cp
+        backoff = Backoff(plan.backoff, plan.backoff_cap, f"{plan.seed}/{number}")
+        last_failure = ""
 
         def finished(result: StepOutcome) -> None:
+            nonlocal last_failure
             if result.status is Status.PASSED:
                 stats.step_finished(True, result.label)
             elif result.status is Status.FAILED:
                 stats.step_finished(False, _failure(result))
-
-        boot: Path | None = self._path if boots_itself else None
-        backoff = Backoff(plan.backoff, plan.backoff_cap, f"{plan.seed}/{number}")
-        last_failure = ""
-
-        def noted(result: StepOutcome) -> None:
-            nonlocal last_failure
-            finished(result)
-            if result.status is Status.FAILED and not result.tolerated:
-                last_failure = _failure(result)
+                if not result.tolerated:
+                    last_failure = _failure(result)
 
         while True:
             status = await run_steps(
-                ctx, scenario.steps, NO_FRAMES, noted, boot=boot, labels=self._labels
+                ctx, self._scenario.steps, NO_FRAMES, finished, boot=boot, labels=self._labels
             )
             stats.iteration_finished()
             self._drain(cp, ctx)
             boot = None
             if not plan.loop or end_at is None:
-                break
+                return True
             if status is not Status.FAILED:
                 backoff.reset()
                 await asyncio.sleep(0)  # a pass that never waits must not starve the others
@@ -343,27 +357,16 @@ class Shard:
             if why is None:
                 stats.recovered()
             delay = backoff.next_delay()
-            if why is None and backoff.failures >= plan.give_up_after:
-                why = f"{backoff.failures} passes in a row failed; the last: {last_failure}"
-            elif why is not None:
+            if why is not None:
                 why = f"could not recover: {why}"
+            elif backoff.failures >= plan.give_up_after:
+                why = f"{backoff.failures} passes in a row failed; the last: {last_failure}"
             if why is not None:
                 await self._leave(number, cp, why.splitlines()[0])
-                return
+                return False
             await asyncio.sleep(max(0.0, min(delay, end_at - time.time())))
             if time.time() >= end_at:
-                return
-        # Done with the steps: stay connected until the run ends, heartbeats flowing at the
-        # CSMS's interval in wall time (OCPP 1.6 §4.6), counting what the CSMS sends
-        # meanwhile. The clock runs at real time from here, whatever its speed: at speed 0
-        # it would never reach the next heartbeat.
-        if end_at is None:
-            return
-        clock.set_speed(1.0)
-        station.notify()  # the driver re-arms the station's timers for the new speed
-        while time.time() < end_at:
-            await asyncio.sleep(min(1.0, end_at - time.time()))
-            self._drain(cp, ctx)
+                return True
 
     async def _leave(self, number: int, cp: ChargePoint, reason: str) -> None:
         """A charge point that cannot go on leaves the run: it closes its connection
