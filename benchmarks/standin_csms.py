@@ -22,6 +22,8 @@ hard one and listens with a backlog of ``--backlog`` (65,535 by default; the ker
 at ``net.core.somaxconn``), so that a burst of handshakes is not dropped. ``--stats FILE``
 makes every process append its counts to FILE once a second, as one JSON line, so a
 benchmark can follow connections and Heartbeats while the run goes on (docs/load-limits.md).
+Stopped, it closes every connection with 1001 Going Away (RFC 6455 §7.4.1) and gives the
+charge points ``STOP_GRACE`` seconds to answer, as a CSMS restarted on purpose would.
 
 Or from Python: ``start_standin(port=0, processes=1, cpu=None)`` launches it as a subprocess
 and returns ``(process, port)`` once it is ready.
@@ -48,6 +50,7 @@ from typing import Any
 import orjson
 import uvloop
 from picows import (
+    WSCloseCode,
     WSFrame,
     WSListener,
     WSMsgType,
@@ -68,6 +71,8 @@ READ_BUFFER = 2048
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
+#: How long the charge points get to answer the closing handshake when the stand-in stops.
+STOP_GRACE = 2.0
 
 
 @dataclass
@@ -84,6 +89,9 @@ class Counts:
     heartbeats: int = 0
     results_sent: int = 0
     errors_sent: int = 0
+    #: frames that came after the stand-in's own close (stopping): RFC 6455 §5.5.1 lets
+    #: nothing follow a Close frame, so they go unanswered (counted in frames_received)
+    unanswered: int = 0
 
     def add(self, other: Counts) -> None:
         for name, value in asdict(other).items():
@@ -197,10 +205,11 @@ def answer(answers: Answers, counts: Counts, data: bytes) -> bytes | None:
 class _CsmsListener(WSListener):  # type: ignore[misc]
     """One charge point's connection: every text message is answered from ``Answers``."""
 
-    def __init__(self, answers: Answers, counts: Counts) -> None:
+    def __init__(self, answers: Answers, counts: Counts, connected: set[WSTransport]) -> None:
         super().__init__()
         self.answers = answers
         self.counts = counts
+        self.connected = connected
         self.fragments: list[bytes] | None = None
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -208,9 +217,11 @@ class _CsmsListener(WSListener):  # type: ignore[misc]
         counts.connections += 1
         counts.open += 1
         counts.open_peak = max(counts.open_peak, counts.open)
+        self.connected.add(transport)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         self.counts.open -= 1
+        self.connected.discard(transport)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
@@ -218,21 +229,25 @@ class _CsmsListener(WSListener):  # type: ignore[misc]
             if not frame.fin:
                 self.fragments = [frame.get_payload_as_bytes()]
                 return
-            self.counts.frames_received += 1
-            reply = answer(self.answers, self.counts, frame.get_payload_as_bytes())
+            data = frame.get_payload_as_bytes()
         elif kind == WSMsgType.CONTINUATION and self.fragments is not None:
             self.fragments.append(frame.get_payload_as_bytes())
             if not frame.fin:
                 return
             data, self.fragments = b"".join(self.fragments), None
-            self.counts.frames_received += 1
-            reply = answer(self.answers, self.counts, data)
         elif kind == WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code())
+            if transport in self.connected:  # not the answer to our own close
+                self.connected.discard(transport)
+                transport.send_close(frame.get_close_code())
             transport.disconnect()
             return
         else:
             return
+        self.counts.frames_received += 1
+        if transport not in self.connected:
+            self.counts.unanswered += 1
+            return
+        reply = answer(self.answers, self.counts, data)
         if reply is not None:
             transport.send(WSMsgType.TEXT, reply)
 
@@ -242,7 +257,9 @@ def _offers_ocpp16(request: WSUpgradeRequest) -> bool:
     return SUBPROTOCOL in (name.strip() for name in offered.split(","))
 
 
-def _router(answers: Answers, counts: Counts) -> Callable[[WSUpgradeRequest], Any]:
+def _router(
+    answers: Answers, counts: Counts, connected: set[WSTransport]
+) -> Callable[[WSUpgradeRequest], Any]:
     def route(request: WSUpgradeRequest) -> WSUpgradeResponseWithListener:
         if not _offers_ocpp16(request):
             # OCPP-J 1.6 §3.1.2: a server that does not speak the offered version refuses.
@@ -253,7 +270,7 @@ def _router(answers: Answers, counts: Counts) -> Callable[[WSUpgradeRequest], An
         accept = WSUpgradeResponse.create_101_response(
             extra_headers={"Sec-WebSocket-Protocol": SUBPROTOCOL}
         )
-        return WSUpgradeResponseWithListener(accept, _CsmsListener(answers, counts))
+        return WSUpgradeResponseWithListener(accept, _CsmsListener(answers, counts, connected))
 
     return route
 
@@ -295,8 +312,9 @@ async def _serve(
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    connected: set[WSTransport] = set()
     server = await ws_create_server(
-        _router(Answers(settings.interval), counts),
+        _router(Answers(settings.interval), counts, connected),
         sock=sock,
         backlog=settings.backlog,
         websocket_handshake_timeout=30,
@@ -311,8 +329,23 @@ async def _serve(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
     server.close()
+    await _close_all(connected, counts)
     if settings.stats is not None:
         _write_stats(settings.stats, counts)
+
+
+async def _close_all(connected: set[WSTransport], counts: Counts) -> None:
+    """Close every connection with 1001 Going Away; wait up to STOP_GRACE for the peers."""
+    closing = list(connected)
+    connected.clear()  # a CLOSE that comes now answers ours
+    for transport in closing:
+        with contextlib.suppress(Exception):
+            transport.send_close(WSCloseCode.GOING_AWAY, b"stand-in stopping")
+    deadline = time.monotonic() + STOP_GRACE
+    while counts.open > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    for transport in closing:
+        transport.disconnect()
 
 
 def _serve_in_process(sock: socket.socket, settings: Settings, ready: Callable[[], None]) -> Counts:
