@@ -16,12 +16,20 @@ from mockpoint.load.reports import (
     MAX_POINTS,
     console_report,
     html_report,
+    lead_lines,
+    print_lead,
     write_csv,
     write_html,
     write_json,
 )
 from mockpoint.load.stats import TIMEOUT, LoadStats
-from mockpoint.load.thresholds import ThresholdResult, evaluate_all, parse_threshold
+from mockpoint.load.thresholds import (
+    Silence,
+    ThresholdResult,
+    evaluate_all,
+    parse_threshold,
+    with_defaults,
+)
 
 START = 1_700_000_000.0
 #: Failure text a CSMS caused: markup and HTML that must show as text.
@@ -65,9 +73,11 @@ def results(stats: LoadStats) -> list[ThresholdResult]:
 # --- console ------------------------------------------------------------------------------
 
 
-def console_text(stats: LoadStats, shown: list[ThresholdResult]) -> str:
+def console_text(
+    stats: LoadStats, shown: list[ThresholdResult], lead: list[str] | None = None
+) -> str:
     console = Console(file=io.StringIO(), width=160, force_terminal=False)
-    console_report(stats, shown, console)
+    console_report(stats, shown, console, lead)
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert isinstance(text, str)
     return text
@@ -77,7 +87,9 @@ def test_console_report() -> None:
     stats = sample()
     text = console_text(stats, results(stats))
     lines = text.splitlines()
-    assert lines[0] == "mockpoint load  4 charge points, 1 worker, 6.0 s"
+    # What failed the run first: here the one broken threshold.
+    assert lines[0] == "FAILED: errors<0.1% broken: 9.091% (4 of 44 calls)"
+    assert lines[1] == "mockpoint load  4 charge points, 1 worker, 6.0 s"
     rows = {line.split()[0]: line.split() for line in lines if line.split()}
     assert rows["Heartbeat"][:5] == ["Heartbeat", "42", "40", "2", "NotImplemented×2"]
     assert rows["StartTransaction"][1:5] == ["1", "0", "1", "1"]  # calls, ok, errors, timeouts
@@ -101,6 +113,56 @@ def test_console_report() -> None:
     assert lines[-1] == "broken: errors<0.1%"
 
 
+def test_the_report_leads_with_failed_steps_and_their_most_frequent_failures() -> None:
+    stats = sample()  # 3 of 4 steps failed
+    shown = evaluate_all(with_defaults([parse_threshold("p99<500ms")]), stats)
+    lead = lead_lines(stats, shown)
+    assert lead == [
+        "FAILED: 3 of 4 steps failed (75.00%): any failed step fails a run without a "
+        "failed_steps threshold (--threshold 'failed_steps<1%' tolerates 1%)",
+        "         2×  timeout waiting for StartTransaction",
+        f"         1×  {HOSTILE}",
+    ]
+    lines = console_text(stats, shown).splitlines()
+    assert lines[:3] == lead
+    assert lines[3].startswith("mockpoint load")
+    assert "Steps       1 passed, 3 failed, 1 iterations" in lines
+    assert sum(HOSTILE in line for line in lines) == 1  # shown in the lead, not again
+    assert "  ✗ failed_steps==0  3  (default)" in lines
+    # A failed_steps threshold given instead says how many may fail.
+    shown = evaluate_all(with_defaults([parse_threshold("failed_steps<50%")]), stats)
+    assert lead_lines(stats, shown)[0] == (
+        "FAILED: 3 of 4 steps failed (75.00%): more than failed_steps<50% allows"
+    )
+    shown = evaluate_all(with_defaults([parse_threshold("failed_steps<=75%")]), stats)
+    assert lead_lines(stats, shown) == []
+    lines = console_text(stats, shown).splitlines()
+    assert lines[0].startswith("mockpoint load")
+    assert sum(HOSTILE in line for line in lines) == 1  # under Steps, as before
+
+
+def test_the_report_leads_with_a_csms_that_stopped_answering() -> None:
+    stats = sample()
+    quiet = Silence(seconds=17, of=20, unanswered=1)
+    lead = lead_lines(stats, [], quiet)
+    assert lead == [
+        "FAILED: no call was answered in 17 of the 20 seconds since the first connection: "
+        "1 call got no answer (1 timed out)"
+    ]
+    assert lead_lines(stats, [], Silence(seconds=10, of=20, unanswered=1)) == []
+
+
+def test_callers_add_lines_to_the_lead() -> None:
+    stats = sample()
+    lead = [*lead_lines(stats, results(stats)), "FAILED: 2 charge points gave up", "  CP-1"]
+    console = Console(file=io.StringIO(), width=160, force_terminal=True, color_system="standard")
+    print_lead(console, lead)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b[1;31mFAILED: 2 charge points gave up" in text  # a headline: bold red
+    assert "\x1b[31m  CP-1" in text  # a detail: red
+    assert console_text(stats, results(stats), lead).splitlines()[:3] == lead
+
+
 def test_console_report_without_thresholds_or_calls() -> None:
     text = console_text(LoadStats(target=0, started_at=START), [])
     assert "Thresholds" not in text
@@ -119,6 +181,9 @@ def test_json_reads_back(tmp_path: Path) -> None:
     assert LoadStats.from_dict(document, source=str(path)).to_dict() == stats.to_dict()
     assert [t["expression"] for t in document["thresholds"]] == ["p99<500ms", "errors<0.1%"]
     assert [t["passed"] for t in document["thresholds"]] == [True, False]
+    assert document["lead"] == ["FAILED: errors<0.1% broken: 9.091% (4 of 44 calls)"]
+    write_json(stats, [], path, ["FAILED: given"])
+    assert json.loads(path.read_text(encoding="utf-8"))["lead"] == ["FAILED: given"]
 
 
 def test_csv_reads_back(tmp_path: Path) -> None:
@@ -198,6 +263,18 @@ def test_html_is_self_contained_and_escapes_data() -> None:
 
 def html_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_html_leads_with_what_failed() -> None:
+    stats = sample()
+    shown = evaluate_all(with_defaults([]), stats)
+    page = html_report(stats, shown)
+    lead = re.search(r'<div class="lead">(.*?)</div>', page, flags=re.DOTALL)
+    assert lead is not None and page.index('<div class="lead">') < page.index("<dl")
+    assert "<p>FAILED: 3 of 4 steps failed (75.00%): any failed step" in lead[1]
+    assert f"<li>1×  {html_escaped(HOSTILE)}</li>" in lead[1]
+    assert "failed_steps==0</code> 3 (default)</li>" in page
+    assert '<div class="lead">' not in html_report(stats, evaluate_all([], stats))
 
 
 def test_html_summary_table() -> None:

@@ -1,4 +1,5 @@
-"""Live progress: a redrawn display on a terminal, a plain line every 5 s in a log."""
+"""Live progress: a redrawn display on a terminal, a plain line every 5 s in a log, and a
+message rate over the last 5 s."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from mockpoint.load.progress import PLAIN_EVERY, LiveProgress
+from mockpoint.load.progress import PLAIN_EVERY, RATE_WINDOW, LiveProgress
 from mockpoint.load.stats import TIMEOUT, LoadStats
 
 START = 1_700_000_000.0
@@ -47,17 +48,54 @@ def test_plain_lines_at_most_every_five_seconds() -> None:
     assert "\x1b" not in file.getvalue()  # no terminal codes in a log
 
 
-def test_message_rate_is_the_difference_to_the_previous_update() -> None:
+def test_message_rate_is_over_the_last_five_seconds() -> None:
     out, _file = console(terminal=False)
     live = LiveProgress(50, None, out)
-    first = live.measure(stats_at(4), 20, START + 4)
-    assert first.messages_per_s == 25  # the first: since the run started
-    stats = stats_at(4)
-    stats.messages_in += 300  # a burst of 300 messages in the next 2 s
-    second = live.measure(stats, 20, START + 6)
-    assert second.messages_per_s == 150
-    assert second.left is None  # no duration: no time left to show
-    assert live.measure(stats, 20, START + 6).messages_per_s is None  # no time passed
+    assert RATE_WINDOW == 5.0
+    rates = {}
+    for second in range(1, 13):
+        stats = stats_at(second)
+        if second >= 7:
+            stats.messages_in += 300  # a burst of 300 messages in second 7
+        rates[second] = live.measure(stats, 20, START + second).messages_per_s
+    # Since the run started until 5 s have passed, then over the 5 s before each update:
+    # the burst counts while it is in the window, and is gone once it left it.
+    assert rates[1] == rates[5] == rates[6] == 25
+    assert rates[7] == rates[11] == 25 + 300 / 5
+    assert rates[12] == 25
+    assert live.measure(stats, 20, START + 12).left is None  # no duration: none left
+
+
+def test_an_early_update_does_not_divide_by_milliseconds() -> None:
+    """Updates a little early or late, or two close together (what one update per worker's
+    snapshot did: 157,274 msg/s while 500 flowed), still measure over about 5 s."""
+    out, _file = console(terminal=False)
+    live = LiveProgress(50, None, out)
+    for second in range(1, 8):
+        live.measure(stats_at(second), 20, START + second + (0.2 if second % 2 else -0.2))
+    close = stats_at(8)
+    close.messages_out += 12  # the second worker's snapshot, 1 ms after the first's
+    live.measure(stats_at(8), 20, START + 8)
+    rate = live.measure(close, 20, START + 8.001).messages_per_s
+    assert rate is not None and 25 <= rate < 30  # not 12,000
+    assert live.measure(close, 20, START + 8.001).messages_per_s == rate
+
+
+def test_a_plain_line_every_second_when_asked() -> None:
+    out, file = console(terminal=False)
+    with LiveProgress(50, None, out, plain_every=1.0) as live:
+        for second in range(1, 7):
+            # Each update just after its second, some a little later than others.
+            late = 0.01 + (0.2 if second == 3 else 0.0)
+            live.update(stats_at(second), connected=50, now=START + second + late)
+    assert [line.split()[0] for line in file.getvalue().splitlines()] == [
+        "1s",
+        "2s",
+        "3s",
+        "4s",
+        "5s",
+        "6s",
+    ]
 
 
 def test_progress_line_without_calls_or_duration() -> None:

@@ -9,10 +9,14 @@ import pytest
 from mockpoint.errors import ExitCode, UsageError
 from mockpoint.load.stats import LOST, TIMEOUT, LoadStats
 from mockpoint.load.thresholds import (
+    DEFAULT_FAILED_STEPS,
+    Silence,
     ThresholdError,
     ThresholdResult,
     evaluate_all,
     parse_threshold,
+    silence,
+    with_defaults,
 )
 
 START = 1_700_000_000.0
@@ -195,3 +199,78 @@ def test_evaluate_all_keeps_the_order() -> None:
     ]
     # The actual value reads in the expression's unit.
     assert results[0].to_dict() == {"expression": "p99<1s", "actual": "0.001s", "passed": True}
+
+
+# --- verdicts without an expression -------------------------------------------------------
+
+
+def test_without_a_failed_steps_threshold_no_step_may_fail() -> None:
+    given = [parse_threshold("p99<1s")]
+    thresholds = with_defaults(given)
+    assert [t.expression for t in thresholds] == ["p99<1s", DEFAULT_FAILED_STEPS]
+    assert [t.default for t in thresholds] == [False, True]
+    stats = run([1.0])
+    stats.step_finished(True, "send Heartbeat")
+    assert evaluate_all(thresholds, stats)[1].to_dict() == {
+        "expression": "failed_steps==0",
+        "actual": "0",
+        "passed": True,
+        "default": True,
+    }
+    stats.step_finished(False, "send Heartbeat: no answer")
+    result = evaluate_all(thresholds, stats)[1]
+    assert (result.passed, result.metric, result.default) == (False, "failed_steps", True)
+    # A threshold on failed steps, of the scenario or the command line, sets the tolerance.
+    tolerant = with_defaults([parse_threshold("failed_steps<=50%")])
+    assert [t.expression for t in tolerant] == ["failed_steps<=50%"]
+    assert evaluate_all(tolerant, stats)[0].passed
+    assert with_defaults([])[0].expression == DEFAULT_FAILED_STEPS
+
+
+def timeline(answered: dict[int, int], unanswered: dict[int, int], connected: range) -> LoadStats:
+    """A run's seconds from START: ``answered`` and ``unanswered`` calls completed in each,
+    charge points connected in the seconds of ``connected``."""
+    stats = LoadStats(target=10, started_at=START)
+    for second in connected:
+        stats.sample_connected(START + second + 0.5, 10)
+    for second, n in answered.items():
+        for _ in range(n):
+            stats.call_finished("Heartbeat", 0.01, None, START + second + 0.5)
+    for second, n in unanswered.items():
+        for _ in range(n):
+            stats.call_finished("Heartbeat", 1.0, TIMEOUT, START + second + 0.5)
+    stats.finished_at = START + max(connected) + 0.9
+    return stats
+
+
+def test_a_csms_that_stops_answering_is_silent() -> None:
+    # Connected in seconds 0-9; answers in 0-2, then every call times out after 1 s.
+    stats = timeline({0: 20, 1: 10, 2: 10}, {s: 10 for s in range(4, 10)}, range(10))
+    found = silence(stats, 1.0)
+    # Seconds 3-9 had a call waiting in vain and no answer: 7 of the 10.
+    assert found == Silence(seconds=7, of=10, unanswered=60)
+    assert found.failed
+    # A CALLERROR is an answer: a CSMS that refuses everything is not silent.
+    stats.call_finished("Heartbeat", 0.01, "InternalError", START + 5.5)
+    assert silence(stats, 1.0).seconds == 6
+
+
+def test_a_slow_or_idle_run_is_not_silent() -> None:
+    # A CSMS that answers every call, 5 s late: long gaps, but no call went unanswered.
+    slow = timeline({0: 10, 5: 10, 10: 10}, {}, range(12))
+    assert silence(slow, 30.0) == Silence(seconds=0, of=12, unanswered=0)
+    # Connected charge points with nothing to send for most of the run.
+    idle = timeline({0: 10}, {}, range(600))
+    assert not silence(idle, 30.0).failed
+    # One Heartbeat timed out at 330 s: the 30 s it waited (and the one it timed out in).
+    idle = timeline({0: 10}, {330: 1}, range(600))
+    assert silence(idle, 30.0) == Silence(seconds=31, of=600, unanswered=1)
+
+
+def test_silence_counts_from_the_first_connection() -> None:
+    # Ramped up from second 3, answers never came: all 5 seconds from then on were silent.
+    stats = timeline({}, {s: 1 for s in range(4, 8)}, range(3, 8))
+    assert silence(stats, 1.0) == Silence(seconds=5, of=5, unanswered=4)
+    # Half the seconds is not more than half.
+    assert not Silence(seconds=5, of=10, unanswered=1).failed
+    assert silence(LoadStats(target=1, started_at=START), 1.0) == Silence(0, 0, 0)

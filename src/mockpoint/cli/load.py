@@ -1,13 +1,28 @@
 """``mockpoint load SCENARIO -n N`` and ``mockpoint merge RESULTS...`` (PRODUCT.md, "Load").
 
-Exit codes: 0 when every threshold holds (or none is given), 1 when one breaks, 2 for a
-usage error or an invalid file, 3 when no charge point could connect at all.
+Exit codes of ``mockpoint load`` (:class:`~mockpoint.errors.ExitCode`), as its ``--help``
+gives them (:data:`EXIT_CODES`):
+
+  0  passed: every threshold held, no step failed, calls were answered
+  1  failed: a threshold broke, a step failed (unless a failed_steps
+     threshold allows it), or no call was answered for most of the run;
+     the report leads with why
+  2  usage error or invalid file: nothing ran
+  3  no charge point could connect
+
+``mockpoint merge`` judges the merged run the same way, failed steps included, but for the
+unanswered calls, which each shard's own run judged: 0, 1 or 2.
+
+While the run goes, the live view is updated once a second, on the run's whole seconds,
+from the latest snapshot of every shard (:class:`~mockpoint.load.progress.LiveProgress`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import math
 import os
 import time
 from collections.abc import AsyncIterator
@@ -23,8 +38,14 @@ from mockpoint.csms.config import config_from_mapping, load_config
 from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, ExitCode, UsageError
 from mockpoint.load.engines import Progress, run_in_process, run_in_workers
-from mockpoint.load.progress import LiveProgress
-from mockpoint.load.reports import console_report, write_csv, write_html, write_json
+from mockpoint.load.progress import PLAIN_EVERY, LiveProgress
+from mockpoint.load.reports import (
+    console_report,
+    lead_lines,
+    write_csv,
+    write_html,
+    write_json,
+)
 from mockpoint.load.shard import DEFAULT_ID_PATTERN, ShardPlan, check_id_pattern, run_loop
 from mockpoint.load.stats import LoadStats
 from mockpoint.load.thresholds import (
@@ -33,13 +54,30 @@ from mockpoint.load.thresholds import (
     ThresholdResult,
     evaluate_all,
     parse_threshold,
+    silence,
+    with_defaults,
 )
+from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
 from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.model import parse_duration
 from mockpoint.transport.websocket import check_csms_url
 
 _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+#: The exit codes as ``mockpoint load --help`` shows them; the module docstring says the same.
+EXIT_CODES = """\b
+Exit codes:
+  0  passed: every threshold held, no step failed, calls were answered
+  1  failed: a threshold broke, a step failed (unless a failed_steps
+     threshold allows it), or no call was answered for most of the run;
+     the report leads with why
+  2  usage error or invalid file: nothing ran
+  3  no charge point could connect"""
+
+#: How long after a whole second of the run the live view is updated: a timer that fires a
+#: little early must not show the second before.
+_TICK_AFTER = 0.01
 
 
 def _duration(value: str | None, option: str) -> float | None:
@@ -100,7 +138,13 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
     return thresholds
 
 
-@cli.command("load")
+@cli.command(
+    "load",
+    help=f"""Run SCENARIO on N charge points at once against a CSMS.
+
+{EXIT_CODES}
+""",
+)
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-n", "count", type=click.IntRange(min=1), required=True, help="Charge points.")
 @click.option("--ramp-up", metavar="RATE", help="Charge points started per second (100 or 100/s).")
@@ -167,6 +211,14 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
 @click.option("--csv", "csv_path", type=_FILE, help="Write one row per action as CSV.")
 @click.option("--html", "html_path", type=_FILE, help="Write charts and tables as one HTML file.")
 @click.option("-q", "--quiet", is_flag=True, help="No live progress.")
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=PLAIN_EVERY,
+    show_default=True,
+    metavar="SECONDS",
+    help="In a log (not a terminal): a progress line this often.",
+)
 def load(
     scenario: Path,
     count: int,
@@ -190,8 +242,8 @@ def load(
     csv_path: Path | None,
     html_path: Path | None,
     quiet: bool,
+    progress_every: float,
 ) -> int:
-    """Run SCENARIO on N charge points at once against a CSMS."""
     parsed = load_scenario(scenario)  # an invalid file: exit 2, nothing runs
     seconds = _duration(duration, "--duration")
     if loop and seconds is None:
@@ -245,24 +297,56 @@ def load(
     async def main() -> LoadStats:
         async with _target(url, config) as target:
             plans = _plans(base, target, shard, workers)
-            with LiveProgress(count, seconds, console if not quiet else _quiet()) as live:
+            if quiet:
+                return await _execute(plans, engine, ray_address, workers, None)
+            with LiveProgress(count, seconds, console, plain_every=progress_every) as live:
+                latest: dict[int, dict[str, Any]] = {}
 
                 def progress(snapshots: dict[int, dict[str, Any]]) -> None:
-                    if len(snapshots) < len(plans):
-                        return  # a partial sum would show too few connected
-                    merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots.values())
-                    connected = sum(int(s.get("connected", 0)) for s in snapshots.values())
-                    live.update(merged, connected, time.time())
+                    latest.update(snapshots)  # shown by _redraw, once a second
 
-                return await _execute(plans, engine, ray_address, workers, progress)
+                redraw = asyncio.create_task(_redraw(live, latest, len(plans)))
+                try:
+                    return await _execute(plans, engine, ray_address, workers, progress)
+                finally:
+                    redraw.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await redraw
 
     stats = run_loop(main())
-    results = evaluate_all(thresholds, stats)
-    _report(stats, results, console, json_path, csv_path, html_path)
+    results = evaluate_all(with_defaults(thresholds), stats)
+    unanswered = silence(stats, _call_timeout(parsed))
+    lead = lead_lines(stats, results, unanswered)
+    _report(stats, results, console, json_path, csv_path, html_path, lead)
     if stats.opened == 0 and stats.target > 0:
         reasons = ", ".join(sorted(stats.failed)) or "no reason recorded"
         raise ConnectError(f"no charge point could connect ({reasons})")
-    return ExitCode.FAILED if any(not r.passed for r in results) else ExitCode.OK
+    failed = unanswered.failed or any(not r.passed for r in results)
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+async def _redraw(live: LiveProgress, latest: dict[int, dict[str, Any]], shards: int) -> None:
+    """Update ``live`` once a second, just after each whole second of the run, from the
+    latest snapshot of every shard (``latest``, filled as snapshots come). Until every
+    shard has sent one, nothing is shown: a partial sum would show too few connected."""
+    while len(latest) < shards:
+        await asyncio.sleep(0.1)
+    while True:
+        started = min(float(snapshot["started_at"]) for snapshot in latest.values())
+        now = time.time()
+        tick = started + math.floor(now - started) + 1
+        await asyncio.sleep(tick - now + _TICK_AFTER)
+        snapshots = list(latest.values())
+        merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots)
+        connected = sum(int(s.get("connected", 0)) for s in snapshots)
+        live.update(merged, connected, time.time())
+
+
+def _call_timeout(scenario: model.Scenario) -> float:
+    """The shortest time any call of the scenario waits for its answer (the scenario's
+    timeout, or a step's): the unanswered seconds it implies are never too many."""
+    timeouts = [step.timeout for step in scenario.steps if step.timeout is not None]
+    return min([scenario.timeout, *timeouts])
 
 
 def _report(
@@ -272,14 +356,15 @@ def _report(
     json_path: Path | None,
     csv_path: Path | None,
     html_path: Path | None,
+    lead: list[str],
 ) -> None:
-    console_report(stats, results, console)
+    console_report(stats, results, console, lead)
     if json_path is not None:
-        write_json(stats, results, json_path)
+        write_json(stats, results, json_path, lead)
     if csv_path is not None:
         write_csv(stats, csv_path)
     if html_path is not None:
-        write_html(stats, html_path, results)
+        write_html(stats, html_path, results, lead)
 
 
 def _console() -> Console:
@@ -289,10 +374,6 @@ def _console() -> Console:
     if not console.is_terminal and console.width < 160:
         console = Console(highlight=False, width=160)
     return console
-
-
-def _quiet() -> Console:
-    return Console(quiet=True)
 
 
 @contextlib.asynccontextmanager
@@ -334,7 +415,7 @@ async def _execute(
     engine: str,
     ray_address: str | None,
     workers: int,
-    progress: Progress,
+    progress: Progress | None,
 ) -> LoadStats:
     if engine == "ray":
         from mockpoint.load.ray_engine import run_on_ray
@@ -369,7 +450,8 @@ def merge(
     """Merge the --json results of shards (mockpoint load --shard I/N) into one, exactly.
 
     Every shard of the run once: shards of runs split differently, a shard given twice, or
-    (without --partial) a shard missing is a usage error naming the files."""
+    (without --partial) a shard missing is a usage error naming the files. Exit code 1 when
+    a threshold breaks or a step failed (unless a failed_steps threshold allows it)."""
     parts: list[tuple[Path, LoadStats]] = []
     for path in results:
         try:
@@ -383,8 +465,9 @@ def merge(
     _check_shards(parts, partial)
     stats = LoadStats.merged(stats for _, stats in parts)
     thresholds = _thresholds(list(threshold_texts), "--threshold")
-    results_ = evaluate_all(thresholds, stats)
-    _report(stats, results_, _console(), json_path, csv_path, html_path)
+    results_ = evaluate_all(with_defaults(thresholds), stats)
+    lead = lead_lines(stats, results_)
+    _report(stats, results_, _console(), json_path, csv_path, html_path, lead)
     return ExitCode.FAILED if any(not r.passed for r in results_) else ExitCode.OK
 
 

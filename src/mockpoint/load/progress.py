@@ -1,5 +1,10 @@
 """Live progress of a load run: connected charge points, message rate, calls, errors, p95.
 
+The caller updates the view once a second with the statistics of every shard merged; calls,
+errors and messages are cumulative. The message rate is the messages counted over the last
+:data:`RATE_WINDOW` seconds of updates divided by the time between them, so a burst or an
+update that comes early cannot make it jump.
+
 On a terminal, a rich ``Live`` display redrawn at each update. Elsewhere (CI logs, a file),
 one plain line at most every :data:`PLAIN_EVERY` seconds: a log of a one-hour run stays a
 few hundred lines long instead of thousands of redraws.
@@ -9,6 +14,7 @@ The caller passes ``now`` (STYLE.md #4): nothing here reads a clock, so tests dr
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -20,10 +26,16 @@ from rich.text import Text
 from mockpoint.load.stats import LoadStats
 from mockpoint.scenario.reports._text import one_line
 
-__all__ = ["PLAIN_EVERY", "LiveProgress", "Progress"]
+__all__ = ["PLAIN_EVERY", "RATE_WINDOW", "LiveProgress", "Progress"]
 
 #: Seconds (of the ``now`` given to :meth:`LiveProgress.update`) between plain lines.
 PLAIN_EVERY = 5.0
+#: Seconds of updates the message rate is measured over.
+RATE_WINDOW = 5.0
+#: Updates once a second each come a little late or early: the oldest update of the rate's
+#: window may be this much younger than :data:`RATE_WINDOW`, and a plain line this much
+#: younger than ``plain_every``, so that they still span the whole window or period.
+_SLACK = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,8 @@ class Progress:
     elapsed: float
     connected: int
     target: int
-    #: WebSocket messages per second since the previous update; None before any time passed
+    #: WebSocket messages (sent and received) per second over the last RATE_WINDOW seconds,
+    #: or since the run started when it is younger; None before any time passed
     messages_per_s: float | None
     calls: int
     errors: int
@@ -89,7 +102,8 @@ class Progress:
 class LiveProgress:
     """Shows a run's progress; a context manager around the run, fed by :meth:`update`.
 
-    ``update`` gets the cumulative statistics merged from every shard about once a second.
+    ``update`` gets the cumulative statistics merged from every shard once a second: an
+    update per shard's snapshot would show a partial sum, and a rate over milliseconds.
     Whatever the runner prints meanwhile should go through the same ``console``, which
     prints it above the live display.
     """
@@ -101,13 +115,16 @@ class LiveProgress:
         console: Console,
         *,
         plain_every: float = PLAIN_EVERY,
+        rate_window: float = RATE_WINDOW,
     ) -> None:
         self.target = target
         self.duration = duration
         self.console = console
         self.plain_every = plain_every
+        self.rate_window = rate_window
         self._live: Live | None = None
-        self._previous: tuple[float, int] | None = None
+        #: (now, cumulative messages) of the updates in the rate's window, oldest first
+        self._samples: deque[tuple[float, int]] = deque()
         self._last_line: float | None = None
         #: what the last update showed
         self.last: Progress | None = None
@@ -143,17 +160,16 @@ class LiveProgress:
         if self._live is not None:
             self._live.update(progress.renderable(), refresh=True)
             return
-        if self._last_line is None or now - self._last_line >= self.plain_every:
+        due = self.plain_every - min(_SLACK, self.plain_every / 2)
+        if self._last_line is None or now - self._last_line >= due:
             self._last_line = now
             self.console.print(progress.line(), markup=False, highlight=False, soft_wrap=True)
 
     def measure(self, stats: LoadStats, connected: int, now: float) -> Progress:
-        """The numbers an update shows; remembers the message count for the next rate."""
+        """The numbers an update shows; remembers the message count for later rates."""
         elapsed = max(0.0, now - stats.started_at)
         messages = stats.messages_in + stats.messages_out
-        since, before = self._previous or (stats.started_at, 0)
-        rate = (messages - before) / (now - since) if now > since else None
-        self._previous = (now, messages)
+        rate = self._rate(stats.started_at, now, messages)
         p95 = tuple(
             (name, action.histogram.percentile(95) if action.histogram.count else None)
             for name, action in sorted(stats.actions.items())
@@ -169,6 +185,18 @@ class LiveProgress:
             p95=p95,
             left=left,
         )
+
+    def _rate(self, started_at: float, now: float, messages: int) -> float | None:
+        """Messages per second from the newest update at least :data:`RATE_WINDOW` seconds
+        old (less :data:`_SLACK`), or from the start of the run, to ``now``."""
+        samples = self._samples
+        if not samples:
+            samples.append((started_at, 0))
+        samples.append((now, messages))
+        while len(samples) > 2 and samples[1][0] <= now - self.rate_window + _SLACK:
+            samples.popleft()
+        since, before = samples[0]
+        return (messages - before) / (now - since) if now > since else None
 
 
 def _clock(seconds: float) -> str:

@@ -1,5 +1,9 @@
 """The reports of a load run: the console summary, JSON, CSV and a self-contained HTML page.
 
+A run that failed says why first: the console report, the JSON document (``lead``) and the
+HTML page open with the lines of :func:`lead_lines` (a CSMS that stopped answering, failed
+steps with the most frequent failures, broken thresholds), before any table.
+
 Every report shows the same per-action numbers in the same order (actions sorted, then the
 "(all)" row), so a number read in CI's log is found again in the HTML page. Text that comes
 from a run (CALLERROR codes and step failures a CSMS caused, refusal reasons) is data: it is
@@ -23,10 +27,17 @@ from rich.table import Table
 from rich.text import Text
 
 from mockpoint.load.stats import ActionStats, Histogram, LoadStats, TimelinePoint
-from mockpoint.load.thresholds import ThresholdResult
+from mockpoint.load.thresholds import Silence, ThresholdResult
 from mockpoint.scenario.reports._text import make_parent, one_line
 
-__all__ = ["console_report", "write_csv", "write_html", "write_json"]
+__all__ = [
+    "console_report",
+    "lead_lines",
+    "print_lead",
+    "write_csv",
+    "write_html",
+    "write_json",
+]
 
 #: The label of the row that sums every action.
 ALL = "(all)"
@@ -112,12 +123,87 @@ def _shards_cell(stats: LoadStats) -> str:
     return "the whole run" if stats.shard_of == 1 else "not recorded"
 
 
+def _percent(part: int, whole: int) -> str:
+    share = 100 * part / whole if whole else 0.0
+    return "<0.01%" if 0 < share < 0.01 else f"{share:.2f}%"
+
+
+def _failure_line(count: int, description: str) -> str:
+    return f"  {count:>8,}×  {one_line(description)}"
+
+
+def _steps_failed_the_run(results: Sequence[ThresholdResult]) -> bool:
+    return any(r.metric == "failed_steps" and not r.passed for r in results)
+
+
+# --- the lead -----------------------------------------------------------------------------
+
+
+def lead_lines(
+    stats: LoadStats, results: Sequence[ThresholdResult], silence: Silence | None = None
+) -> list[str]:
+    """What failed the run, the likeliest cause first; empty when nothing did.
+
+    A headline starts with ``FAILED:``; the lines under it that start with two spaces are
+    its details. A list of plain lines so that a caller can add its own before printing
+    them (:func:`print_lead`) or writing them (``lead`` of the JSON document).
+    """
+    lines: list[str] = []
+    if silence is not None and silence.failed:
+        lost = [
+            (stats.timeouts, "timed out"),
+            (stats.lost, "lost with their connection"),
+            (stats.invalid, "answered with a broken frame"),
+        ]
+        how = ", ".join(f"{n:,} {what}" for n, what in lost if n)
+        lines.append(
+            f"FAILED: no call was answered in {silence.seconds:,} of the {silence.of:,} "
+            f"seconds since the first connection: {silence.unanswered:,} "
+            f"call{'s' if silence.unanswered != 1 else ''} got no answer"
+            + (f" ({how})" if how else "")
+        )
+    steps = stats.steps_passed + stats.steps_failed
+    for result in results:
+        if result.passed:
+            continue
+        if result.metric == "failed_steps" and stats.steps_failed:
+            share = _percent(stats.steps_failed, steps)
+            why = (
+                "any failed step fails a run without a failed_steps threshold "
+                "(--threshold 'failed_steps<1%' tolerates 1%)"
+                if result.default
+                else f"more than {one_line(result.expression)} allows"
+            )
+            lines.append(
+                f"FAILED: {stats.steps_failed:,} of {steps:,} steps failed ({share}): {why}"
+            )
+            lines += [_failure_line(n, text) for text, n in _top_failures(stats)]
+        else:
+            lines.append(f"FAILED: {one_line(result.expression)} broken: {one_line(result.actual)}")
+    return lines
+
+
+def print_lead(console: Console, lines: Sequence[str]) -> None:
+    """``lines`` as :func:`lead_lines` makes them: headlines bold red, details red; each on
+    one line however long, so that a log keeps it whole."""
+    for line in lines:
+        style = "red" if line.startswith("  ") else "bold red"
+        console.print(Text(one_line(line), style=style), soft_wrap=True)
+
+
 # --- console ------------------------------------------------------------------------------
 
 
-def console_report(stats: LoadStats, results: Sequence[ThresholdResult], console: Console) -> None:
-    """The run's summary: a table of actions, connections, messages, throughput, steps and
-    the thresholds, each marked held (✓) or broken (✗)."""
+def console_report(
+    stats: LoadStats,
+    results: Sequence[ThresholdResult],
+    console: Console,
+    lead: Sequence[str] | None = None,
+) -> None:
+    """The run's summary: what failed it (``lead``, by default :func:`lead_lines` of the
+    results), then a table of actions, connections, messages, throughput, steps and the
+    thresholds, each marked held (✓) or broken (✗); a default one says so."""
+    print_lead(console, lead_lines(stats, results) if lead is None else lead)
     shards = shard_summary(stats)
     console.print(
         Text.assemble(
@@ -150,8 +236,9 @@ def console_report(stats: LoadStats, results: Sequence[ThresholdResult], console
         f"{stats.steps_passed:,} passed, {stats.steps_failed:,} failed, "
         f"{stats.iterations:,} iterations",
     )
-    for description, count in _top_failures(stats):
-        console.print(Text(f"  {count:>8,}×  {one_line(description)}", style="red"))
+    if not _steps_failed_the_run(results):  # else the lead shows them
+        for description, count in _top_failures(stats):
+            console.print(Text(_failure_line(count, description), style="red"))
     if stats.received:
         received = ", ".join(f"{one_line(a)} {n:,}" for a, n in sorted(stats.received.items()))
         _line(console, "Received", received)
@@ -169,6 +256,7 @@ def console_report(stats: LoadStats, results: Sequence[ThresholdResult], console
                     (f"  {mark} ", style),
                     (one_line(result.expression), style),
                     f"  {one_line(result.actual)}",
+                    ("  (default)" if result.default else "", "dim"),
                 )
             )
         broken = [result.expression for result in results if not result.passed]
@@ -208,12 +296,21 @@ def _action_table(stats: LoadStats) -> Table:
 # --- JSON and CSV -------------------------------------------------------------------------
 
 
-def write_json(stats: LoadStats, results: Sequence[ThresholdResult], path: Path | str) -> None:
+def write_json(
+    stats: LoadStats,
+    results: Sequence[ThresholdResult],
+    path: Path | str,
+    lead: Sequence[str] | None = None,
+) -> None:
     """The ``mockpoint-load/1`` document (:meth:`LoadStats.to_dict`), which ``mockpoint
-    merge`` reads back, with the threshold results."""
+    merge`` reads back, with the threshold results and ``lead``: the lines the console
+    report leads with (by default :func:`lead_lines` of the results), empty for a run that
+    passed."""
     path = Path(path)
     make_parent(path)
-    text = json.dumps(stats.to_dict(thresholds=results), indent=2, ensure_ascii=False)
+    document = stats.to_dict(thresholds=results)
+    document["lead"] = list(lead_lines(stats, results) if lead is None else lead)
+    text = json.dumps(document, indent=2, ensure_ascii=False)
     # A lone surrogate in a CSMS's error code cannot be UTF-8; as \\udXXXX it stays valid JSON.
     path.write_text(text + "\n", encoding="utf-8", errors="backslashreplace")
 
@@ -256,16 +353,26 @@ def _cell(text: str) -> str:
 # --- HTML ---------------------------------------------------------------------------------
 
 
-def write_html(stats: LoadStats, path: Path | str, results: Sequence[ThresholdResult] = ()) -> None:
+def write_html(
+    stats: LoadStats,
+    path: Path | str,
+    results: Sequence[ThresholdResult] = (),
+    lead: Sequence[str] | None = None,
+) -> None:
     """One HTML file with everything inline (styles, SVG charts; no script, no network):
-    latency, connected charge points and calls per second over time, and the tables."""
+    what failed the run, latency, connected charge points and calls per second over time,
+    and the tables."""
     path = Path(path)
     make_parent(path)
-    path.write_text(html_report(stats, results), encoding="utf-8", errors="backslashreplace")
+    page = html_report(stats, results, lead)
+    path.write_text(page, encoding="utf-8", errors="backslashreplace")
 
 
-def html_report(stats: LoadStats, results: Sequence[ThresholdResult] = ()) -> str:
+def html_report(
+    stats: LoadStats, results: Sequence[ThresholdResult] = (), lead: Sequence[str] | None = None
+) -> str:
     """The page :func:`write_html` writes."""
+    lines = lead_lines(stats, results) if lead is None else lead
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -273,15 +380,17 @@ def html_report(stats: LoadStats, results: Sequence[ThresholdResult] = ()) -> st
         "<title>mockpoint load report</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>mockpoint load report</h1>",
+        *_html_lead(lines),
         _overview(stats),
     ]
     if results:
         parts.append('<h2>Thresholds</h2><ul class="thresholds">')
         for result in results:
             mark, css = ("✓", "pass") if result.passed else ("✗", "fail")
+            default = " (default)" if result.default else ""
             parts.append(
                 f'<li class="{css}">{mark} <code>{html.escape(result.expression)}</code> '
-                f"{html.escape(result.actual)}</li>"
+                f"{html.escape(result.actual)}{default}</li>"
             )
         parts.append("</ul>")
     parts += _charts(stats)
@@ -300,6 +409,29 @@ def html_report(stats: LoadStats, results: Sequence[ThresholdResult] = ()) -> st
             parts.append(_counts_table(sorted(counts.items()), ("", "count")))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _html_lead(lines: Sequence[str]) -> list[str]:
+    """The lead lines as a block: each headline a paragraph, its details a list under it."""
+    if not lines:
+        return []
+    parts = ['<div class="lead">']
+    details: list[str] = []
+
+    def flush() -> None:
+        if details:
+            parts.append("<ul>" + "".join(f"<li>{d}</li>" for d in details) + "</ul>")
+            details.clear()
+
+    for line in lines:
+        if line.startswith("  "):
+            details.append(html.escape(line.strip()))
+        else:
+            flush()
+            parts.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    parts.append("</div>")
+    return parts
 
 
 def _overview(stats: LoadStats) -> str:
@@ -561,6 +693,8 @@ th,td{padding:.25rem .5rem;border-bottom:1px solid #e5e5e5;text-align:left}
 th{font-weight:600;border-bottom:2px solid #ccc}td.n{text-align:right}
 tr.all td{font-weight:600;border-top:2px solid #ccc}
 ul.thresholds{list-style:none;padding:0}li.pass{color:#1a7f37}li.fail{color:#cf222e}
+div.lead{color:#cf222e;border-left:4px solid #cf222e;padding:.1rem .8rem;margin:1rem 0}
+div.lead p{font-weight:600;margin:.4rem 0}div.lead ul{margin:.2rem 0}
 code{font-family:ui-monospace,monospace}
 svg.chart{max-width:100%;height:auto;display:block}
 .grid{stroke:#eee}.axis{stroke:#888}.tick{font-size:11px;fill:#666}

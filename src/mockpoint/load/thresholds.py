@@ -21,15 +21,25 @@ metric               unit                       measures
 ACTION is an OCPP 1.6 action that the charge point sends (OCPP 1.6 §4); without it a
 metric covers every action. Comparisons are exact (fractions, not floats), so
 ``errors<=0.3%`` holds for 3 errors in 1000 calls.
+
+Two verdicts hold without being asked for (PRODUCT.md, "Load": a load run is honest about
+failure):
+
+- a run with no threshold on ``failed_steps`` is held to ``failed_steps==0``
+  (:func:`with_defaults`): any failed step fails it, and a threshold such as
+  ``failed_steps<1%`` sets the tolerance instead;
+- a run in which, for more than half of its seconds, calls waited for an answer that never
+  came fails (:func:`silence`): a CSMS that stopped answering must not pass.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import operator
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -38,11 +48,15 @@ from mockpoint.load.stats import ActionStats, Histogram, LoadStats
 from mockpoint.ocpp16.actions import ACTIONS
 
 __all__ = [
+    "DEFAULT_FAILED_STEPS",
+    "Silence",
     "Threshold",
     "ThresholdError",
     "ThresholdResult",
     "evaluate_all",
     "parse_threshold",
+    "silence",
+    "with_defaults",
 ]
 
 Kind = Literal["latency", "count", "throughput"]
@@ -86,6 +100,9 @@ _LEFT = re.compile(r"(?:(?P<action>[A-Za-z]\w*)\.)?(?P<metric>p\d+(?:\.\d+)?|[A-
 _RIGHT = re.compile(r"(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>\S*)")
 _PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
 
+#: What a run that names no ``failed_steps`` threshold is held to: no step may fail.
+DEFAULT_FAILED_STEPS = "failed_steps==0"
+
 
 class ThresholdError(UsageError, ValueError):
     """A threshold expression that cannot be read; the message says what would be right.
@@ -103,9 +120,21 @@ class ThresholdResult:
     #: the measured value for a human, with its unit: ``12.3ms``, ``0.12% (3 of 2500 calls)``
     actual: str
     passed: bool
+    #: the metric checked (``p99``, ``failed_steps``), for a report that explains it; read
+    #: from the expression, so not compared
+    metric: str = field(default="", compare=False)
+    #: applied without being asked for (:func:`with_defaults`)
+    default: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {"expression": self.expression, "actual": self.actual, "passed": self.passed}
+        data: dict[str, object] = {
+            "expression": self.expression,
+            "actual": self.actual,
+            "passed": self.passed,
+        }
+        if self.default:
+            data["default"] = True
+        return data
 
 
 @dataclass(frozen=True)
@@ -122,6 +151,8 @@ class Threshold:
     #: the unit written, used to show the actual value the same way (``ms``, ``%``, ``/s``)
     unit: str = ""
     percent: bool = False
+    #: applied without being asked for (:func:`with_defaults`)
+    default: bool = False
 
     def evaluate(self, stats: LoadStats) -> ThresholdResult:
         value, actual = self._measure(stats)
@@ -129,7 +160,7 @@ class Threshold:
         # not show that the bound holds, and a CSMS that answered nothing must not pass a
         # latency or error-rate gate.
         passed = value is not None and bool(_OPERATORS[self.op](value, self.limit))
-        return ThresholdResult(self.expression, actual, passed)
+        return ThresholdResult(self.expression, actual, passed, self.metric, self.default)
 
     def _measure(self, stats: LoadStats) -> tuple[Fraction | None, str]:
         action = self._action_stats(stats)
@@ -188,6 +219,70 @@ class Threshold:
 def evaluate_all(thresholds: Iterable[Threshold], stats: LoadStats) -> list[ThresholdResult]:
     """Every threshold checked against ``stats``, in the order given."""
     return [threshold.evaluate(stats) for threshold in thresholds]
+
+
+def with_defaults(thresholds: Sequence[Threshold]) -> list[Threshold]:
+    """``thresholds``, then :data:`DEFAULT_FAILED_STEPS` (marked ``default``) unless one of
+    them bounds ``failed_steps``: a run in which a step failed never passes unasked."""
+    if any(threshold.metric == "failed_steps" for threshold in thresholds):
+        return list(thresholds)
+    implied = replace(parse_threshold(DEFAULT_FAILED_STEPS), default=True)
+    return [*thresholds, implied]
+
+
+@dataclass(frozen=True)
+class Silence:
+    """How long a run's calls went unanswered (:func:`silence`)."""
+
+    #: seconds in which a call waited for an answer that never came and no call was answered
+    seconds: int
+    #: seconds of the run from the first connection (or call) to the last second measured
+    of: int
+    #: calls that got no answer: timed out, lost with their connection, or answered with a
+    #: frame that broke the schema or OCPP-J
+    unanswered: int
+
+    @property
+    def failed(self) -> bool:
+        """True when the silent seconds are more than half the run's."""
+        return 2 * self.seconds > self.of
+
+
+def silence(stats: LoadStats, call_timeout: float) -> Silence:
+    """The seconds of the run in which no call was answered while one was waiting in vain.
+
+    From the per-second timeline: a second *s* is silent when no call completed in it with
+    an answer (a CALLRESULT or a CALLERROR, OCPP-J 1.6 §4.2) and a call that got no answer
+    (timed out, lost or invalid) completed within ``call_timeout`` after *s* — so it was
+    waiting during *s*. A CSMS that is merely slow, or a run whose charge points have
+    nothing to send, has no silent second: only calls that went unanswered make one. The
+    run's seconds are those from the first with a connected charge point or a completed
+    call to the last one measured.
+    """
+    timeline = stats.timeline
+    started = [
+        second
+        for second, point in timeline.items()
+        if point.calls or (point.connected is not None and point.connected > 0)
+    ]
+    if not started:
+        return Silence(0, 0, 0)
+    first, last = min(started), max(timeline)
+    reach = max(0, math.ceil(call_timeout))
+    waiting: set[int] = set()
+    unanswered = 0
+    for second, point in timeline.items():
+        missed = point.calls - point.histogram.count
+        if missed > 0:
+            unanswered += missed
+            waiting.update(range(second - reach, second + 1))
+    silent = sum(
+        1
+        for second in waiting
+        if first <= second <= last
+        and (second not in timeline or timeline[second].histogram.count == 0)
+    )
+    return Silence(silent, last - first + 1, unanswered)
 
 
 def parse_threshold(text: str) -> Threshold:
