@@ -150,3 +150,26 @@ def test_validate_and_run_refuse_what_the_steps_cannot_mean(
     assert main(["run", str(path), "--transcript", str(transcript)]) == ExitCode.USAGE
     assert problem_lines[0] in capsys.readouterr().err
     assert not transcript.exists()
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_validate_reads_fleet_files_and_run_leaves_them_to_load(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["validate", str(EXAMPLES)]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert re.fullmatch(r"ok: \d+ scenario\(s\), 1 fleet\(s\) in \d+ file\(s\)\n", out)
+    # A folder's fleet file is not a scenario to run; named on its own, it says what it is.
+    fleet = EXAMPLES / "load" / "fleet.yaml"
+    assert main(["run", "-q", str(EXAMPLES / "load")]) == ExitCode.OK
+    assert main(["run", "-q", str(fleet)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert f"{fleet}:1:1: is a fleet file: run it with mockpoint load" in err
+    broken = tmp_path / "fleet.yaml"
+    broken.write_text("fleet: broken\ngroups:\n  - scenario: nowhere.yaml\n    wieght: 2\n")
+    assert main(["validate", str(broken)]) == ExitCode.USAGE
+    problem = PROBLEM_LINE.match(capsys.readouterr().err.splitlines()[0])
+    assert problem is not None and (problem["file"], problem["line"]) == (str(broken), "4")
+    assert "weight" in problem["message"]  # the close name of the misspelt key

@@ -41,12 +41,14 @@ import mockpoint.packs
 from conftest import UNIT
 from mockpoint.cli.main import main
 from mockpoint.errors import ExitCode
-from mockpoint.scenario.loader import Problem, ScenarioError, load_paths
+from mockpoint.scenario.loader import Problem, ScenarioError, is_fleet, load_paths
 from mockpoint.scenario.model import STEP_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = Path(mockpoint.packs.__file__).parent / "ocpp16_csms"
-SOURCES = sorted((ROOT / "examples").rglob("*.yaml")) + sorted(PACK.glob("*.yaml"))
+SOURCES = sorted(p for p in (ROOT / "examples").rglob("*.yaml") if not is_fleet(p)) + sorted(
+    PACK.glob("*.yaml")
+)
 
 SCALE = int(os.environ.get("MOCKPOINT_FUZZ_SCALE", "1"))
 #: Line breaks as YAML counts them: the oracle for "within the file's bounds".

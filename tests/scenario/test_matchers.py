@@ -60,6 +60,12 @@ def test_lists_match_item_by_item_and_length() -> None:
         ({"$type": "array"}, [], {}),
         ({"$type": "null"}, None, 0),
         ({"$type": "boolean"}, False, 0),
+        ({"$gte": 5500}, 5500, 5499),
+        ({"$gt": 5500}, 5500.5, 5500),
+        ({"$lte": 10}, 10, 10.01),
+        ({"$lt": 10}, 9, 10),
+        ({"$gte": 1}, 1, True),  # a boolean is not a number (JSON)
+        ({"$gte": 1}, 1, "2"),
     ],
 )
 def test_matchers(matcher: dict[str, Any], good: Any, bad: Any) -> None:
@@ -78,6 +84,13 @@ def test_several_matchers_must_all_hold() -> None:
     both = {"$type": "string", "$regex": "A.*"}
     assert match(both, "Accepted") == []
     assert match(both, "Blocked") != []
+
+
+def test_bounds_combine_into_a_range_and_say_what_failed() -> None:
+    between = {"$gte": 5500, "$lt": 5600}
+    assert match(between, 5518) == []
+    assert match(between, 5600) == ["value: expected less than 5600, got 5600"]
+    assert match({"x": {"$gte": "5500"}}, {"x": 6000}) == ["x: $gte takes a number, not '5500'"]
 
 
 def test_an_unknown_type_is_reported() -> None:

@@ -166,6 +166,7 @@ async def test_the_keys_expect_state_knows_are_the_ones_the_run_compares(
         "transaction_id": None,
         "id_tag": None,
         "energy_wh": 0,
+        "session_energy_wh": 0,
     }
     wrong = {
         "status": "Charging",
@@ -174,6 +175,7 @@ async def test_the_keys_expect_state_knows_are_the_ones_the_run_compares(
         "transaction_id": 7,
         "id_tag": "TAG-X",
         "energy_wh": 1,
+        "session_energy_wh": 1,
     }
     assert set(right) == set(CONNECTOR_STATE_KEYS)
     path.write_text(

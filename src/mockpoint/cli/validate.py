@@ -1,6 +1,7 @@
 """``mockpoint validate PATH...`` and ``mockpoint schema`` (PRODUCT.md, "Commands").
 
-``validate`` reads scenario files as ``run`` does, without connecting to anything, and lists
+``validate`` reads scenario files as ``run`` does and fleet files as ``load`` does
+(docs/load-fleets.md), without connecting to anything, and lists
 every problem of every file as ``file:line:column: message`` (the form editors and CI logs
 link to). ``schema`` prints the JSON Schema of the scenario format, for editors.
 """
@@ -14,16 +15,17 @@ import click
 
 from mockpoint.cli.main import cli
 from mockpoint.errors import ExitCode, UsageError
-from mockpoint.scenario.loader import ScenarioError, load_paths
+from mockpoint.load.fleet import load_files
+from mockpoint.scenario.loader import ScenarioError
 from mockpoint.scenario.model import json_schema
 
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate_command(paths: tuple[Path, ...]) -> int:
-    """Check scenario files (or every *.yaml and *.yml under folders) without connecting."""
+    """Check scenario and fleet files (or every *.yaml under folders) without connecting."""
     try:
-        loaded = load_paths(paths)
+        loaded, fleets = load_files(paths)
     except ScenarioError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -31,7 +33,9 @@ def validate_command(paths: tuple[Path, ...]) -> int:
         count = len(exc.problems)
         click.echo(f"invalid: {count} problem(s) in {files} file(s)", err=True)
         return ExitCode.USAGE
-    click.echo(f"ok: {len(loaded)} scenario(s) in {len(loaded)} file(s)")
+    files = len(loaded) + len(fleets)
+    fleet_count = f", {len(fleets)} fleet(s)" if fleets else ""
+    click.echo(f"ok: {len(loaded)} scenario(s){fleet_count} in {files} file(s)")
     return ExitCode.OK
 
 

@@ -54,6 +54,7 @@ from mockpoint.scenario.loader import (
     ScenarioError,
     Tree,
     YamlCheck,
+    is_fleet,
     load_paths,
     load_scenario,
     read_text,
@@ -85,7 +86,6 @@ __all__ = [
 NOMINAL_TOTAL = 1000
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
-_FLEET_KEY = re.compile(r"""^["']?fleet["']?[ \t]*:""", re.MULTILINE)
 
 
 class _Model(BaseModel):
@@ -538,16 +538,6 @@ def _clash(groups: Sequence[GroupPlan]) -> tuple[int, str] | None:
 
 
 # --- loading ------------------------------------------------------------------------------
-
-
-def is_fleet(path: Path) -> bool:
-    """Whether ``path`` is a fleet file rather than a scenario: a top-level ``fleet:`` key.
-    Read as text, not parsed."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
-    except OSError:
-        return False
-    return _FLEET_KEY.search(text) is not None
 
 
 def load_fleet(path: Path) -> Fleet:

@@ -73,6 +73,8 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 #: What a folder's scenario files end with.
 SUFFIXES = (".yaml", ".yml")
+#: A fleet file (docs/load-fleets.md) says ``fleet:`` at its top level.
+_FLEET_KEY = re.compile(r"""^["']?fleet["']?[ \t]*:""", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,16 @@ def load_scenario(path: Path) -> Scenario:
     return scenario
 
 
+def is_fleet(path: Path) -> bool:
+    """Whether ``path`` is a fleet file rather than a scenario: a top-level ``fleet:`` key.
+    Read as text, not parsed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    return _FLEET_KEY.search(text) is not None
+
+
 def load_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario]]:
     """Every scenario of ``paths``: files, and folders for every ``*.yaml`` and ``*.yml``
     below them (recursively, sorted by path). Each file is loaded once, in the order given.
@@ -123,9 +135,17 @@ def load_paths(paths: Sequence[str | Path]) -> list[tuple[Path, Scenario]]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            # A folder's fleet files are for `mockpoint load`; its scenarios are run.
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in SUFFIXES and p.is_file() and not is_fleet(p)
+            )
             if not files:
                 problems.append(Problem(str(path), 0, 0, "no *.yaml or *.yml file in this folder"))
+        elif path.exists() and is_fleet(path):
+            problems.append(Problem(str(path), 1, 1, "is a fleet file: run it with mockpoint load"))
+            continue
         elif path.exists():
             files = [path]
         else:

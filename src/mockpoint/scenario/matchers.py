@@ -9,9 +9,10 @@ matcher: ``{$in: [...]}``, ``{$regex: ...}`` (a full match), ``{$type: integer}`
 
 from __future__ import annotations
 
+import operator
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _MISSING = object()
@@ -26,7 +27,14 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
 }
 
-MATCHERS = ("$in", "$regex", "$type", "$exists")
+MATCHERS = ("$in", "$regex", "$type", "$exists", "$gt", "$gte", "$lt", "$lte")
+#: The bounds a number may be given: (operator, what a failure says).
+_BOUNDS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "$gt": (operator.gt, "more than"),
+    "$gte": (operator.ge, "at least"),
+    "$lt": (operator.lt, "less than"),
+    "$lte": (operator.le, "at most"),
+}
 
 
 def match(expected: Any, actual: Any, path: str = "") -> list[str]:
@@ -76,6 +84,14 @@ def _match_operators(ops: dict[str, Any], actual: Any, path: str) -> list[str]:
         pattern = str(ops["$regex"])
         if not isinstance(actual, str) or re.fullmatch(pattern, actual) is None:
             problems.append(f"{where}: expected to match /{pattern}/, got {_show(actual)}")
+    for key, (holds, said) in _BOUNDS.items():
+        if key not in ops:
+            continue
+        bound = ops[key]
+        if not _is_number(bound):
+            problems.append(f"{where}: {key} takes a number, not {_show(bound)}")
+        elif not _is_number(actual) or not holds(actual, bound):
+            problems.append(f"{where}: expected {said} {_show(bound)}, got {_show(actual)}")
     if "$type" in ops:
         name = str(ops["$type"])
         kinds = _TYPES.get(name)
@@ -84,6 +100,10 @@ def _match_operators(ops: dict[str, Any], actual: Any, path: str) -> list[str]:
         elif not _is_type(actual, name, kinds):
             problems.append(f"{where}: expected a {name}, got {_show(actual)}")
     return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_type(value: Any, name: str, kinds: tuple[type, ...]) -> bool:

@@ -537,6 +537,7 @@ CONNECTOR_STATE_KEYS: tuple[str, ...] = (
     "transaction_id",
     "id_tag",
     "energy_wh",
+    "session_energy_wh",
 )
 
 ConnectorState = Annotated[

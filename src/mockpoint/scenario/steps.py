@@ -670,7 +670,11 @@ def station_state(cp: ChargePoint) -> dict[str, Any]:
             "id_tag": transaction.id_tag if transaction else None,
         }
         if number in station.meters:
-            state["energy_wh"] = station.meters[number].meter_wh(station.clock.now())
+            meter, now = station.meters[number], station.clock.now()
+            state["energy_wh"] = meter.meter_wh(now)
+            # What this (or the last) transaction drew: holds on every pass of a load loop,
+            # where the register keeps counting.
+            state["session_energy_wh"] = round(meter.session_energy_wh(now))
         connectors[number] = state
     return {
         "connectors": connectors,
