@@ -12,12 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mockpoint.load.stats import (
+    EVENT_KINDS,
     FORMAT,
     INVALID,
     LOST,
     MAX_KEYS,
     OTHER,
     TIMEOUT,
+    EventRecord,
     Histogram,
     LoadStats,
 )
@@ -491,8 +493,10 @@ def test_document_shape_and_derived_fields() -> None:
         "received",
         "not_supported",
         "resources",
+        "events",
         "timeline",
     ]
+    assert data["events"] == []  # no fleet, no events; and no "scenarios" at all
     assert (data["workers"], data["shard"]) == (1, {"of": 1, "numbers": [1]})
     assert data["resources"] == {
         "rss_bytes": 0,
@@ -636,6 +640,234 @@ def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @given(st.data(), json_values)
 def test_any_broken_document_is_a_value_error(data: st.DataObject, value: Any) -> None:
     document = sample().to_dict()
+    path = data.draw(st.sampled_from(paths(document)[1:]))
+    node = document
+    for key in path[:-1]:
+        node = node[key]
+    if data.draw(st.booleans()) and isinstance(node, dict):
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    try:
+        LoadStats.from_dict(document, source="f.json")
+    except ValueError as error:
+        assert str(error).startswith("f.json: ")
+
+
+# --- a fleet: each group's statistics and the events --------------------------------------
+
+GROUPS = ["ac-depot", "dc-highway"]
+#: Times and labels that meet: 60.4 and 60.6 s are different seconds, 60.6 and 61.2 one.
+fleet_events = st.tuples(
+    st.just("event"),
+    st.sampled_from(EVENT_KINDS),
+    st.sampled_from([60.0, 60.4, 60.6, 61.2, 120.0]),
+    st.one_of(st.none(), st.floats(0, 90, allow_nan=False)),
+    st.integers(0, 50),
+    st.sampled_from(["blackout of 50% for 30s", "surge of 100 into ac-depot"]),
+)
+
+
+def record(stats: LoadStats, event: tuple[Any, ...], group: int) -> None:
+    """What a shard of a fleet does: a figure into the run's statistics and its group's,
+    an event into the run's."""
+    if event[0] == "event":
+        _, kind, at, back, n, label = event
+        stats.event_applied(kind, START + at, None if back is None else START + at + back, n, label)
+        return
+    apply(stats, event)
+    apply(stats.scenarios[GROUPS[group % 2]], event)
+
+
+def fleet_shard(target: int, started_at: float) -> LoadStats:
+    stats = LoadStats(target=target, started_at=started_at)
+    for name in GROUPS:
+        stats.scenarios[name] = LoadStats(target=target // 2, started_at=started_at)
+    return stats
+
+
+def finish(stats: LoadStats, at: float) -> None:
+    for item in (stats, *stats.scenarios.values()):
+        item.finished_at = at
+
+
+@given(
+    st.lists(st.tuples(st.one_of(events, fleet_events), st.integers(0, 3)), max_size=300),
+    st.integers(1, 4),
+    st.permutations(range(4)),
+)
+def test_merged_shards_of_a_fleet_equal_one_run_that_saw_everything(
+    stream: list[tuple[tuple[Any, ...], int]], k: int, order: list[int]
+) -> None:
+    whole = fleet_shard(4 * k, START)
+    shards = [fleet_shard(4, START + i) for i in range(k)]
+    for event, index in stream:
+        record(whole, event, index)
+        record(shards[index % k], event, index)
+    for i, shard in enumerate(shards):
+        finish(shard, START + 30 + i)
+    finish(whole, START + 30 + k - 1)
+    merged = LoadStats.merged(shards[i] for i in order if i < k)
+    for item in (whole, *whole.scenarios.values()):
+        item.workers = k
+    assert merged.to_dict() == whole.to_dict()
+    assert list(merged.to_dict()["scenarios"]) == GROUPS
+    assert [r.at for r in merged.events] == sorted(r.at for r in merged.events)
+
+
+@given(st.lists(st.tuples(st.one_of(events, fleet_events), st.integers(0, 1)), max_size=200))
+def test_dict_round_trip_of_a_fleet(stream: list[tuple[tuple[Any, ...], int]]) -> None:
+    stats = fleet_shard(8, START)
+    for event, group in stream:
+        record(stats, event, group)
+    stats.sample_connected(START + 3, 5)
+    finish(stats, START + 25.5)
+    document = json.loads(json.dumps(stats.to_dict()))
+    again = LoadStats.from_dict(document)
+    assert again.to_dict() == document
+    assert again.events == stats.events
+    # A group's statistics are kept whole but for their timeline, which the run's holds.
+    for name, group in stats.scenarios.items():
+        assert again.scenarios[name].actions.keys() == group.actions.keys()
+        assert again.scenarios[name].steps_failed == group.steps_failed
+        assert again.scenarios[name].timeline == {}
+
+
+def fleet_sample() -> LoadStats:
+    stats = sample()
+    depot = stats.scenarios["ac-depot"] = sample()
+    depot.target = 7
+    stats.scenarios["dc-highway"] = LoadStats(target=3, started_at=START)
+    stats.event_applied("blackout", START + 2, START + 5.5, 3, "blackout of 50% for 3s")
+    stats.event_applied("surge", START + 4, None, 2, "surge of 2")
+    return stats
+
+
+def test_a_fleets_document() -> None:
+    data = fleet_sample().to_dict()
+    assert list(data)[-2:] == ["timeline", "scenarios"]
+    assert list(data["scenarios"]) == ["ac-depot", "dc-highway"]
+    depot = data["scenarios"]["ac-depot"]
+    assert depot["target"] == 7
+    assert depot["timeline"] is None
+    assert "events" not in depot and "scenarios" not in depot
+    assert depot["actions"] == data["actions"]  # sample() twice: the same figures
+    assert data["events"] == [
+        {
+            "kind": "blackout",
+            "at": START + 2,
+            "until": START + 5.5,
+            "charge_points": 3,
+            "label": "blackout of 50% for 3s",
+        },
+        {
+            "kind": "surge",
+            "at": START + 4,
+            "until": None,
+            "charge_points": 2,
+            "label": "surge of 2",
+        },
+    ]
+    # A live snapshot keeps the breakdown, without timelines.
+    snapshot = fleet_sample().to_dict(timeline=False)
+    assert snapshot["timeline"] is None
+    assert snapshot["scenarios"]["ac-depot"] == depot
+    assert LoadStats.from_dict(snapshot).scenarios["ac-depot"].calls == 102
+
+
+def test_results_without_scenarios_or_events_load() -> None:
+    document = sample().to_dict()
+    del document["events"]  # written before fleets
+    stats = LoadStats.from_dict(document)
+    assert (stats.scenarios, stats.events) == ({}, [])
+    assert "scenarios" not in stats.to_dict()
+    assert stats.to_dict()["events"] == []
+
+
+def test_events_of_one_event_merge_into_one_record() -> None:
+    one = LoadStats(target=2, started_at=START)
+    two = LoadStats(target=2, started_at=START)
+    one.event_applied("partition", START + 60.2, START + 105.0, 4, "partition of 20% for 45s")
+    two.event_applied("partition", START + 59.9, START + 105.3, 5, "partition of 20% for 45s")
+    two.event_applied("partition", START + 61.0, None, 1, "partition of 20% for 45s")  # later
+    two.event_applied("blackout", START + 60.0, None, 1, "partition of 20% for 45s")  # a kind
+    one.event_applied("rolling_reboot", START + 10, None, 3, "rolling reboot over 2m")
+    one.event_applied("rolling_reboot", START + 10, START + 130, 2, "rolling reboot over 2m")
+    merged = LoadStats.merged([one, two])
+    assert merged.events == [
+        EventRecord("rolling_reboot", START + 10, START + 130, 5, "rolling reboot over 2m"),
+        EventRecord("partition", START + 59.9, START + 105.3, 9, "partition of 20% for 45s"),
+        EventRecord("blackout", START + 60.0, None, 1, "partition of 20% for 45s"),
+        EventRecord("partition", START + 61.0, None, 1, "partition of 20% for 45s"),
+    ]
+    assert merged.events[1].duration == pytest.approx(45.4)
+    assert merged.events[2].duration is None
+    with pytest.raises(ValueError, match="an event is one of blackout, rolling_reboot"):
+        one.event_applied("meteor", START, None, 1, "meteor")
+    with pytest.raises(ValueError, match="0 or more charge points"):
+        one.event_applied("surge", START, None, -1, "surge")
+
+
+def test_a_scenario_only_one_side_has_is_copied() -> None:
+    run = LoadStats(target=1, started_at=START)
+    fleet = fleet_sample()
+    before = fleet.to_dict()
+    merged = LoadStats.merged([run, fleet])
+    assert list(merged.scenarios) == ["ac-depot", "dc-highway"]
+    assert merged.scenarios["ac-depot"] is not fleet.scenarios["ac-depot"]
+    merged.merge(fleet)
+    assert merged.scenarios["ac-depot"].calls == 2 * fleet.scenarios["ac-depot"].calls
+    assert merged.events[0].charge_points == 6
+    assert fleet.to_dict() == before  # the inputs are left alone
+
+
+def fleet_change(path: str, value: Any) -> dict[str, Any]:
+    data = fleet_sample().to_dict()
+    *parents, last = path.split(".")
+    node = data
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    where: Any = int(last) if isinstance(node, list) else last
+    if value is KeyError:
+        del node[where]
+    else:
+        node[where] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("scenarios", [], "scenarios: expected an object, got list"),
+        ("scenarios.ac-depot", 3, r"scenarios\.ac-depot: expected an object, got int"),
+        ("scenarios.ac-depot.target", -1, r"scenarios\.ac-depot\.target: expected a whole"),
+        (
+            "scenarios.ac-depot.actions.Heartbeat.ok",
+            7,
+            r"scenarios\.ac-depot\.actions\.Heartbeat\.count: is 101 but ok",
+        ),
+        ("scenarios.dc-highway.steps", KeyError, r"scenarios\.dc-highway\.steps: missing"),
+        ("scenarios.dc-highway.format", "x", r"scenarios\.dc-highway\.format: expected"),
+        ("scenarios.dc-highway.events", [], r"scenarios\.dc-highway\.events: a scenario's"),
+        ("scenarios.dc-highway.scenarios", {}, r"scenarios\.dc-highway\.scenarios: a scenario's"),
+        ("events", {}, "events: expected a list, got dict"),
+        ("events.0", "blackout", r"events\[0\]: expected an object, got str"),
+        ("events.0.kind", "meteor", r"events\[0\]\.kind: expected one of blackout, rolling_"),
+        ("events.0.at", -5, r"events\[0\]\.at: expected epoch seconds"),
+        ("events.0.until", START, r"events\[0\]\.until: expected null or epoch seconds from at"),
+        ("events.1.charge_points", 1.5, r"events\[1\]\.charge_points: expected a whole number"),
+        ("events.1.label", None, r"events\[1\]\.label: expected a text, got null"),
+        ("events.1.label", KeyError, r"events\[1\]\.label: missing"),
+    ],
+)
+def test_malformed_fleet_document_names_the_field(path: str, value: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^shard-2\\.json: {message}"):
+        LoadStats.from_dict(fleet_change(path, value), source="shard-2.json")
+
+
+@given(st.data(), json_values)
+def test_any_broken_fleet_document_is_a_value_error(data: st.DataObject, value: Any) -> None:
+    document = fleet_sample().to_dict()
     path = data.draw(st.sampled_from(paths(document)[1:]))
     node = document
     for key in path[:-1]:

@@ -16,12 +16,17 @@ records included), 0.35 µs for a timeout, lost or invalid call; ``connection_*`
 ``step_finished``, ``iteration_finished`` and ``request_received`` 0.07 to 0.17 µs
 (``recovered`` and ``charge_point_abandoned`` are their kind, and rare);
 ``sample_connected`` 0.4 µs, once a second.
+
+A run of a fleet (docs/load-fleets.md) keeps, besides the run's figures, each group's own in
+:attr:`LoadStats.scenarios`, and the events the shard applied in :attr:`LoadStats.events`;
+both merge as the rest does.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
     from mockpoint.load.thresholds import ThresholdResult
 
 __all__ = [
+    "EVENT_KINDS",
     "FORMAT",
     "INVALID",
     "LOST",
@@ -36,6 +42,7 @@ __all__ = [
     "OTHER",
     "TIMEOUT",
     "ActionStats",
+    "EventRecord",
     "Histogram",
     "LoadStats",
     "TimelinePoint",
@@ -53,6 +60,10 @@ TIMEOUT, LOST, INVALID = "timeout", "lost", "invalid"
 MAX_KEYS = 100
 #: Where the counts of keys past :data:`MAX_KEYS` go.
 OTHER = "(other)"
+
+#: The kinds of a fleet's events, as the fleet file writes them (docs/load-fleets.md,
+#: "Events").
+EVENT_KINDS = ("blackout", "rolling_reboot", "surge", "partition")
 
 # --- the histogram ------------------------------------------------------------------------
 
@@ -272,6 +283,54 @@ class TimelinePoint:
         self.histogram.merge(other.histogram)
 
 
+@dataclass(frozen=True)
+class EventRecord:
+    """A fleet's event as shards applied it (docs/load-fleets.md, "Events").
+
+    ``at`` and ``until`` are epoch seconds: when it struck, and when the last charge point
+    it touched was let back (power or network back, reconnected; None when that does not
+    apply, as for a surge). ``charge_points``: how many it touched. ``label``: what it was,
+    the same text on every shard (``blackout of 50% for 30s``). The shards' records of one
+    event, the same kind and label at the same second, merge into one
+    (:meth:`LoadStats.merge`).
+    """
+
+    kind: str
+    at: float
+    until: float | None
+    charge_points: int
+    label: str
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from ``at`` to ``until``; None without ``until``."""
+        return None if self.until is None else max(0.0, self.until - self.at)
+
+    def key(self) -> tuple[str, str, int]:
+        """What the records of one event share: its kind, its label and its second."""
+        return self.kind, self.label, math.floor(self.at + 0.5)
+
+    def merged(self, other: EventRecord) -> EventRecord:
+        """The record of one event that two shards applied (the same :meth:`key`)."""
+        untils = [u for u in (self.until, other.until) if u is not None]
+        return EventRecord(
+            kind=self.kind,
+            at=min(self.at, other.at),
+            until=max(untils) if untils else None,
+            charge_points=self.charge_points + other.charge_points,
+            label=self.label,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "at": self.at,
+            "until": self.until,
+            "charge_points": self.charge_points,
+            "label": self.label,
+        }
+
+
 class LoadStats:
     """Everything one shard, or a merge of shards, knows about a load run.
 
@@ -286,6 +345,7 @@ class LoadStats:
         "abandoned_reasons",
         "actions",
         "dropped",
+        "events",
         "failed",
         "finished_at",
         "iterations",
@@ -298,6 +358,7 @@ class LoadStats:
         "recoveries",
         "rss_baseline_bytes",
         "rss_bytes",
+        "scenarios",
         "shard_numbers",
         "shard_of",
         "started_at",
@@ -357,6 +418,11 @@ class LoadStats:
         self.rss_bytes = 0
         self.rss_baseline_bytes = 0
         self.ramp_seconds = 0.0
+        #: in a run of a fleet, each group's own statistics by its name, figures the run's
+        #: include (their own ``scenarios`` empty); empty for a run of one scenario file
+        self.scenarios: dict[str, LoadStats] = {}
+        #: the fleet's events the charge points went through, by time (:meth:`event_applied`)
+        self.events: list[EventRecord] = []
         self._last_sample: tuple[int, int] | None = None
 
     @property
@@ -461,6 +527,19 @@ class LoadStats:
             else:
                 _add_capped(counts, action, 1)
 
+    def event_applied(
+        self, kind: str, at: float, until: float | None, charge_points: int, label: str
+    ) -> None:
+        """The shard applied a fleet's event (see :class:`EventRecord`): ``kind`` one of
+        :data:`EVENT_KINDS`, at ``at``, touching ``charge_points`` of its charge points, the
+        last of them let back at ``until``. Recorded twice, one event counts once, with the
+        charge points of both."""
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"an event is one of {', '.join(EVENT_KINDS)}, not {kind!r}")
+        if charge_points < 0:
+            raise ValueError(f"an event touches 0 or more charge points, not {charge_points}")
+        _add_event(self.events, EventRecord(kind, at, until, charge_points, label))
+
     def sample_connected(self, now: float, connected: int) -> None:
         """``connected`` charge points of this shard are connected at ``now``.
 
@@ -486,7 +565,8 @@ class LoadStats:
     # --- merging --------------------------------------------------------------------------
 
     def merge(self, other: LoadStats) -> None:
-        """Add ``other``'s statistics to these (in place); exact."""
+        """Add ``other``'s statistics to these (in place); exact. Scenarios merge by name
+        (one only ``other`` has is copied), events as :meth:`event_applied` adds them."""
         if other is self:
             raise ValueError("statistics cannot be merged into themselves")
         self.shard_of, self.shard_numbers = _merged_shards(self, other)
@@ -521,6 +601,14 @@ class LoadStats:
             if own is None:
                 own = self.timeline[second] = TimelinePoint()
             own.merge(point)
+        for name, group in other.scenarios.items():
+            own_group = self.scenarios.get(name)
+            if own_group is None:
+                self.scenarios[name] = LoadStats.merged([group])
+            else:
+                own_group.merge(group)
+        for record in other.events:
+            _add_event(self.events, record)
 
     @classmethod
     def merged(cls, stats: Iterable[LoadStats]) -> LoadStats:
@@ -608,6 +696,10 @@ class LoadStats:
 
         ``timeline=False`` writes ``"timeline": null``: a live-progress snapshot taken every
         second needs no timeline, which grows by a histogram per second of the run.
+
+        ``events`` is always there (``[]`` without a fleet); ``scenarios``, each group's own
+        document without a timeline, events or scenarios of its own, only for a fleet, in
+        snapshots too.
         """
         document: dict[str, Any] = {
             "format": FORMAT,
@@ -653,6 +745,7 @@ class LoadStats:
                 "ramp_seconds": round(self.ramp_seconds, 6),
                 "connect_rate": round(self.connect_rate, 3),
             },
+            "events": [record.to_dict() for record in self.events],
             "timeline": None
             if not timeline
             else [
@@ -666,8 +759,20 @@ class LoadStats:
                 for second, point in sorted(self.timeline.items())
             ],
         }
+        if self.scenarios:
+            document["scenarios"] = {
+                name: self.scenarios[name]._scenario_dict() for name in sorted(self.scenarios)
+            }
         if thresholds is not None:
             document["thresholds"] = [result.to_dict() for result in thresholds]
+        return document
+
+    def _scenario_dict(self) -> dict[str, Any]:
+        """The document of a group's statistics inside the run's: no timeline (the run's
+        has one), no events (the run's has them), no scenarios of its own."""
+        document = self.to_dict(timeline=False)
+        del document["events"]
+        document.pop("scenarios", None)
         return document
 
     @classmethod
@@ -691,6 +796,19 @@ def _merged_shards(one: LoadStats, other: LoadStats) -> tuple[int | None, frozen
             f"shards of {one.shard_of} and shards of {other.shard_of} are not of one run"
         )
     return one.shard_of, one.shard_numbers | other.shard_numbers
+
+
+def _add_event(events: list[EventRecord], record: EventRecord) -> None:
+    """Add ``record`` to ``events`` (kept by time, then kind and label), merged into the
+    record of the same event if there is one: so shards' records merge in any order."""
+    key = record.key()
+    for index, known in enumerate(events):
+        if known.key() == key:
+            events[index] = known.merged(record)
+            break
+    else:
+        events.append(record)
+    events.sort(key=lambda r: (r.at, r.kind, r.label))
 
 
 def _latency_summary(histogram: Histogram) -> dict[str, float | None]:

@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from mockpoint.load.stats import (
+    EVENT_KINDS,
     FORMAT,
     ActionStats,
+    EventRecord,
     Histogram,
     LoadStats,
     TimelinePoint,
     _add_capped,
+    _add_event,
     _bounds,
     _bucket,
 )
@@ -25,11 +28,15 @@ class Reader:
     disagree with the counts. The counts are checked against each other instead.
     """
 
-    def __init__(self, source: str | None) -> None:
+    def __init__(self, source: str | None, within: str = "") -> None:
+        self.source = source
         self.prefix = f"{source}: " if source else ""
+        #: the path of the document read inside the source's (``scenarios.NAME``), or ""
+        self.within = within
 
     def fail(self, path: str, problem: str) -> NoReturn:
-        raise ValueError(f"{self.prefix}{path}: {problem}")
+        where = f"{self.within}.{path}" if self.within else path
+        raise ValueError(f"{self.prefix}{where}: {problem}")
 
     def mapping(self, value: object, path: str) -> dict[str, Any]:
         if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
@@ -212,6 +219,55 @@ class Reader:
                 f"do not add up to charge_points.abandoned ({stats.abandoned})",
             )
 
+    def events(self, value: object, stats: LoadStats) -> None:
+        """The fleet's events; results of earlier versions have none."""
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.fail("events", f"expected a list, got {_kind(value)}")
+        for position, item in enumerate(value):
+            path = f"events[{position}]"
+            data = self.mapping(item, path)
+            kind = self.field(data, "kind", path)
+            if kind not in EVENT_KINDS:
+                self.fail(f"{path}.kind", f"expected one of {', '.join(EVENT_KINDS)}, got {kind!r}")
+            at = self.field(data, "at", path)
+            if not isinstance(at, int | float) or isinstance(at, bool) or not _plausible_epoch(at):
+                self.fail(f"{path}.at", f"expected epoch seconds (0 to 1e11), got {at!r}")
+            until = self.field(data, "until", path)
+            if until is not None and (
+                not isinstance(until, int | float)
+                or isinstance(until, bool)
+                or not at <= until < 1e11
+            ):
+                self.fail(f"{path}.until", f"expected null or epoch seconds from at, got {until!r}")
+            label = self.field(data, "label", path)
+            if not isinstance(label, str):
+                self.fail(f"{path}.label", f"expected a text, got {_kind(label)}")
+            record = EventRecord(
+                kind=kind,
+                at=float(at),
+                until=None if until is None else float(until),
+                charge_points=self.count(data, "charge_points", path),
+                label=label,
+            )
+            _add_event(stats.events, record)
+
+    def scenarios(self, value: object, stats: LoadStats) -> None:
+        """Each group's statistics in a run of a fleet, read as documents of their own;
+        results of runs of one scenario, and of earlier versions, have none."""
+        if value is None:
+            return
+        for name, item in self.mapping(value, "scenarios").items():
+            where = f"scenarios.{name}"
+            if not name:
+                self.fail(where, "a scenario's name is not empty")
+            data = self.mapping(item, where)
+            for key in ("scenarios", "events"):
+                if key in data:
+                    self.fail(f"{where}.{key}", "a scenario's statistics have none: the run's do")
+            stats.scenarios[name] = Reader(self.source, where).load_stats(data)
+
     def load_stats(self, value: object) -> LoadStats:
         data = self.mapping(value, "document")
         tag = data.get("format")
@@ -262,6 +318,8 @@ class Reader:
                 self.fail("resources.ramp_seconds", f"expected seconds ≥ 0, got {ramp!r}")
             stats.ramp_seconds = float(ramp)
         self.timeline(self.field(data, "timeline", ""), stats)
+        self.events(data.get("events"), stats)
+        self.scenarios(data.get("scenarios"), stats)
         return stats
 
 
