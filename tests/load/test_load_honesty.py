@@ -207,9 +207,10 @@ def check_live_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str], worke
     started = document(out)["started_at"]
     counts = FrameCounts(csms.frames())
     lines = [m for m in map(_LINE.match, capsys.readouterr().out.splitlines()) if m]
-    # Once a second from the first snapshot of every worker to the end: a line a second.
+    # Once a second from the first snapshot of every worker to the end, a line for each
+    # update, each in a second of its own.
     seconds = [int(m[1]) for m in lines]
-    assert len(seconds) >= 5 and seconds == list(range(seconds[0], seconds[0] + len(seconds)))
+    assert len(seconds) >= 5 and seconds == sorted(set(seconds))
     assert max(int(m[2]) for m in lines) == 40
     for m in lines:
         second, rate, calls = int(m[1]), m[3], int(m[4].replace(",", ""))

@@ -85,8 +85,8 @@ def test_a_plain_line_every_second_when_asked() -> None:
     out, file = console(terminal=False)
     with LiveProgress(50, None, out, plain_every=1.0) as live:
         for second in range(1, 7):
-            # Each update just after its second, some a little later than others.
-            late = 0.01 + (0.2 if second == 3 else 0.0)
+            # Each update just after its second, one much later: the next still gets a line.
+            late = 0.01 + (0.7 if second == 3 else 0.0)
             live.update(stats_at(second), connected=50, now=START + second + late)
     assert [line.split()[0] for line in file.getvalue().splitlines()] == [
         "1s",

@@ -28,13 +28,12 @@ from mockpoint.scenario.reports._text import one_line
 
 __all__ = ["PLAIN_EVERY", "RATE_WINDOW", "LiveProgress", "Progress"]
 
-#: Seconds (of the ``now`` given to :meth:`LiveProgress.update`) between plain lines.
+#: Seconds of the run (whole, as the lines show them) between plain lines.
 PLAIN_EVERY = 5.0
 #: Seconds of updates the message rate is measured over.
 RATE_WINDOW = 5.0
 #: Updates once a second each come a little late or early: the oldest update of the rate's
-#: window may be this much younger than :data:`RATE_WINDOW`, and a plain line this much
-#: younger than ``plain_every``, so that they still span the whole window or period.
+#: window may be this much younger than :data:`RATE_WINDOW`, so that it still spans it.
 _SLACK = 0.5
 
 
@@ -125,7 +124,8 @@ class LiveProgress:
         self._live: Live | None = None
         #: (now, cumulative messages) of the updates in the rate's window, oldest first
         self._samples: deque[tuple[float, int]] = deque()
-        self._last_line: float | None = None
+        #: the elapsed whole seconds the last plain line showed
+        self._last_line: int | None = None
         #: what the last update showed
         self.last: Progress | None = None
 
@@ -160,9 +160,11 @@ class LiveProgress:
         if self._live is not None:
             self._live.update(progress.renderable(), refresh=True)
             return
-        due = self.plain_every - min(_SLACK, self.plain_every / 2)
-        if self._last_line is None or now - self._last_line >= due:
-            self._last_line = now
+        # Counted in the whole seconds a line shows, so updates once a second, each a little
+        # late or early, get a line each with plain_every=1.
+        shown = int(progress.elapsed)
+        if self._last_line is None or shown - self._last_line >= self.plain_every:
+            self._last_line = shown
             self.console.print(progress.line(), markup=False, highlight=False, soft_wrap=True)
 
     def measure(self, stats: LoadStats, connected: int, now: float) -> Progress:
