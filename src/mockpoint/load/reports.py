@@ -8,6 +8,12 @@ Every report shows the same per-action numbers in the same order (actions sorted
 "(all)" row), so a number read in CI's log is found again in the HTML page. Text that comes
 from a run (CALLERROR codes and step failures a CSMS caused, refusal reasons) is data: it is
 printed as rich ``Text``, never as markup, escaped in HTML and defused in CSV.
+
+A run of a fleet (docs/load-fleets.md) adds its breakdown by scenario, the groups' own
+figures, and the fleet's events: a "By scenario" table and an "Events" list in the console,
+per-scenario rows in the CSV (whose first column, ``scenario``, is "(all)" for the run's),
+and in HTML both tables and each event drawn on the timeline charts. A run of one scenario
+file shows none of it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mockpoint.load.stats import ActionStats, Histogram, LoadStats, TimelinePoint
+from mockpoint.load.stats import ActionStats, EventRecord, Histogram, LoadStats, TimelinePoint
 from mockpoint.load.thresholds import Silence, ThresholdResult
 from mockpoint.scenario.reports._text import make_parent, one_line
 
@@ -39,7 +45,7 @@ __all__ = [
     "write_json",
 ]
 
-#: The label of the row that sums every action.
+#: The label of the row that sums every action, and in the CSV of the rows of the whole run.
 ALL = "(all)"
 #: How many step failures the console and the HTML page list.
 TOP_FAILURES = 5
@@ -48,6 +54,7 @@ TOP_FAILURES = 5
 MAX_POINTS = 1000
 
 CSV_HEADER = (
+    "scenario",
     "action",
     "calls",
     "ok",
@@ -136,6 +143,82 @@ def _steps_failed_the_run(results: Sequence[ThresholdResult]) -> bool:
     return any(r.metric == "failed_steps" and not r.passed for r in results)
 
 
+#: The columns of the breakdown by scenario, in the console and in HTML.
+SCENARIO_HEAD = (
+    "Scenario",
+    "Charge points",
+    "Connected",
+    "Calls",
+    "Errors",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "Steps passed",
+    "Steps failed",
+    "Abandoned",
+)
+#: The columns of the events, in the console and in HTML.
+EVENTS_HEAD = ("At", "Event", "Charge points", "Duration")
+
+
+def _scenario_rows(stats: LoadStats) -> list[list[str]]:
+    """A row of :data:`SCENARIO_HEAD` per scenario, by name. Connected: how many were
+    connected at the end when a sample says so, else how many connections were opened."""
+    rows = []
+    for name in sorted(stats.scenarios):
+        group = stats.scenarios[name]
+        connected = _connected_at_end(group)
+        rows.append(
+            [
+                name,
+                f"{group.target:,}",
+                f"{group.opened:,} opened" if connected is None else f"{connected:,}",
+                f"{group.calls:,}",
+                _percent(group.errors, group.calls) if group.calls else "–",
+                *_latencies(group.histogram())[:3],
+                f"{group.steps_passed:,}",
+                f"{group.steps_failed:,}",
+                f"{group.abandoned:,}",
+            ]
+        )
+    return rows
+
+
+def _connected_at_end(stats: LoadStats) -> int | None:
+    """The last sample of connected charge points; None without one (a group's statistics
+    read from a file keep no timeline)."""
+    for second in sorted(stats.timeline, reverse=True):
+        connected = stats.timeline[second].connected
+        if connected is not None:
+            return connected
+    return None
+
+
+def _event_rows(stats: LoadStats) -> list[tuple[EventRecord, list[str]]]:
+    """Each event with its row of :data:`EVENTS_HEAD`: its time from the start of the run,
+    its label, the charge points it touched and how long until the last was back."""
+    return [
+        (
+            record,
+            [
+                _offset(record.at - stats.started_at),
+                record.label,
+                f"{record.charge_points:,}",
+                "–" if record.duration is None else _seconds(record.duration),
+            ],
+        )
+        for record in stats.events
+    ]
+
+
+def _offset(seconds: float) -> str:
+    """``+2m00s``, ``+1h05m30s``: a time from the start of the run, to the second."""
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(math.floor(abs(seconds) + 0.5), 3600)
+    minutes, rest = divmod(rest, 60)
+    return f"{sign}{hours}h{minutes:02d}m{rest:02d}s" if hours else f"{sign}{minutes}m{rest:02d}s"
+
+
 # --- the lead -----------------------------------------------------------------------------
 
 
@@ -150,12 +233,12 @@ def lead_lines(
     """
     lines: list[str] = []
     if silence is not None and silence.failed:
-        lost = [
+        kinds = [
             (stats.timeouts, "timed out"),
             (stats.lost, "lost with their connection"),
             (stats.invalid, "answered with a broken frame"),
         ]
-        how = ", ".join(f"{n:,} {what}" for n, what in lost if n)
+        how = ", ".join(f"{n:,} {what}" for n, what in kinds if n)
         lines.append(
             f"FAILED: no call was answered in {silence.seconds:,} of the {silence.of:,} "
             f"seconds since the first connection: {silence.unanswered:,} "
@@ -239,6 +322,13 @@ def console_report(
     if not _steps_failed_the_run(results):  # else the lead shows them
         for description, count in _top_failures(stats):
             console.print(Text(_failure_line(count, description), style="red"))
+    if stats.scenarios:
+        console.print(Text("By scenario", style="bold"))
+        console.print(_plain_table(SCENARIO_HEAD, _scenario_rows(stats), text_columns=1))
+    if stats.events:
+        console.print(Text("Events", style="bold"))
+        rows = [cells for _record, cells in _event_rows(stats)]
+        console.print(_plain_table(EVENTS_HEAD, rows, text_columns=2))
     if stats.received:
         received = ", ".join(f"{one_line(a)} {n:,}" for a, n in sorted(stats.received.items()))
         _line(console, "Received", received)
@@ -266,6 +356,17 @@ def console_report(
 
 def _line(console: Console, label: str, text: str) -> None:
     console.print(Text.assemble((f"{label:<12}", "bold"), text))
+
+
+def _plain_table(head: Sequence[str], rows: list[list[str]], *, text_columns: int) -> Table:
+    """A table of text cells, data printed as it is: the first ``text_columns`` to the
+    left, the numbers to the right."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for position, title in enumerate(head):
+        table.add_column(title, justify="left" if position < text_columns else "right")
+    for cells in rows:
+        table.add_row(*(Text(one_line(cell)) for cell in cells))
+    return table
 
 
 def _action_table(stats: LoadStats) -> Table:
@@ -317,13 +418,21 @@ def write_json(
 
 def write_csv(stats: LoadStats, path: Path | str) -> None:
     """One row per action and an ``(all)`` row, under a header (:data:`CSV_HEADER`);
-    latencies in ms, empty without answered calls; CALLERRORs as ``Code=n;Code=n``."""
+    latencies in ms, empty without answered calls; CALLERRORs as ``Code=n;Code=n``. The
+    first column names the scenario: ``(all)`` for the run's rows, then in a run of a fleet
+    the same rows for each scenario, by name."""
     path = Path(path)
     make_parent(path)
     with path.open("w", newline="", encoding="utf-8", errors="backslashreplace") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_HEADER)
-        for name, action in _rows(stats):
+        groups = [(ALL, stats)] + [(name, stats.scenarios[name]) for name in sorted(stats.scenarios)]
+        for scenario, group in groups:
+            _write_action_rows(writer, scenario, group)
+
+
+def _write_action_rows(writer: Any, scenario: str, stats: LoadStats) -> None:
+    for name, action in _rows(stats):
             histogram = action.histogram
             latencies: list[str | float] = [""] * 5
             if histogram.count:
@@ -331,6 +440,7 @@ def write_csv(stats: LoadStats, path: Path | str) -> None:
                 latencies += [histogram.max / 1000, round(histogram.mean / 1000, 3)]
             writer.writerow(
                 [
+                    _cell(scenario),
                     _cell(name),
                     action.count,
                     action.ok,
