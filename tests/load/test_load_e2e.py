@@ -155,7 +155,11 @@ def test_thresholds_decide_the_exit_code(
     shown = capsys.readouterr().out
     assert "BootNotification.max<1us" in shown
     verdicts = {t["expression"]: t["passed"] for t in result(out)["thresholds"]}
-    assert verdicts == {"errors<1%": True, "BootNotification.max<1us": False}
+    assert verdicts == {
+        "errors<1%": True,
+        "BootNotification.max<1us": False,
+        "failed_steps==0": True,
+    }
 
 
 def test_thresholds_block_of_the_file(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -28,6 +29,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -37,7 +39,18 @@ from mockpoint.cli.run import _assignments
 from mockpoint.csms.config import config_from_mapping, load_config
 from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, ExitCode, UsageError
+from mockpoint.load.addresses import (
+    limit_warnings,
+    needs,
+    parse_source_addresses,
+    plan_source_addresses,
+    raise_fd_limit,
+    read_limits,
+)
+from mockpoint.load.arrivals import Arrivals
 from mockpoint.load.engines import Progress, run_in_process, run_in_workers
+from mockpoint.load.fleet import Fleet, load_fleet
+from mockpoint.load.metrics import MetricsServer
 from mockpoint.load.progress import PLAIN_EVERY, LiveProgress
 from mockpoint.load.reports import (
     console_report,
@@ -58,7 +71,7 @@ from mockpoint.load.thresholds import (
     with_defaults,
 )
 from mockpoint.scenario import model
-from mockpoint.scenario.loader import load_scenario
+from mockpoint.scenario.loader import is_fleet, load_scenario
 from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.model import parse_duration
 from mockpoint.transport.websocket import check_csms_url
@@ -140,14 +153,26 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
 
 @cli.command(
     "load",
-    help=f"""Run SCENARIO on N charge points at once against a CSMS.
+    help=f"""Run SCENARIO on N charge points at once against a CSMS. SCENARIO may be a
+fleet file (docs/load-fleets.md): groups of scenarios, arrivals and events.
 
 {EXIT_CODES}
 """,
 )
 @click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-n", "count", type=click.IntRange(min=1), required=True, help="Charge points.")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1),
+    help="Charge points (a fleet file may give them: charge_points, or its groups' counts).",
+)
 @click.option("--ramp-up", metavar="RATE", help="Charge points started per second (100 or 100/s).")
+@click.option(
+    "--arrivals",
+    "arrivals_text",
+    metavar="PROCESS",
+    help="How charge points arrive: ramp:200/s, poisson:200/s (seeded) or all-at-once.",
+)
 @click.option("--duration", metavar="TIME", help="Stop after this long, e.g. 90s or 10m.")
 @click.option("--loop", is_flag=True, help="Take the steps again and again until --duration.")
 @click.option(
@@ -173,7 +198,11 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Configuration of the embedded mock CSMS (used when no CSMS is named).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the run.")
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed of the run: arrivals, events, backoff (default: 0, or the fleet's).",
+)
 @click.option(
     "--speed", type=click.FloatRange(min=0), help="Clock speed (default: the scenario's)."
 )
@@ -210,6 +239,26 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
 @click.option("--json", "json_path", type=_FILE, help="Write the statistics as JSON (mergeable).")
 @click.option("--csv", "csv_path", type=_FILE, help="Write one row per action as CSV.")
 @click.option("--html", "html_path", type=_FILE, help="Write charts and tables as one HTML file.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    metavar="PORT",
+    help="Serve live metrics for Prometheus on this port (0: any free one) while the run goes.",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="HOST",
+    help="The address --metrics-port listens on.",
+)
+@click.option(
+    "--source-addresses",
+    "source_text",
+    metavar="ADDRESSES",
+    help="Connect from these source addresses: auto (default), a count (4: 127.0.0.1-4), "
+    "a range 127.0.0.1-127.0.0.8 or a list.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No live progress.")
 @click.option(
     "--progress-every",
@@ -221,15 +270,16 @@ def _thresholds(texts: list[str], source: str) -> list[Threshold]:
 )
 def load(
     scenario: Path,
-    count: int,
+    count: int | None,
     ramp_up: str | None,
+    arrivals_text: str | None,
     duration: str | None,
     loop: bool,
     id_pattern: str,
     workers: int | None,
     csms_url: str | None,
     csms_config: Path | None,
-    seed: int,
+    seed: int | None,
     speed: float | None,
     threshold_texts: tuple[str, ...],
     variables: tuple[str, ...],
@@ -241,16 +291,44 @@ def load(
     json_path: Path | None,
     csv_path: Path | None,
     html_path: Path | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    source_text: str | None,
     quiet: bool,
     progress_every: float,
 ) -> int:
-    parsed = load_scenario(scenario)  # an invalid file: exit 2, nothing runs
-    seconds = _duration(duration, "--duration")
-    if loop and seconds is None:
+    # An invalid file: exit 2, nothing runs.
+    fleet = load_fleet(scenario) if is_fleet(scenario) else None
+    scenarios = _scenarios(fleet) if fleet is not None else [load_scenario(scenario)]
+    parsed = scenarios[0]
+    if fleet is not None:
+        count = fleet.plan(count).total  # -n shared by the groups' counts and weights
+        if id_pattern != DEFAULT_ID_PATTERN:
+            raise click.UsageError("--id-pattern: a fleet's groups give their own id_pattern")
+        seconds = _duration(duration, "--duration") or fleet.duration
+        seed = seed if seed is not None else (fleet.seed or 0)
+        arrivals_text = arrivals_text or (str(fleet.arrivals) if fleet.arrivals else None)
+        looping = loop or any(group.loop for group in fleet.groups)
+        file_thresholds = list(fleet.thresholds)
+    else:
+        if count is None:
+            raise click.UsageError("give -n, the number of charge points")
+        check_id_pattern(id_pattern, count)
+        seconds = _duration(duration, "--duration")
+        seed = seed if seed is not None else 0
+        looping = loop
+        file_thresholds = list(parsed.thresholds)
+    if looping and seconds is None:
         raise click.UsageError("--loop needs --duration (it says when the loop ends)")
-    check_id_pattern(id_pattern, count)
-    thresholds = _thresholds(list(parsed.thresholds), str(scenario))
+    if arrivals_text is not None and ramp_up is not None:
+        raise click.UsageError("--arrivals and --ramp-up both say how charge points arrive")
+    try:
+        arrivals = Arrivals.parse(arrivals_text) if arrivals_text is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--arrivals") from None
+    thresholds = _thresholds(file_thresholds, str(scenario))
     thresholds += _thresholds(list(threshold_texts), "--threshold")
+    explicit = parse_source_addresses(source_text) if source_text else None
     shard = _shard(shard_text)
     if start_at is not None and shard is None:
         raise click.UsageError("--start-at goes with --shard")
@@ -258,7 +336,11 @@ def load(
         raise click.UsageError("--engine ray runs its shards in Ray actors: drop --workers 0")
     if ray_address and engine != "ray":
         raise click.UsageError("--ray-address goes with --engine ray")
-    if ray_address and not csms_url and parsed.target is None:
+    if (
+        ray_address
+        and not csms_url
+        and _url_of(fleet.csms if fleet is not None else parsed.csms) is None
+    ):
         raise click.UsageError(
             "--ray-address: name the CSMS with --csms (an embedded mock CSMS would listen on "
             "this machine's loopback, which the cluster's nodes cannot reach)"
@@ -266,7 +348,8 @@ def load(
     if workers is None:
         workers = os.cpu_count() or 1
     workers = max(0, min(workers, count))
-    url = csms_url or (parsed.target.url if parsed.target else None)
+    target = fleet.csms if fleet is not None else parsed.csms
+    url = csms_url or _url_of(target)
     values = _assignments(variables, "--var")
     if url is not None and "${" in url:
         # Checked here, once, rather than by every charge point in its worker.
@@ -276,14 +359,16 @@ def load(
         except UnknownVariable as exc:
             raise UsageError(f"{source}: {exc}") from None
     config = load_config(csms_config) if csms_config else None
-    if config is None and url is None and parsed.mock_csms is not None:
-        config = config_from_mapping(parsed.mock_csms, f"{scenario}: mock_csms")
+    mock_csms = fleet.mock_csms if fleet is not None else parsed.mock_csms
+    if config is None and url is None and mock_csms is not None:
+        config = config_from_mapping(mock_csms, f"{scenario}: mock_csms")
     base = ShardPlan(
         scenario=str(scenario),
         count=count,
         csms_url=url or "",
         id_pattern=id_pattern,
         ramp_up=_rate(ramp_up),
+        arrivals=arrivals,
         duration=seconds,
         loop=loop,
         seed=seed,
@@ -293,29 +378,53 @@ def load(
         connect_timeout=connect_timeout,
     )
     console = _console()
+    raise_fd_limit()  # workers inherit it
+    metrics: MetricsServer | None = None
+    live_figures: list[tuple[LoadStats, int]] = []
+    if metrics_port is not None:
+        metrics = MetricsServer(
+            lambda: live_figures[-1] if live_figures else None, host=metrics_host, port=metrics_port
+        )
+        metrics.start()  # a port in use: exit 2 before anything runs
+        console.print(f"metrics: {metrics.url}", highlight=False)
 
     async def main() -> LoadStats:
         async with _target(url, config) as target:
-            plans = _plans(base, target, shard, workers)
-            if quiet:
-                return await _execute(plans, engine, ray_address, workers, None)
-            with LiveProgress(count, seconds, console, plain_every=progress_every) as live:
-                latest: dict[int, dict[str, Any]] = {}
+            host = urlsplit(target.replace("{id}", "x")).hostname or "127.0.0.1"
+            addresses = plan_source_addresses(host, count, explicit)
+            plans = [
+                dataclasses.replace(plan, source_addresses=tuple(addresses or ()))
+                for plan in _plans(base, target, shard, workers)
+            ]
+            need = needs(count, workers=workers, target_host=host, addresses=addresses)
+            for warning in limit_warnings(need, read_limits()):
+                console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
+            latest: dict[int, dict[str, Any]] = {}
 
-                def progress(snapshots: dict[int, dict[str, Any]]) -> None:
-                    latest.update(snapshots)  # shown by _redraw, once a second
+            def progress(snapshots: dict[int, dict[str, Any]]) -> None:
+                latest.update(snapshots)  # shown by _redraw, once a second
 
-                redraw = asyncio.create_task(_redraw(live, latest, len(plans)))
+            wanted = metrics is not None or not quiet
+            with LiveProgress(
+                count, seconds, console if not quiet else _quiet(), plain_every=progress_every
+            ) as live:
+                redraw = asyncio.create_task(_redraw(live, latest, len(plans), live_figures))
                 try:
-                    return await _execute(plans, engine, ray_address, workers, progress)
+                    return await _execute(
+                        plans, engine, ray_address, workers, progress if wanted else None
+                    )
                 finally:
                     redraw.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await redraw
 
-    stats = run_loop(main())
+    try:
+        stats = run_loop(main())
+    finally:
+        if metrics is not None:
+            metrics.stop()
     results = evaluate_all(with_defaults(thresholds), stats)
-    unanswered = silence(stats, _call_timeout(parsed))
+    unanswered = silence(stats, min(_call_timeout(s) for s in scenarios))
     lead = lead_lines(stats, results, unanswered)
     _report(stats, results, console, json_path, csv_path, html_path, lead)
     if stats.opened == 0 and stats.target > 0:
@@ -325,7 +434,12 @@ def load(
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
-async def _redraw(live: LiveProgress, latest: dict[int, dict[str, Any]], shards: int) -> None:
+async def _redraw(
+    live: LiveProgress,
+    latest: dict[int, dict[str, Any]],
+    shards: int,
+    figures: list[tuple[LoadStats, int]],
+) -> None:
     """Update ``live`` once a second, just after each whole second of the run, from the
     latest snapshot of every shard (``latest``, filled as snapshots come). Until every
     shard has sent one, nothing is shown: a partial sum would show too few connected."""
@@ -339,7 +453,19 @@ async def _redraw(live: LiveProgress, latest: dict[int, dict[str, Any]], shards:
         snapshots = list(latest.values())
         merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots)
         connected = sum(int(s.get("connected", 0)) for s in snapshots)
+        figures[:] = [(merged, connected)]  # what the metrics serve
         live.update(merged, connected, time.time())
+
+
+def _scenarios(fleet: Fleet) -> list[model.Scenario]:
+    """The scenarios of a fleet's groups, as loaded (with the groups' charge points)."""
+    return [scenario for _path, scenario in fleet.scenarios]
+
+
+def _url_of(target: str | model.CsmsTarget | None) -> str | None:
+    if target is None:
+        return None
+    return target if isinstance(target, str) else target.url
 
 
 def _call_timeout(scenario: model.Scenario) -> float:
@@ -365,6 +491,10 @@ def _report(
         write_csv(stats, csv_path)
     if html_path is not None:
         write_html(stats, html_path, results, lead)
+
+
+def _quiet() -> Console:
+    return Console(quiet=True)
 
 
 def _console() -> Console:

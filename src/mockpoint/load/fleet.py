@@ -275,6 +275,11 @@ class Fleet(_Model):
     #: per group: where the file gives its ids (file, line, column), for the plan's problems
     _id_places: list[tuple[str, int, int]] = PrivateAttr(default_factory=list)
 
+    @property
+    def scenarios(self) -> list[tuple[Path, Scenario]]:
+        """Per group: its scenario file, and its scenario with the group's charge point."""
+        return list(self._scenarios)
+
     def plan(self, total: int | None = None) -> FleetPlan:
         """The run's plan for ``total`` charge points (``-n``; default ``charge_points:``,
         or else the groups' counts). Groups with a count take it; the weighted ones share

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import random
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,13 +36,16 @@ from typing import Any, TypeVar
 from mockpoint.clock import VirtualClock
 from mockpoint.errors import ConnectError, MockpointError, UsageError
 from mockpoint.ids import CounterIds
+from mockpoint.load.addresses import source_for
+from mockpoint.load.arrivals import Arrivals
+from mockpoint.load.fleet import EventPlan, FleetPlan, RollingReboot, Surge, load_fleet
 from mockpoint.load.stats import LoadStats
 from mockpoint.ocpp16.enums import ChargePointStatus, Reason
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.runtime.endpoint import Direction
 from mockpoint.scenario import model
-from mockpoint.scenario.loader import load_scenario
+from mockpoint.scenario.loader import is_fleet, load_scenario
 from mockpoint.scenario.outcome import Status, StepOutcome
 from mockpoint.scenario.runner import (
     NO_FRAMES,
@@ -94,6 +98,11 @@ class ShardPlan:
     id_pattern: str = DEFAULT_ID_PATTERN
     #: charge points started per second over the whole run; None: all at once
     ramp_up: float | None = None
+    #: how charge points arrive (docs/load-fleets.md, "Arrivals"); None: ``ramp_up``
+    arrivals: Arrivals | None = None
+    #: the source addresses to connect from, the charge point's by its number (see
+    #: :mod:`mockpoint.load.addresses`); empty: the system's choice
+    source_addresses: tuple[str, ...] = ()
     #: seconds from ``start_at`` to the end of the run; None: when every charge point has
     #: taken its steps (once)
     duration: float | None = None
@@ -127,10 +136,11 @@ class ShardPlan:
             return worker
         return f"shard {self.run_shard}/{self.run_shards}, {worker}"
 
-    def numbers(self) -> range:
+    def numbers(self, surged: int = 0) -> range:
         """The charge point numbers of this shard: every ``shards``-th, so that ramping up
-        spreads evenly over the shards."""
-        return range(self.first + self.shard, self.first + self.count, self.shards)
+        spreads evenly over the shards; with ``surged``, also those of a fleet's surges,
+        numbered after the others."""
+        return range(self.first + self.shard, self.first + self.count + surged, self.shards)
 
     def charge_point_id(self, number: int) -> str:
         return self.id_pattern.format(n=number)
@@ -154,23 +164,41 @@ def check_id_pattern(pattern: str, count: int, first: int = 1) -> None:
 
 
 class _Meter:
-    """A charge point's frames and calls, counted into the shard's statistics; no frame is
-    kept (a load run would hold gigabytes)."""
+    """A charge point's frames and calls, counted into the shard's statistics and, in a
+    fleet, its group's too; no frame is kept (a load run would hold gigabytes)."""
 
-    def __init__(self, stats: LoadStats) -> None:
-        self._stats = stats
+    def __init__(self, sinks: Sequence[LoadStats]) -> None:
+        self._sinks = tuple(sinks)
 
     def frame(self, direction: Direction, text: str) -> None:
-        if direction == "in":
-            self._stats.messages_in += 1
-        else:
-            self._stats.messages_out += 1
+        for stats in self._sinks:
+            if direction == "in":
+                stats.messages_in += 1
+            else:
+                stats.messages_out += 1
 
     def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
         pass  # the step that sees it fails, and is counted
 
     def call_finished(self, action: str, latency: float, outcome: str | None) -> None:
-        self._stats.call_finished(action, latency, outcome, time.time())
+        now = time.time()
+        for stats in self._sinks:
+            stats.call_finished(action, latency, outcome, now)
+
+
+@dataclass
+class _Group:
+    """What a group of charge points runs (the one scenario of a plain run, or a fleet's
+    group) and where its figures go: ``sinks`` are the shard's statistics and, in a fleet,
+    the group's own."""
+
+    name: str
+    scenario: model.Scenario
+    path: Path
+    loop: bool
+    labels: Any
+    sinks: tuple[LoadStats, ...]
+    meter: _Meter
 
 
 class Shard:
@@ -179,15 +207,67 @@ class Shard:
     def __init__(self, plan: ShardPlan, scenario: model.Scenario | None = None) -> None:
         self.plan = plan
         path = Path(plan.scenario)
-        self._path = path
-        self._scenario = scenario if scenario is not None else load_scenario(path)
-        self.stats = LoadStats(len(plan.numbers()), plan.start_at or time.time())
+        started = plan.start_at or time.time()
+        self.stats = LoadStats(0, started)
         self.stats.shard_of = plan.run_shards
         self.stats.shard_numbers = frozenset({plan.run_shard})
-        self._meter = _Meter(self.stats)
+        #: a fleet's plan (docs/load-fleets.md); None for a run of one scenario file
+        self.fleet: FleetPlan | None = None
+        self._groups: list[_Group] = []
+        if scenario is None and is_fleet(path):
+            self.fleet = load_fleet(path).plan(plan.count)
+            for group in self.fleet:
+                own = LoadStats(0, started)
+                self.stats.scenarios[group.name] = own
+                sinks: tuple[LoadStats, ...] = (self.stats, own)
+                loop = plan.loop if group.loop is None else group.loop
+                self._groups.append(
+                    _Group(
+                        group.name,
+                        group.scenario,
+                        group.scenario_path,
+                        loop,
+                        step_labels(group.scenario.steps),
+                        sinks,
+                        _Meter(sinks),
+                    )
+                )
+        else:
+            scenario = scenario if scenario is not None else load_scenario(path)
+            sinks = (self.stats,)  # one scenario: its figures are the run's
+            self._groups.append(
+                _Group(
+                    path.stem,
+                    scenario,
+                    path,
+                    plan.loop,
+                    step_labels(scenario.steps),
+                    sinks,
+                    _Meter(sinks),
+                )
+            )
+        surged = self.fleet.surged if self.fleet is not None else 0
+        self._numbers = plan.numbers(surged)
+        #: the charge points of the start (a surge's are counted as they arrive)
+        self.stats.target = len(plan.numbers())
+        for number in plan.numbers():
+            for stats in self._group(number)[0].sinks[1:]:
+                stats.target += 1
         self._charge_points: dict[int, ChargePoint] = {}
         self._handshakes = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
-        self._labels = step_labels(self._scenario.steps)
+        #: charge points an event keeps offline (a blackout, a partition), and those whose
+        #: power it cut (their steps stop until the power is back)
+        self._held: set[int] = set()
+        self._powered_off: dict[int, asyncio.Event] = {}
+        self._passes_of: dict[int, asyncio.Task[bool]] = {}
+
+    def _group(self, number: int) -> tuple[_Group, str]:
+        """The group of charge point ``number`` and its id."""
+        if self.fleet is None:
+            return self._groups[0], self.plan.charge_point_id(number)
+        group, n = self.fleet.member(number)
+        index = self.fleet.groups.index(group)
+        return self._groups[index], group.charge_point_id(n)
 
     @property
     def connected(self) -> int:
@@ -205,14 +285,18 @@ class Shard:
         start_at = plan.start_at or time.time()
         end_at = start_at + plan.duration if plan.duration is not None else None
         self.stats.started_at = start_at
+        for own in self.stats.scenarios.values():
+            own.started_at = start_at
         self.stats.rss_baseline_bytes = resident_memory()
+        arrivals = self._arrivals()
         tasks = [
-            asyncio.create_task(self._charge_point(index, number, start_at, end_at))
-            for index, number in zip(
-                range(plan.shard, plan.count, plan.shards), plan.numbers(), strict=True
-            )
+            asyncio.create_task(self._charge_point(number, start_at + arrivals[number], end_at))
+            for number in self._numbers
         ]
         sampler = asyncio.create_task(self._sample())
+        events = [
+            asyncio.create_task(self._event(event, start_at, end_at)) for event in self._events()
+        ]
         try:
             if end_at is None:
                 await asyncio.gather(*tasks)
@@ -221,24 +305,67 @@ class Shard:
                 if remaining > 0:
                     await asyncio.wait(tasks, timeout=remaining)
         finally:
-            for task in tasks:
+            for task in [*events, *tasks]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*events, *tasks, return_exceptions=True)
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
-            self.stats.sample_connected(time.time(), self.connected)
+            self._sample_now()
             self.stats.rss_bytes = resident_memory()
             await self._close_all()
             self.stats.finished_at = time.time()
+            for own in self.stats.scenarios.values():
+                own.finished_at = self.stats.finished_at
         return self.stats
+
+    def _arrivals(self) -> dict[int, float]:
+        plan = self.plan
+        offsets: dict[int, float] = {}
+        surges: dict[int, float] = {}
+        if self.fleet is not None:
+            for event in self.fleet.timeline(plan.seed):
+                if event.kind == "surge":
+                    surges.update((hit.number, hit.at) for hit in event.hits)
+        process = plan.arrivals
+        every = process.offsets(plan.count, plan.seed) if process is not None else None
+        for number in self._numbers:
+            index = number - plan.first
+            if number in surges:
+                offsets[number] = surges[number]
+            elif every is not None:
+                offsets[number] = every[index]
+            else:
+                offsets[number] = index / plan.ramp_up if plan.ramp_up else 0.0
+        return offsets
+
+    def _events(self) -> list[EventPlan]:
+        """The fleet's events with the hits on this shard's charge points."""
+        if self.fleet is None:
+            return []
+        mine = set(self._numbers)
+        return [
+            EventPlan(event.index, event.event, tuple(h for h in event.hits if h.number in mine))
+            for event in self.fleet.timeline(self.plan.seed)
+        ]
 
     async def _sample(self) -> None:
         """The connected gauge, once a second, on the second (so shards line up)."""
         while True:
             now = time.time()
             await asyncio.sleep(1.0 - now % 1.0)
-            self.stats.sample_connected(time.time(), self.connected)
+            self._sample_now()
+
+    def _sample_now(self) -> None:
+        now = time.time()
+        self.stats.sample_connected(now, self.connected)
+        if self.fleet is not None:
+            counts = dict.fromkeys(self.stats.scenarios, 0)
+            for number, cp in self._charge_points.items():
+                if cp.connected:
+                    counts[self._group(number)[0].name] += 1
+            for name, own in self.stats.scenarios.items():
+                own.sample_connected(now, counts[name])
 
     async def _close_all(self) -> None:
         charge_points = list(self._charge_points.values())
@@ -251,42 +378,56 @@ class Shard:
             task.cancel()
         await asyncio.gather(*stops, return_exceptions=True)
 
-    async def _charge_point(
-        self, index: int, number: int, start_at: float, end_at: float | None
-    ) -> None:
-        plan, scenario, stats = self.plan, self._scenario, self.stats
-        delay = start_at + (index / plan.ramp_up if plan.ramp_up else 0.0) - time.time()
+    async def _charge_point(self, number: int, arrive_at: float, end_at: float | None) -> None:
+        plan = self.plan
+        group, cp_id = self._group(number)
+        scenario, sinks = group.scenario, group.sinks
+        delay = arrive_at - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
         if end_at is not None and time.time() >= end_at:
             return
-        cp_id = plan.charge_point_id(number)
+        if number - plan.first >= plan.count:  # a surge's: it joins the run now
+            for stats in sinks:
+                stats.target += 1
         speed = plan.speed if plan.speed is not None else scenario.clock.speed
         start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
         clock = VirtualClock(start, speed)
         station = build_station(scenario, cp_id, clock)
         variables: dict[str, Any] = dict(plan.variables)
+        dial = picows_transport.connect
+        if plan.source_addresses:
+            dial = functools.partial(
+                picows_transport.connect, local_addr=source_for(number, plan.source_addresses)
+            )
         connect = connector(
             plan.csms_url,
             scenario,
-            self._path,
+            group.path,
             station,
             variables,
             connect_timeout=plan.connect_timeout,
-            dial=picows_transport.connect,
+            dial=dial,
         )
+        start_at = self.stats.started_at
 
         async def counted() -> Any:
             try:
                 async with self._handshakes:
                     transport = await connect()
             except ConnectError as exc:
-                stats.connection_failed(_reason(str(exc)))
+                for stats in sinks:
+                    stats.connection_failed(_reason(str(exc)))
                 raise
-            stats.connection_opened()
-            if number not in self._charge_points:  # its first connection: ramping up
-                stats.ramp_seconds = max(stats.ramp_seconds, time.time() - start_at)
+            for stats in sinks:
+                stats.connection_opened()
+                if number not in self._charge_points:  # its first connection: ramping up
+                    stats.ramp_seconds = max(stats.ramp_seconds, time.time() - start_at)
             return transport
+
+        def dropped(_reason: str) -> None:
+            for stats in sinks:
+                stats.connection_dropped()
 
         cp = ChargePoint(
             station,
@@ -295,10 +436,10 @@ class Shard:
             ids=CounterIds(),
             call_timeout=scenario.timeout,
             connect_timeout=plan.connect_timeout,
-            observer=self._meter,
+            observer=group.meter,
         )
-        cp.meter = self._meter
-        cp.on_connection_lost = lambda _reason: stats.connection_dropped()
+        cp.meter = group.meter
+        cp.on_connection_lost = dropped
         boots_itself = boots_by_itself(scenario)
         try:
             await cp.start(auto_boot=boots_itself)
@@ -306,72 +447,166 @@ class Shard:
             return  # counted by counted()
         self._charge_points[number] = cp
         ctx = StepContext(cp, station, scenario.timeout, variables=variables)
-        boot = self._path if boots_itself else None
-        if not await self._passes(number, ctx, boot, end_at) or end_at is None:
-            return
+        boot = group.path if boots_itself else None
+        while True:
+            passes = asyncio.create_task(self._passes(number, group, ctx, boot, end_at))
+            self._passes_of[number] = passes
+            try:
+                await asyncio.wait([passes])
+            finally:
+                passes.cancel()
+                self._passes_of.pop(number, None)
+            power = self._powered_off.get(number)
+            if not passes.cancelled() or power is None:
+                if not passes.result() or end_at is None:
+                    return
+                break
+            # A blackout cut the power mid-pass: the steps start over once it is back,
+            # from a clean state (docs/load-fleets.md, "Events").
+            await power.wait()
+            boot = None
+            why = await recover(ctx)
+            self._drain(cp, ctx, sinks)
+            if why is not None:
+                await self._leave(number, cp, f"could not recover after a power cut: {why}", sinks)
+                return
+            if not group.loop:
+                break
         # Done with the steps: stay connected until the run ends, heartbeats flowing at the
         # CSMS's interval in wall time (OCPP 1.6 §4.6), counting what the CSMS sends
         # meanwhile. The clock runs at real time from here, whatever its speed: at speed 0
         # it would never reach the next heartbeat, at 60 they would come 60 times as often.
         clock.set_speed(1.0)
         station.notify()  # the driver re-arms the station's timers for the new speed
-        while time.time() < end_at:
+        while end_at is not None and time.time() < end_at:
             await asyncio.sleep(min(1.0, end_at - time.time()))
-            self._drain(cp, ctx)
+            self._drain(cp, ctx, sinks)
 
     async def _passes(
-        self, number: int, ctx: StepContext, boot: Path | None, end_at: float | None
+        self, number: int, group: _Group, ctx: StepContext, boot: Path | None, end_at: float | None
     ) -> bool:
         """The scenario's steps, once, or with ``loop`` again and again until ``end_at``;
         whether the charge point is still in the run (it left if it could not go on)."""
-        plan, stats, cp = self.plan, self.stats, ctx.cp
+        plan, sinks, cp = self.plan, group.sinks, ctx.cp
         backoff = Backoff(plan.backoff, plan.backoff_cap, f"{plan.seed}/{number}")
         last_failure = ""
 
         def finished(result: StepOutcome) -> None:
             nonlocal last_failure
             if result.status is Status.PASSED:
-                stats.step_finished(True, result.label)
+                for stats in sinks:
+                    stats.step_finished(True, result.label)
             elif result.status is Status.FAILED:
-                stats.step_finished(False, _failure(result))
+                for stats in sinks:
+                    stats.step_finished(False, _failure(result))
                 if not result.tolerated:
                     last_failure = _failure(result)
 
         while True:
             status = await run_steps(
-                ctx, self._scenario.steps, NO_FRAMES, finished, boot=boot, labels=self._labels
+                ctx, group.scenario.steps, NO_FRAMES, finished, boot=boot, labels=group.labels
             )
-            stats.iteration_finished()
-            self._drain(cp, ctx)
+            for stats in sinks:
+                stats.iteration_finished()
+            self._drain(cp, ctx, sinks)
             boot = None
-            if not plan.loop or end_at is None:
+            if not group.loop or end_at is None:
                 return True
             if status is not Status.FAILED:
                 backoff.reset()
                 await asyncio.sleep(0)  # a pass that never waits must not starve the others
                 continue
             # The next pass starts from a clean state, after a pause: a pass that fails at
-            # once must not spin (PRODUCT.md, "Load").
+            # once must not spin (docs/load-fleets.md, "Failures").
+            while number in self._held:  # an event keeps it offline: recover once back
+                await asyncio.sleep(RECONNECT_POLL)
             why = await recover(ctx)
-            self._drain(cp, ctx)
+            self._drain(cp, ctx, sinks)
             if why is None:
-                stats.recovered()
+                for stats in sinks:
+                    stats.recovered()
             delay = backoff.next_delay()
             if why is not None:
                 why = f"could not recover: {why}"
             elif backoff.failures >= plan.give_up_after:
                 why = f"{backoff.failures} passes in a row failed; the last: {last_failure}"
             if why is not None:
-                await self._leave(number, cp, why.splitlines()[0])
+                await self._leave(number, cp, why.splitlines()[0], sinks)
                 return False
             await asyncio.sleep(max(0.0, min(delay, end_at - time.time())))
             if time.time() >= end_at:
                 return True
 
-    async def _leave(self, number: int, cp: ChargePoint, reason: str) -> None:
+    async def _event(self, event: EventPlan, start_at: float, end_at: float | None) -> None:
+        """Apply one fleet event to this shard's charge points at their times
+        (docs/load-fleets.md, "Events"), and record it for the reports."""
+        kind, hits = event.kind, event.hits
+        if not hits:
+            return
+        at = start_at + event.event.at
+        backs = [hit.back_at for hit in hits if hit.back_at is not None]
+        until = start_at + max(backs) if backs else None
+        if kind == "rolling_reboot":
+            until = start_at + max(hit.at for hit in hits)
+        self.stats.event_applied(kind, at, until, len(hits), _event_label(event))
+        if kind == "surge":
+            return  # its charge points arrive by themselves, at the surge
+        effect = event.event.effect
+        hard = isinstance(effect, RollingReboot) and effect.type == "Hard"
+        returns: list[asyncio.Task[None]] = []
+        try:
+            for hit in sorted(hits, key=lambda h: h.at):
+                delay = start_at + hit.at - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                cp = self._charge_points.get(hit.number)
+                if cp is None or hit.number in self._held:
+                    continue  # not (yet, or any more) in the run, or already cut off
+                if kind == "rolling_reboot":
+                    cp.station.request_reboot(hard=hard)  # as a Reset.req would (§5.14)
+                    continue
+                back_at = start_at + (hit.back_at or hit.at)
+                returns.append(
+                    asyncio.create_task(self._cut_off(hit.number, cp, kind == "blackout", back_at))
+                )
+            await asyncio.gather(*returns)
+        finally:
+            for task in returns:
+                task.cancel()
+            await asyncio.gather(*returns, return_exceptions=True)
+
+    async def _cut_off(self, number: int, cp: ChargePoint, power: bool, back_at: float) -> None:
+        """The connection of ``number`` drops without a close frame (and, with ``power``,
+        its power goes: its steps stop) until ``back_at``, wall time; then it reconnects,
+        transaction messages queued meanwhile going first (§4.7)."""
+        self._held.add(number)
+        back = asyncio.Event()
+        if power:
+            self._powered_off[number] = back
+            passes = self._passes_of.get(number)
+            if passes is not None:
+                passes.cancel()
+        try:
+            await cp.lose_connection(power=power)
+            delay = back_at - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._held.discard(number)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(cp.connect_timeout + 1):
+                    await cp.reconnect()
+        finally:
+            self._held.discard(number)
+            self._powered_off.pop(number, None)
+            back.set()
+
+    async def _leave(
+        self, number: int, cp: ChargePoint, reason: str, sinks: Sequence[LoadStats]
+    ) -> None:
         """A charge point that cannot go on leaves the run: it closes its connection
         normally and is counted with ``reason``."""
-        self.stats.charge_point_abandoned(reason)
+        for stats in sinks:
+            stats.charge_point_abandoned(reason)
         self._charge_points.pop(number, None)
         stopping = asyncio.ensure_future(cp.stop())
         _done, pending = await asyncio.wait([stopping], timeout=CLOSE_GRACE)
@@ -379,11 +614,12 @@ class Shard:
             task.cancel()
         await asyncio.gather(stopping, return_exceptions=True)
 
-    def _drain(self, cp: ChargePoint, ctx: StepContext) -> None:
+    def _drain(self, cp: ChargePoint, ctx: StepContext, sinks: Sequence[LoadStats]) -> None:
         """Count the CSMS's requests and forget them, with the problems already counted as
         failed steps: a charge point holds nothing that grows with the length of the run."""
         for received in cp.received:
-            self.stats.request_received(received.call.action, not_supported=received.not_supported)
+            for stats in sinks:
+                stats.request_received(received.call.action, not_supported=received.not_supported)
         del cp.received[:]
         del cp.problems[:]
         ctx.inbox_cursor = 0
@@ -392,6 +628,24 @@ class Shard:
         """Requests and problems the charge points hold right now (bounded by :meth:`_drain`;
         for tests and diagnostics)."""
         return sum(len(cp.received) + len(cp.problems) for cp in self._charge_points.values())
+
+
+def _event_label(event: EventPlan) -> str:
+    """What the reports call an event: ``blackout of 50% for 30s``, the same on every
+    shard."""
+    effect = event.event.effect
+    of = f" of {effect.group}" if effect.group else ""
+    if isinstance(effect, Surge):
+        return f"surge of {effect.count} charge points{of}"
+    share = f"{effect.fraction:.0%}{of}"
+    if isinstance(effect, RollingReboot):
+        return f"rolling {effect.type.lower()} reboot of {share} over {_seconds(effect.over)}"
+    return f"{event.kind} of {share} for {_seconds(effect.for_)}"
+
+
+def _seconds(value: float) -> str:
+    whole = int(round(value))
+    return f"{whole}s" if whole < 120 or whole % 60 else f"{whole // 60}m"
 
 
 class Backoff:
