@@ -192,8 +192,10 @@ def test_csv_reads_back(tmp_path: Path) -> None:
     with path.open(newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     assert tuple(rows[0]) == CSV_HEADER
-    table = {row[0]: dict(zip(CSV_HEADER, row, strict=True)) for row in rows[1:]}
+    assert rows[0][:2] == ["scenario", "action"]
+    table = {row[1]: dict(zip(CSV_HEADER, row, strict=True)) for row in rows[1:]}
     assert list(table) == ["Authorize", "Heartbeat", "StartTransaction", "(all)"]
+    assert {row[0] for row in rows[1:]} == {"(all)"}  # one scenario file: the run's rows only
     heartbeat = table["Heartbeat"]
     assert (heartbeat["calls"], heartbeat["ok"], heartbeat["errors"]) == ("42", "40", "2")
     assert heartbeat["callerrors"] == "NotImplemented=2"

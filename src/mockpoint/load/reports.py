@@ -22,7 +22,7 @@ import csv
 import html
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -426,32 +426,37 @@ def write_csv(stats: LoadStats, path: Path | str) -> None:
     with path.open("w", newline="", encoding="utf-8", errors="backslashreplace") as file:
         writer = csv.writer(file)
         writer.writerow(CSV_HEADER)
-        groups = [(ALL, stats)] + [(name, stats.scenarios[name]) for name in sorted(stats.scenarios)]
+        groups = [(ALL, stats)] + [
+            (name, stats.scenarios[name]) for name in sorted(stats.scenarios)
+        ]
         for scenario, group in groups:
-            _write_action_rows(writer, scenario, group)
+            writer.writerows(_csv_rows(scenario, group))
 
 
-def _write_action_rows(writer: Any, scenario: str, stats: LoadStats) -> None:
+def _csv_rows(scenario: str, stats: LoadStats) -> list[list[str | int | float]]:
+    """The rows of ``stats``'s actions and their ``(all)``, under ``scenario``."""
+    rows: list[list[str | int | float]] = []
     for name, action in _rows(stats):
-            histogram = action.histogram
-            latencies: list[str | float] = [""] * 5
-            if histogram.count:
-                latencies = [histogram.percentile(q) / 1000 for q in (50, 95, 99)]
-                latencies += [histogram.max / 1000, round(histogram.mean / 1000, 3)]
-            writer.writerow(
-                [
-                    _cell(scenario),
-                    _cell(name),
-                    action.count,
-                    action.ok,
-                    action.errors,
-                    _cell(";".join(f"{c}={n}" for c, n in sorted(action.callerrors.items()))),
-                    action.timeouts,
-                    action.lost,
-                    action.invalid,
-                    *latencies,
-                ]
-            )
+        histogram = action.histogram
+        latencies: list[str | float] = [""] * 5
+        if histogram.count:
+            latencies = [histogram.percentile(q) / 1000 for q in (50, 95, 99)]
+            latencies += [histogram.max / 1000, round(histogram.mean / 1000, 3)]
+        rows.append(
+            [
+                _cell(scenario),
+                _cell(name),
+                action.count,
+                action.ok,
+                action.errors,
+                _cell(";".join(f"{c}={n}" for c, n in sorted(action.callerrors.items()))),
+                action.timeouts,
+                action.lost,
+                action.invalid,
+                *latencies,
+            ]
+        )
+    return rows
 
 
 def _cell(text: str) -> str:
@@ -505,6 +510,11 @@ def html_report(
         parts.append("</ul>")
     parts += _charts(stats)
     parts += ["<h2>Actions</h2>", _html_table(stats)]
+    if stats.scenarios:
+        parts += ["<h2>By scenario</h2>", _html_rows(SCENARIO_HEAD, _scenario_rows(stats), 1)]
+    if stats.events:
+        rows = [cells for _record, cells in _event_rows(stats)]
+        parts += ["<h2>Events</h2>", _html_rows(EVENTS_HEAD, rows, 2)]
     failures = _top_failures(stats)
     if failures:
         parts.append("<h2>Most frequent step failures</h2>")
@@ -575,10 +585,21 @@ def _overview(stats: LoadStats) -> str:
 
 
 def _charts(stats: LoadStats) -> list[str]:
-    """Latency, connected charge points and calls per second, on one time axis."""
+    """Latency, connected charge points and calls per second, on one time axis, each
+    with the fleet's events: a shaded band from when one struck until the last charge
+    point was back, or a line when it has no such end."""
     windows, width = _windows(stats)
     per = "per second" if width == 1 else f"per {width} s window"
     span = (windows[0][0], windows[-1][0]) if windows else (0.0, 1.0)
+    origin = _origin(stats)
+    marks = [
+        _Mark(
+            record.at - origin,
+            None if record.until is None or record.until <= record.at else record.until - origin,
+            record.label,
+        )
+        for record in stats.events
+    ]
     latency = [
         _Series(
             f"p{q}",
@@ -600,11 +621,11 @@ def _charts(stats: LoadStats) -> list[str]:
     ]
     return [
         f"<h2>Latency of answered calls ({per})</h2>",
-        _chart(latency, "ms", span),
+        _chart(latency, "ms", span, marks),
         "<h2>Connected charge points</h2>",
-        _chart(connected, "charge points", span),
+        _chart(connected, "charge points", span, marks),
         f"<h2>Calls per second ({per})</h2>",
-        _chart(calls, "calls/s", span),
+        _chart(calls, "calls/s", span, marks),
     ]
 
 
@@ -615,6 +636,26 @@ def _counts_table(
     for text, n in rows:
         cells = [f"<td>{html.escape(text)}</td>", f'<td class="n">{n:,}</td>']
         lines.append("<tr>" + "".join(reversed(cells) if count_first else cells) + "</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _html_rows(head: Sequence[str], rows: list[list[str]], text_columns: int) -> str:
+    """A table of text cells, escaped: the first ``text_columns`` as text, the rest as
+    numbers."""
+    e = html.escape
+    lines = ["<table><tr>" + "".join(f"<th>{e(title)}</th>" for title in head) + "</tr>"]
+    for cells in rows:
+        lines.append(
+            "<tr>"
+            + "".join(
+                f"<td>{e(cell)}</td>"
+                if position < text_columns
+                else f'<td class="n">{e(cell)}</td>'
+                for position, cell in enumerate(cells)
+            )
+            + "</tr>"
+        )
     lines.append("</table>")
     return "\n".join(lines)
 
@@ -664,6 +705,22 @@ class _Series:
     points: list[tuple[float, float]]
 
 
+@dataclass
+class _Mark:
+    """An event on a chart, in seconds since the start: a band to ``end``, or a line."""
+
+    at: float
+    end: float | None
+    label: str
+
+
+def _origin(stats: LoadStats) -> int:
+    """Second 0 of the charts: the start of the run, or the timeline's first second when a
+    hand-made file starts later (or not at all)."""
+    first = min(stats.timeline, default=int(stats.started_at))
+    return int(stats.started_at) if 0 < stats.started_at <= first else first
+
+
 def _windows(stats: LoadStats) -> tuple[list[tuple[float, TimelinePoint]], int]:
     """The timeline in windows of ``width`` seconds (1 unless the run is long), each merged
     exactly, with its start in seconds since the run started. Every window from the first
@@ -671,7 +728,7 @@ def _windows(stats: LoadStats) -> tuple[list[tuple[float, TimelinePoint]], int]:
     if not stats.timeline:
         return [], 1
     first, last = min(stats.timeline), max(stats.timeline)
-    origin = int(stats.started_at) if 0 < stats.started_at <= first else first
+    origin = _origin(stats)
     width = max(1, math.ceil((last - first + 1) / MAX_POINTS))
     windows = [TimelinePoint() for _ in range((last - first) // width + 1)]
     for second, point in sorted(stats.timeline.items()):
@@ -689,9 +746,15 @@ _W, _H = 760, 230
 _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 24, 44
 
 
-def _chart(series: list[_Series], y_label: str, span: tuple[float, float]) -> str:
+def _chart(
+    series: list[_Series],
+    y_label: str,
+    span: tuple[float, float],
+    marks: Sequence[_Mark] = (),
+) -> str:
     """An SVG line chart with labelled axes and tick values; a note when it has no data.
-    ``span`` is the time axis, the same for every chart so that they line up."""
+    ``span`` is the time axis, the same for every chart so that they line up; ``marks``
+    are drawn behind the lines, cut to the span."""
     e = html.escape
     points = [point for line in series for point in line.points]
     if not points:
@@ -741,6 +804,7 @@ def _chart(series: list[_Series], y_label: str, span: tuple[float, float]) -> st
         f'<text class="label" transform="translate(14 {_TOP + plot_h / 2:.0f}) rotate(-90)" '
         f'text-anchor="middle">{e(y_label)}</text>',
     ]
+    out += _marks(marks, sx, x_lo, x_hi)
     legend_x = _W - _RIGHT
     for line in reversed(series):
         out.append(
@@ -763,6 +827,40 @@ def _chart(series: list[_Series], y_label: str, span: tuple[float, float]) -> st
             )
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _marks(
+    marks: Sequence[_Mark], sx: Callable[[float], float], x_lo: float, x_hi: float
+) -> list[str]:
+    """Each event within the time axis: a shaded band, or a dashed line, with its label at
+    the top (on one of three rows, so that events close together stay readable) and as a
+    tooltip."""
+    e = html.escape
+    out = []
+    top, bottom = _TOP, _H - _BOTTOM
+    for position, mark in enumerate(marks):
+        end = mark.at if mark.end is None else mark.end
+        if end < x_lo or mark.at > x_hi:
+            continue
+        x0, x1 = sx(max(mark.at, x_lo)), sx(min(end, x_hi))
+        title = f"<title>{e(mark.label)}</title>"
+        if mark.end is None:
+            out.append(
+                f'<line class="event-line" x1="{x0:.1f}" x2="{x0:.1f}" y1="{top}" '
+                f'y2="{bottom}">{title}</line>'
+            )
+        else:
+            out.append(
+                f'<rect class="event-band" x="{x0:.1f}" y="{top}" width="{max(x1 - x0, 1):.1f}" '
+                f'height="{bottom - top}">{title}</rect>'
+            )
+        # right of its start, or left of its end once past the middle: inside the chart
+        x, anchor = (x0 + 3, "start") if x0 < _LEFT + (_W - _LEFT - _RIGHT) / 2 else (x1 - 3, "end")
+        out.append(
+            f'<text class="event-label" x="{x:.1f}" y="{top + 11 + 12 * (position % 3)}" '
+            f'text-anchor="{anchor}">{e(mark.label)}</text>'
+        )
+    return out
 
 
 def _step(span: float, count: int = 5) -> float:
@@ -810,4 +908,6 @@ svg.chart{max-width:100%;height:auto;display:block}
 .grid{stroke:#eee}.axis{stroke:#888}.tick{font-size:11px;fill:#666}
 .label{font-size:12px;fill:#444}.legend{font-size:12px;font-weight:600}
 polyline{stroke-width:1.5;stroke-linejoin:round}.empty{color:#888}
+.event-band{fill:#8a8a8a;fill-opacity:.15}.event-line{stroke:#8a8a8a;stroke-dasharray:4 3}
+.event-label{font-size:10px;fill:#555;paint-order:stroke;stroke:#fff;stroke-width:3px}
 """
