@@ -387,6 +387,7 @@ def load(
         )
         metrics.start()  # a port in use: exit 2 before anything runs
         console.print(f"metrics: {metrics.url}", highlight=False)
+        console.file.flush()  # a log reader (or a scraper's setup) needs it now
 
     async def main() -> LoadStats:
         async with _target(url, config) as target:

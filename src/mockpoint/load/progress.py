@@ -180,7 +180,7 @@ class LiveProgress:
         return Progress(
             elapsed=elapsed,
             connected=connected,
-            target=self.target,
+            target=max(self.target, stats.target),  # a surge adds to the planned
             messages_per_s=rate,
             calls=stats.calls,
             errors=stats.errors,
