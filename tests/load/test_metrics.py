@@ -243,6 +243,21 @@ def test_a_later_scrape_sees_the_counters_grow(
     assert two.actions["Heartbeat"].count == 5 and one.opened == 3
 
 
+def test_recoveries_and_charge_points_that_left_are_counted(
+    server: tuple[MetricsServer, list[tuple[LoadStats, int] | None]],
+) -> None:
+    metrics, snapshots = server
+    one, two = shard(2), shard(2)
+    one.recovered()
+    two.recovered()
+    two.charge_point_abandoned("5 passes in a row failed")
+    snapshots.append((LoadStats.merged([one, two]), 3))
+    seen = samples(scrape(metrics.url)[0])
+    assert seen["mockpoint_load_recoveries_total"][frozenset()] == 2
+    left = seen["mockpoint_load_charge_points_abandoned_total"]
+    assert left == {key(reason="5 passes in a row failed"): 1}
+
+
 def test_a_port_in_use_is_a_usage_error() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""``mockpoint load SCENARIO -n N`` and ``mockpoint merge RESULTS...`` (PRODUCT.md, "Load").
+"""``mockpoint load SCENARIO -n N`` and ``mockpoint merge RESULTS...`` (docs/load.md).
 
 Exit codes of ``mockpoint load`` (:class:`~mockpoint.errors.ExitCode`), as its ``--help``
 gives them (:data:`EXIT_CODES`):

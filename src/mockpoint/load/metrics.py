@@ -177,10 +177,24 @@ def metric_families(stats: LoadStats, connected: int) -> list[Metric]:
     )
     for action_name, n in _labelled(stats.received).items():
         requests.add_metric((action_name,), n)
+    abandoned = CounterMetricFamily(
+        PREFIX + "charge_points_abandoned",
+        "Charge points that left the run because they could not go on, by the first line "
+        'of why (docs/load.md, "Failures").',
+        labels=("reason",),
+    )
+    for reason, n in _labelled(stats.abandoned_reasons).items():
+        abandoned.add_metric((reason,), n)
     families += [
         calls,
         callerrors,
         latency,
+        _counter(
+            "recoveries",
+            "Times a charge point whose pass failed was brought back to a clean state.",
+            stats.recoveries,
+        ),
+        abandoned,
         _counter("connections_opened", "WebSocket connections opened.", stats.opened),
         failures,
         _counter(

@@ -6,7 +6,7 @@ load run adds is counting instead of recording: each CALL's outcome and latency,
 connection and step, go into the shard's :class:`LoadStats`, which merge exactly with the
 other shards'. A charge point's failed step is counted, never fatal to the run.
 
-Failure never makes a charge point spin (PRODUCT.md, "Load"). With ``--loop``, a charge
+Failure never makes a charge point spin (docs/load.md, "Failures"). With ``--loop``, a charge
 point whose pass failed recovers to a clean state (:func:`recover`: its transactions
 stopped, cables out, faults cleared) and pauses (:class:`Backoff`) before its next pass; one
 that cannot recover, or fails :data:`GIVE_UP_AFTER` passes in a row, leaves the run, counted
@@ -517,7 +517,7 @@ class Shard:
                 await asyncio.sleep(0)  # a pass that never waits must not starve the others
                 continue
             # The next pass starts from a clean state, after a pause: a pass that fails at
-            # once must not spin (docs/load-fleets.md, "Failures").
+            # once must not spin (docs/load.md, "Failures").
             while number in self._held:  # an event keeps it offline: recover once back
                 await asyncio.sleep(RECONNECT_POLL)
             why = await recover(ctx)

@@ -22,8 +22,8 @@ ACTION is an OCPP 1.6 action that the charge point sends (OCPP 1.6 §4); without
 metric covers every action. Comparisons are exact (fractions, not floats), so
 ``errors<=0.3%`` holds for 3 errors in 1000 calls.
 
-Two verdicts hold without being asked for (PRODUCT.md, "Load": a load run is honest about
-failure):
+Two verdicts hold without being asked for (docs/load.md, "Verdict and exit code": a load
+run is honest about failure):
 
 - a run with no threshold on ``failed_steps`` is held to ``failed_steps==0``
   (:func:`with_defaults`): any failed step fails it, and a threshold such as
