@@ -8,11 +8,15 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from conftest import UNIT
+from csms_process import Csms
+from mockpoint.cli.main import main
 from mockpoint.load import fleet
 from mockpoint.load.reports import (
     CSV_HEADER,
@@ -269,6 +273,91 @@ def test_html_tables_by_scenario_and_of_events_escape_their_text() -> None:
     assert page.count(f">{escaped}</text>") == 3  # a label on each chart
     assert "<script" not in page
     assert re.findall(r"(?:src|href)\s*=", page) == []
+
+
+# --- a real run -------------------------------------------------------------------------
+
+CHARGING = """\
+name: charging
+charge_point: {id: CP-X, connectors: 1}
+clock: {speed: 1}
+timeout: 5s
+steps:
+  - plug_in: {connector: 1}
+  - start_transaction: {connector: 1, id_tag: TAG-1}
+  - charge: {connector: 1, power: 11kW, duration: 10m}
+  - stop_transaction: {connector: 1}
+  - unplug: {connector: 1}
+"""
+IDLE = """\
+name: idle
+charge_point: {id: CP-Y, connectors: 1}
+clock: {speed: 0}
+steps:
+  - send: Heartbeat
+"""
+FLEET = """\
+fleet: depot and highway
+groups:
+  - {scenario: charging.yaml, name: depot, count: 4, loop: true, id_pattern: "DEPOT-{n:03d}"}
+  - {scenario: idle.yaml, name: highway, count: 2, id_pattern: "HWY-{n:03d}"}
+events:
+  - {at: 1s, blackout: {fraction: 0.5, for: 1s, reconnect_within: 0.5s, group: depot}}
+  - {at: 2s, surge: {count: 2, group: highway}}
+"""
+
+
+def test_the_reports_of_a_fleet_run_in_two_workers_match_what_the_csms_saw(
+    tmp_path: Path, csms: Csms, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in (("charging", CHARGING), ("idle", IDLE), ("fleet", FLEET)):
+        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+    out = {suffix: tmp_path / f"load.{suffix}" for suffix in ("json", "csv", "html")}
+    args = ["load", str(tmp_path / "fleet.yaml"), "--duration", "4s", "--workers", "2"]
+    args += ["--csms", csms.url, "-q"]
+    for suffix, path in out.items():
+        args += [f"--{suffix}", str(path)]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    boots = Counter(cp for cp, action in csms_calls(csms) if action == "BootNotification")
+    starts = Counter(cp for cp, action in csms_calls(csms) if action == "StartTransaction")
+    # Half the depot lost power and booted again; the surge brought two more to the highway.
+    assert sorted(boots.values()) == [1, 1, 1, 1, 1, 1, 2, 2]
+    twice = sorted(cp for cp, n in boots.items() if n == 2)
+    assert len(twice) == 2 and all(cp.startswith("DEPOT-") for cp in twice)
+    # Each group's rows count what the CSMS received from that group's charge points.
+    table = {(row["scenario"], row["action"]): row for row in read_csv(out["csv"])}
+    for name, prefix in (("depot", "DEPOT-"), ("highway", "HWY-")):
+        sent = sum(n for cp, n in boots.items() if cp.startswith(prefix))
+        assert table[name, "BootNotification"]["calls"] == str(sent)
+    assert table["depot", "StartTransaction"]["ok"] == str(sum(starts.values()))
+    assert ("highway", "StartTransaction") not in table
+    assert table["(all)", "BootNotification"]["calls"] == str(sum(boots.values()))
+    assert cells(lines, "depot")[:2] == ["depot", "4"]
+    assert cells(lines, "highway")[:2] == ["highway", "4"]  # 2, and 2 of the surge
+    blackout = cells(lines, "+0m01s")
+    assert blackout[1:3] == ["blackout of 50% of depot for 1s", "2"]
+    assert 1.0 <= float(blackout[3].removesuffix(" s")) <= 1.5 + UNIT  # back, reconnected
+    assert cells(lines, "+0m02s")[1:] == ["surge of 2 charge points of highway", "2", "–"]
+    # The JSON has one record of each event, whichever worker applied it.
+    document = json.loads(out["json"].read_text(encoding="utf-8"))
+    assert [(e["kind"], e["charge_points"]) for e in document["events"]] == [
+        ("blackout", 2),
+        ("surge", 2),
+    ]
+    assert list(document["scenarios"]) == ["depot", "highway"]
+    for chart in charts(out["html"].read_text(encoding="utf-8")):
+        classes = [e.get("class") for e in chart.iter() if e.get("class", "").startswith("event-")]
+        assert classes == ["event-band", "event-label", "event-line", "event-label"]
+
+
+def csms_calls(csms: Csms) -> list[tuple[str, str]]:
+    """(charge point, action) of every CALL the CSMS received."""
+    return [
+        (f["cp"], f["frame"][2])
+        for f in csms.frames()
+        if f["direction"] == "in" and isinstance(f["frame"], list) and f["frame"][0] == 2
+    ]
 
 
 # --- a run of one scenario file -----------------------------------------------------------
