@@ -218,6 +218,7 @@ class Shard:
             self.fleet = load_fleet(path).plan(plan.count)
             for group in self.fleet:
                 own = LoadStats(0, started)
+                own.shard_of, own.shard_numbers = plan.run_shards, frozenset({plan.run_shard})
                 self.stats.scenarios[group.name] = own
                 sinks: tuple[LoadStats, ...] = (self.stats, own)
                 loop = plan.loop if group.loop is None else group.loop
