@@ -52,13 +52,19 @@ INTROS: dict[str, str] = {
         "```"
     ),
     "load": (
-        "Runs one scenario on N charge points at once and reports latency percentiles, "
-        "errors and connections per action. Thresholds (`--threshold` or a `thresholds:` "
-        "list in the scenario) decide the exit code: 0 all hold, 1 one breaks, 2 usage error, "
-        "3 no charge point could connect.\n\n"
+        "Runs one scenario, or a fleet of them ([load-fleets.md](../load-fleets.md)), on N "
+        "charge points at once and reports latency percentiles, errors and connections per "
+        "action. A failed step fails the run unless a `failed_steps` threshold allows it, and "
+        "so does a CSMS that stops answering; other thresholds (`--threshold` or a "
+        "`thresholds:` list in the file) decide too. Exit codes: 0 passed, 1 failed (the "
+        "report leads with why), 2 usage error or invalid file, 3 no charge point could "
+        "connect. [load.md](../load.md) says what each charge point does, "
+        "[load-metrics.md](../load-metrics.md) what `--metrics-port` serves and "
+        "[load-limits.md](../load-limits.md) what a large run needs of the machine.\n\n"
         "```sh\n"
         "mockpoint load examples/02-plug-in-first-charging.yaml -n 2000 --ramp-up 200/s \\\n"
         "    --duration 10m --loop --csms ws://staging:9000/ocpp --threshold 'p99<500ms'\n"
+        "mockpoint load examples/load/fleet.yaml -n 400 --metrics-port 9464 --html load.html\n"
         "```"
     ),
     "merge": (

@@ -40,9 +40,9 @@ from typing import ClassVar
 class ExitCode(enum.IntEnum):
     """Process exit codes of ``mockpoint run`` and ``mockpoint load`` (PRODUCT.md)."""
 
-    #: every scenario passed (load: every threshold held)
+    #: every scenario passed (load: every threshold held, no step failed, calls were answered)
     OK = 0
-    #: at least one scenario failed, or the CSMS violated the protocol
+    #: at least one scenario failed, or the CSMS violated the protocol (load: docs/load.md)
     FAILED = 1
     #: usage error or invalid scenario file; nothing was run
     USAGE = 2
