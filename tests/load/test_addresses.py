@@ -196,7 +196,7 @@ def test_each_limit_too_low_is_named_with_the_command_that_raises_it() -> None:
         "(`sysctl -w net.ipv4.ip_local_port_range='1024 65535'`)",
         "`sysctl -w net.core.somaxconn=400`",
         "`sysctl -w net.netfilter.nf_conntrack_max=55000`",
-        "about 2.3 GiB for 50,000 charge points and 1.0 GiB available",
+        "about 2.6 GiB for 50,000 charge points and 1.0 GiB available",
     ]
     assert len(warnings) == len(expected)
     for warning, text in zip(warnings, expected, strict=True):
