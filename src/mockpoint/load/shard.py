@@ -249,6 +249,16 @@ class Shard:
             )
         surged = self.fleet.surged if self.fleet is not None else 0
         self._numbers = plan.numbers(surged)
+        #: the fleet's events, each with its hits on this shard's charge points
+        self._timeline: list[EventPlan] = []
+        if self.fleet is not None:
+            mine = set(self._numbers)
+            self._timeline = [
+                EventPlan(
+                    event.index, event.event, tuple(h for h in event.hits if h.number in mine)
+                )
+                for event in self.fleet.timeline(plan.seed)
+            ]
         #: the charge points of the start (a surge's are counted as they arrive)
         self.stats.target = len(plan.numbers())
         for number in plan.numbers():
@@ -296,7 +306,7 @@ class Shard:
         ]
         sampler = asyncio.create_task(self._sample())
         events = [
-            asyncio.create_task(self._event(event, start_at, end_at)) for event in self._events()
+            asyncio.create_task(self._event(event, start_at, end_at)) for event in self._timeline
         ]
         try:
             if end_at is None:
@@ -324,10 +334,9 @@ class Shard:
         plan = self.plan
         offsets: dict[int, float] = {}
         surges: dict[int, float] = {}
-        if self.fleet is not None:
-            for event in self.fleet.timeline(plan.seed):
-                if event.kind == "surge":
-                    surges.update((hit.number, hit.at) for hit in event.hits)
+        for event in self._timeline:
+            if event.kind == "surge":
+                surges.update((hit.number, hit.at) for hit in event.hits)
         process = plan.arrivals
         every = process.offsets(plan.count, plan.seed) if process is not None else None
         for number in self._numbers:
@@ -339,16 +348,6 @@ class Shard:
             else:
                 offsets[number] = index / plan.ramp_up if plan.ramp_up else 0.0
         return offsets
-
-    def _events(self) -> list[EventPlan]:
-        """The fleet's events with the hits on this shard's charge points."""
-        if self.fleet is None:
-            return []
-        mine = set(self._numbers)
-        return [
-            EventPlan(event.index, event.event, tuple(h for h in event.hits if h.number in mine))
-            for event in self.fleet.timeline(self.plan.seed)
-        ]
 
     async def _sample(self) -> None:
         """The connected gauge, once a second, on the second (so shards line up)."""
