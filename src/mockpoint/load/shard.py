@@ -247,6 +247,8 @@ class Shard:
                     _Meter(sinks),
                 )
             )
+        # by name: comparing group plans would compare their scenarios field by field
+        self._by_name = {group.name: group for group in self._groups}
         surged = self.fleet.surged if self.fleet is not None else 0
         self._numbers = plan.numbers(surged)
         #: the fleet's events, each with its hits on this shard's charge points
@@ -277,8 +279,7 @@ class Shard:
         if self.fleet is None:
             return self._groups[0], self.plan.charge_point_id(number)
         group, n = self.fleet.member(number)
-        index = self.fleet.groups.index(group)
-        return self._groups[index], group.charge_point_id(n)
+        return self._by_name[group.name], group.charge_point_id(n)
 
     @property
     def connected(self) -> int:
