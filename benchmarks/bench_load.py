@@ -58,6 +58,9 @@ from standin_csms import raise_open_files_limit, read_lines, start_standin, stop
 HERE = Path(__file__).resolve().parent
 HEARTBEATS_SCENARIO = HERE / "scenarios" / "heartbeats.yaml"
 IDLE_SCENARIO = HERE / "scenarios" / "idle.yaml"
+CHARGING_SCENARIO = HERE / "scenarios" / "charging.yaml"
+#: Seconds a ``mockpoint load`` command takes to start its worker before the first arrival.
+STARTUP_ALLOWANCE = 1.5
 SUBPROTOCOL = "ocpp1.6"
 MAX_CONNECTIONS_PER_PROCESS = 10_000  # the open-files limit is 20,000, with headroom
 HANDSHAKES_IN_FLIGHT = 500
@@ -561,6 +564,29 @@ class IdleMemory:
     note: str = ""
 
 
+@dataclass
+class Charging:
+    """The charging row: N charge points in a transaction, a MeterValues and a Heartbeat
+    every 10 s each."""
+
+    charge_points: int
+    ramp: float
+    connected: int = 0
+    #: calls completed in the steady window, and those that did not end in a CALLRESULT
+    calls: int = 0
+    errors: int = 0
+    window: float = 0.0
+    #: CPU seconds of the load command's process tree in the window
+    cpu_seconds: float | None = None
+    cpu_per_1000_calls: float | None = None
+    #: the tree's RSS at N charge points and at 1
+    rss_bytes: int | None = None
+    rss_one_bytes: int | None = None
+    kb_per_cp: float | None = None
+    other_load: float | None = None
+    note: str = ""
+
+
 def worker_command(*arguments: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *arguments]
 
@@ -751,6 +777,106 @@ def measure_mockpoint_memory(
     return row
 
 
+def process_tree(root: int) -> set[int]:
+    """``root`` and every process descended from it, from /proc."""
+    table = process_times()
+    tree = {root}
+    grew = True
+    while grew:
+        children = {pid for pid, (ppid, _cpu) in table.items() if ppid in tree}
+        grew = not children <= tree
+        tree |= children
+    return tree
+
+
+def tree_usage(root: int) -> tuple[float, int]:
+    """(CPU seconds so far, resident bytes now) of ``root``'s process tree."""
+    cpu, rss = 0.0, 0
+    for pid in process_tree(root):
+        with contextlib.suppress(OSError, RuntimeError, IndexError, ValueError):
+            cpu += cpu_seconds(pid)
+            rss += vm_rss(pid)
+    return cpu, rss
+
+
+def sleep_to_second(at_least: float) -> float:
+    """Sleep at least ``at_least`` seconds, then to the next whole wall-clock second (the
+    load report's timeline counts calls per epoch second); returns that second."""
+    target = math.ceil(time.time() + at_least)
+    time.sleep(max(0.0, target - time.time()))
+    return float(target)
+
+
+def charging_run(
+    url: str, n: int, ramp: float, settle: float, steady: float, cpu: int | None
+) -> tuple[dict[str, Any], float, float, float, int]:
+    """One ``mockpoint load scenarios/charging.yaml -n N --ramp-up RAMP --workers 1``, its
+    process tree sampled at the start and the end of the steady window (once all have
+    arrived and ``settle`` seconds more): (report, window start, window end, CPU seconds
+    of the tree in the window, the tree's RSS at the window's end)."""
+    ramp_seconds = n / ramp
+    duration = ramp_seconds + settle + steady + 3
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "load.json"
+        command = [sys.executable, "-m", "mockpoint", "load", str(CHARGING_SCENARIO)]
+        command += ["-n", str(n), "--csms", url, "--workers", "1", "--ramp-up", f"{ramp:g}"]
+        command += ["--duration", f"{duration:g}s", "--json", str(out)]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=pinned(cpu),
+        )
+        try:
+            began = sleep_to_second(STARTUP_ALLOWANCE + ramp_seconds + settle)
+            cpu0, _rss = tree_usage(process.pid)
+            ended = sleep_to_second(steady - 0.5)
+            cpu1, rss = tree_usage(process.pid)
+            _out, err = process.communicate(timeout=duration + 60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=5)
+        if not out.exists():
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"mockpoint load: exit code {process.returncode}: {tail[0]}")
+        report: dict[str, Any] = json.loads(out.read_text())
+    return report, began, ended, cpu1 - cpu0, rss
+
+
+def measure_charging(
+    url: str, n: int, cpu: int | None, ramp: float = 200.0, steady: float = 60.0
+) -> Charging:
+    """CPU per 1,000 calls and memory per charge point of N charging charge points.
+
+    CPU: user + system seconds of the whole ``mockpoint load`` process tree (the command
+    and its worker) over a steady window of ``steady`` seconds, once every charge point has
+    arrived, per 1,000 calls completed in that window (the report's per-second timeline).
+    Memory: (RSS of the tree at N - RSS of the tree at 1) / (N - 1), both sampled in the
+    steady window.
+    """
+    row = Charging(n, ramp=ramp)
+    try:
+        report, began, ended, cpu_used, rss = charging_run(url, n, ramp, 5.0, steady, cpu)
+        timeline = report.get("timeline") or []
+        row.calls = sum(p["calls"] for p in timeline if began <= p["t"] < ended)
+        row.errors = sum(p["errors"] for p in timeline if began <= p["t"] < ended)
+        row.window = ended - began
+        row.connected = int(report.get("connections", {}).get("opened", 0))
+        row.cpu_seconds = cpu_used
+        row.rss_bytes = rss
+        if row.calls:
+            row.cpu_per_1000_calls = cpu_used / row.calls * 1000
+        _report, _b, _e, _cpu, row.rss_one_bytes = charging_run(url, 1, ramp, 2.0, 3.0, cpu)
+        row.kb_per_cp = (rss - row.rss_one_bytes) / (n - 1) / 1000
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError, OSError) as exc:
+        row.note = f"failed: {exc}"
+    if row.errors:
+        row.note += f"{row.errors} calls failed in the window"
+    return row
+
+
 def measure_idle_picows(
     url: str, n: int, cpu: int | None, spread: bool = False, hold: float = 120.0
 ) -> IdleMemory:
@@ -841,6 +967,7 @@ def print_report(
     rows: list[RoundTrips],
     ratios: dict[str, float | None],
     memory: list[IdleMemory],
+    charging: Charging | None = None,
 ) -> None:
     console.print(
         f"[bold]mockpoint load benchmark[/bold]  {facts['date']}  Python {facts['python']}  "
@@ -913,6 +1040,40 @@ def print_report(
         )
     console.print(mem)
 
+    if charging is None:
+        return
+    row = charging
+    table = Table(
+        title=(
+            f"Charging charge points: a MeterValues and a Heartbeat every 10 s each, ramp-up "
+            f"{row.ramp:g}/s, one client core, {row.window:g} s steady window"
+        ),
+        title_justify="left",
+        caption="CPU and RSS of the load command's whole process tree",
+        caption_justify="left",
+    )
+    for column in ("charge points", "connected", "calls in window", "CPU-s per 1,000 calls"):
+        table.add_column(column, justify="right")
+    for column in ("RSS at N", "RSS at 1", "KB per CP", "other load"):
+        table.add_column(column, justify="right")
+    table.add_column("note")
+
+    def megabytes(value: int | None) -> str:
+        return "" if value is None else f"{value / 1e6:,.0f} MB"
+
+    table.add_row(
+        f"{row.charge_points:,}",
+        f"{row.connected:,}",
+        f"{row.calls:,}",
+        "" if row.cpu_per_1000_calls is None else f"{row.cpu_per_1000_calls:.3f}",
+        megabytes(row.rss_bytes),
+        megabytes(row.rss_one_bytes),
+        "" if row.kb_per_cp is None else f"{row.kb_per_cp:.1f}",
+        percent(row.other_load),
+        row.note,
+    )
+    console.print(table)
+
 
 # --------------------------------------------------------------------------- main
 
@@ -926,6 +1087,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="also open the largest idle count with one source address per client process",
     )
     parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument(
+        "--rows",
+        default="rtt,idle,charging",
+        help="which measurements to run (default rtt,idle,charging)",
+    )
+    parser.add_argument(
+        "--charging",
+        type=int,
+        help="charge points of the charging row (default 5000, quick 1000)",
+    )
     parser.add_argument("--connections", type=int, default=100, help="K (default 100)")
     parser.add_argument("--seconds", type=float, help="T, one run's length (default 10, quick 1.5)")
     parser.add_argument("--runs", type=int, default=3, help="runs per row, the median is shown")
@@ -960,6 +1131,9 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
         "quick": quick,
         "idle_sizes": [int(size) for size in sizes.split(",") if size.strip()],
         "spread_sources": args.spread_sources,
+        "charging": args.charging if args.charging is not None else (1000 if quick else 5000),
+        "steady": 15.0 if quick else 60.0,
+        "rows": [row.strip() for row in args.rows.split(",") if row.strip()],
         "client_cpu": client_cpu,
         "standin_cpu": standin_cpu,
     }
@@ -1038,6 +1212,22 @@ def measure_idle(console: Console, settings: dict[str, Any]) -> list[IdleMemory]
     return memory
 
 
+def measure_charging_row(console: Console, settings: dict[str, Any]) -> Charging:
+    """The charging row, against a stand-in granting a 10 s heartbeat interval."""
+    n, steady = settings["charging"], settings["steady"]
+    standin, port = start_standin(cpu=settings["standin_cpu"], interval=10)
+    try:
+        with console.status(f"{n:,} charging charge points"), OtherLoad() as other:
+            row = measure_charging(
+                f"ws://127.0.0.1:{port}", n, settings["client_cpu"], 200.0, steady
+            )
+        row.other_load = other.share
+    finally:
+        stop_standin(standin)
+    console.print(f"  charging × {n:,}: done  {row.note}")
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
@@ -1055,23 +1245,25 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings,
         "background_load_before": background_load(),
     }
-    rows = measure_round_trips(console, settings)
-    memory = measure_idle(console, settings)
+    wanted = settings["rows"]
+    rows = measure_round_trips(console, settings) if "rtt" in wanted else []
+    memory = measure_idle(console, settings) if "idle" in wanted else []
+    charging = measure_charging_row(console, settings) if "charging" in wanted else None
 
     by_label = {row.label: row for row in rows}
-    picows = by_label[IMPLEMENTATIONS["picows"]]
-    mockpoint = by_label[MOCKPOINT_LABEL]
+    picows = by_label.get(IMPLEMENTATIONS["picows"])
+    mockpoint = by_label.get(MOCKPOINT_LABEL)
     ratios = {
         "mockpoint / raw picows ceiling": ratio(mockpoint, picows),
-        "mockpoint / ocpp package": ratio(mockpoint, by_label[IMPLEMENTATIONS["ocpp"]]),
-        "websockets / picows": ratio(by_label[IMPLEMENTATIONS["websockets"]], picows),
+        "mockpoint / ocpp package": ratio(mockpoint, by_label.get(IMPLEMENTATIONS["ocpp"])),
+        "websockets / picows": ratio(by_label.get(IMPLEMENTATIONS["websockets"]), picows),
         "picows coroutine per CP / picows callbacks": ratio(
-            by_label[IMPLEMENTATIONS["picows-await"]], picows
+            by_label.get(IMPLEMENTATIONS["picows-await"]), picows
         ),
     }
     facts["background_load_after"] = background_load()
     facts["elapsed_s"] = round(time.perf_counter() - began, 1)
-    print_report(console, facts, rows, ratios, memory)
+    print_report(console, facts, rows, ratios, memory, charging)
     console.print(f"total {facts['elapsed_s']:.0f} s")
     if args.json:
         document = {
@@ -1079,6 +1271,7 @@ def main(argv: list[str] | None = None) -> int:
             "round_trips": [asdict(row) for row in rows],
             "ratios": ratios,
             "idle_memory": [asdict(item) for item in memory],
+            "charging": None if charging is None else asdict(charging),
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
     return 0
