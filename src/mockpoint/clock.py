@@ -20,11 +20,35 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
 
+class DrivingClock(Clock, Protocol):
+    """What a charge point's driver needs of time: whether it moves by itself, how long to
+    really wait for an instant, and moving it on when it does not."""
+
+    @property
+    def paused(self) -> bool:
+        """True when time moves only through :meth:`advance_to` (virtual, at speed 0)."""
+        ...
+
+    def real_delay(self, when: float) -> float:
+        """Real seconds until ``when``; 0 when paused (the driver jumps instead)."""
+        ...
+
+    def advance_to(self, when: float) -> None: ...
+
+
 class SystemClock:
     """The wall clock."""
 
+    paused = False
+
     def now(self) -> float:
         return time.time()
+
+    def real_delay(self, when: float) -> float:
+        return max(0.0, when - time.time())
+
+    def advance_to(self, when: float) -> None:
+        """The wall clock cannot be moved: nothing to do (time gets there by itself)."""
 
 
 class VirtualClock:
@@ -52,6 +76,11 @@ class VirtualClock:
         if self.speed == 0:
             return self._base
         return self._base + (self._monotonic() - self._anchor) * self.speed
+
+    @property
+    def paused(self) -> bool:
+        """Moves only through :meth:`advance_to` (speed 0)."""
+        return self.speed == 0
 
     def advance_to(self, when: float) -> None:
         """Jump forward to ``when`` (never backwards)."""

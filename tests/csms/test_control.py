@@ -112,7 +112,7 @@ async def raw_charge_point(csms: MockCsms, cp_id: str) -> AsyncIterator[RawCharg
         if call.action == "Reset":
             await asyncio.get_running_loop().create_future()  # never answers
         if call.action in BROKEN_ANSWER:
-            await transport.send(json.dumps([3, call.unique_id, BROKEN_ANSWER[call.action]]))
+            transport.write(json.dumps([3, call.unique_id, BROKEN_ANSWER[call.action]]))
             raise Unanswered  # by the session: it would refuse to send it
         return RAW_ANSWERS[call.action]
 

@@ -14,7 +14,7 @@ from mockpoint.csms.server import MockCsms
 from mockpoint.errors import UsageError
 from mockpoint.ids import CounterIds
 from mockpoint.ocpp16.actions import CHARGE_POINT_HANDLES
-from mockpoint.rpc.frames import Call
+from mockpoint.rpc.frames import Call, WireFrame
 from mockpoint.rpc.session import RpcSession
 from mockpoint.runtime.endpoint import Endpoint
 from mockpoint.transport.websocket import connect
@@ -97,8 +97,8 @@ async def test_a_trigger_fires_after_the_matching_answer_with_the_transaction_id
     frames: list[tuple[str, str]] = []
 
     class Record:
-        def frame(self, direction: str, text: str) -> None:
-            frames.append((direction, text))
+        def frame(self, wire: WireFrame) -> None:
+            frames.append((wire.direction, wire.text))
 
         def violation(self, event: object) -> None:
             pass

@@ -27,6 +27,7 @@ from mockpoint.load.addresses import (
     source_for,
 )
 from mockpoint.transport import SUBPROTOCOL
+from mockpoint.transport.base import Inbox
 from mockpoint.transport.picows_transport import connect
 
 linux_only = pytest.mark.skipif(
@@ -243,9 +244,10 @@ async def _peers() -> AsyncIterator[tuple[str, list[str]]]:
 async def test_the_csms_sees_the_source_address() -> None:
     async with _peers() as (url, seen), asyncio.timeout(10 * UNIT):
         transport = await connect(url, "CP-001", local_addr="127.0.0.2")
+        inbox = Inbox(transport)
         plain = await connect(url, "CP-002")
         assert transport.subprotocol == SUBPROTOCOL
-        await transport.send('[2,"1","Heartbeat",{}]')  # an open, working connection
+        await inbox.send('[2,"1","Heartbeat",{}]')  # an open, working connection
         await transport.close()
         await plain.close()
     assert seen == ["127.0.0.2", "127.0.0.1"]

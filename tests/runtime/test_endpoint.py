@@ -25,7 +25,7 @@ from mockpoint.errors import (
     RemoteProtocolError,
 )
 from mockpoint.ids import CounterIds
-from mockpoint.rpc.frames import Call
+from mockpoint.rpc.frames import Call, WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
 from mockpoint.runtime.endpoint import Direction, Endpoint
 from mockpoint.transport import MemoryTransport, memory_pair
@@ -43,8 +43,8 @@ class Recorder:
     frames: list[tuple[Direction, str]] = field(default_factory=list)
     violations: list[RemoteViolation | InvalidAnswer] = field(default_factory=list)
 
-    def frame(self, direction: Direction, text: str) -> None:
-        self.frames.append((direction, text))
+    def frame(self, wire: WireFrame) -> None:
+        self.frames.append((wire.direction, wire.text))
 
     def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
         self.violations.append(event)

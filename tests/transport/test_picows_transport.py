@@ -14,6 +14,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from conftest import UNIT
 from mockpoint.errors import ConnectionLost
 from mockpoint.transport import SUBPROTOCOL
+from mockpoint.transport.base import Inbox
 from mockpoint.transport.picows_transport import connect
 
 
@@ -32,8 +33,9 @@ async def test_fragmented_message_arrives_whole() -> None:
 
     async with _serving(handler) as url, asyncio.timeout(5 * UNIT):
         transport = await connect(url, "CP-001")
-        assert await transport.receive() == '[2,"f1","Reset",{"type":"Soft"}]'
-        assert await transport.receive() == "after"
+        inbox = Inbox(transport)
+        assert await inbox.receive() == '[2,"f1","Reset",{"type":"Soft"}]'
+        assert await inbox.receive() == "after"
         await transport.close()
 
 
@@ -48,8 +50,9 @@ async def test_text_that_is_not_utf8_ends_the_connection_with_1007() -> None:
 
     async with _serving(handler) as url, asyncio.timeout(5 * UNIT):
         transport = await connect(url, "CP-001")
+        inbox = Inbox(transport)
         with pytest.raises(ConnectionLost, match="not UTF-8"):
-            await transport.receive()
+            await inbox.receive()
         assert await closed_with == 1007
 
 
@@ -59,7 +62,8 @@ async def test_a_peer_that_vanishes_is_connection_lost() -> None:
 
     async with _serving(handler) as url, asyncio.timeout(5 * UNIT):
         transport = await connect(url, "CP-001")
+        inbox = Inbox(transport)
         with pytest.raises(ConnectionLost, match="without a closing handshake"):
-            await transport.receive()
+            await inbox.receive()
         with pytest.raises(ConnectionLost):
-            await transport.send("too late")
+            await inbox.send("too late")

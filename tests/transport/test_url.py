@@ -17,6 +17,7 @@ from mockpoint.errors import UsageError
 from mockpoint.scenario.runner import Dial
 from mockpoint.transport import charge_point_url
 from mockpoint.transport import connect as websockets_connect
+from mockpoint.transport.base import Inbox
 from mockpoint.transport.picows_transport import connect as picows_connect
 from mockpoint.transport.websocket import SUBPROTOCOL, check_csms_url
 
@@ -96,8 +97,9 @@ async def test_the_mock_csms_sees_the_id_where_the_url_put_it(connect: Dial, pat
         base = csms.url.rsplit("/", 1)[0]  # ws://127.0.0.1:PORT
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(base + path, "CP-Q", open_timeout=2 * UNIT)
-            await transport.send('[2,"1","Heartbeat",{}]')
-            answer = await transport.receive()
+            inbox = Inbox(transport)
+            await inbox.send('[2,"1","Heartbeat",{}]')
+            answer = await inbox.receive()
             await transport.close()
     assert answer.startswith('[3,"1",{"currentTime"')
     assert [call.action for call in csms.received("CP-Q")] == ["Heartbeat"]

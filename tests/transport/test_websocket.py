@@ -25,6 +25,7 @@ from mockpoint.errors import ConnectError, ConnectionLost, UsageError
 from mockpoint.scenario.runner import Dial
 from mockpoint.transport import SUBPROTOCOL, WebSocketTransport, charge_point_url
 from mockpoint.transport import connect as websockets_connect
+from mockpoint.transport.base import Inbox
 from mockpoint.transport.picows_transport import connect as picows_connect
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
@@ -108,11 +109,12 @@ async def test_connect_offers_ocpp16_and_reaches_the_identity_path(connect: Dial
     async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(_url(server), "CP 1", open_timeout=2 * UNIT)
+            inbox = Inbox(transport)
             try:
                 assert transport.subprotocol == "ocpp1.6"
                 assert not transport.closed
-                await transport.send("ping?")
-                assert await transport.receive() == "ping?"
+                await inbox.send("ping?")
+                assert await inbox.receive() == "ping?"
             finally:
                 await transport.close()
             assert transport.closed
@@ -257,10 +259,11 @@ async def test_text_flows_both_ways_in_order(connect: Dial) -> None:
     async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(_url(server), "CP-001")
-            received = [await transport.receive() for _ in range(3)]
+            inbox = Inbox(transport)
+            received = [await inbox.receive() for _ in range(3)]
             for i in range(3):
-                await transport.send(f'[3,"s{i}",{{"status":"Accepted"}}]')
-            assert await transport.receive() == "done"
+                await inbox.send(f'[3,"s{i}",{{"status":"Accepted"}}]')
+            assert await inbox.receive() == "done"
             await transport.close()
     assert received == [f'[2,"s{i}","Reset",{{"type":"Soft"}}]' for i in range(3)]
     assert from_client == [f'[3,"s{i}",{{"status":"Accepted"}}]' for i in range(3)]
@@ -274,7 +277,8 @@ async def test_binary_message_is_handed_up_as_text(connect: Dial) -> None:
     async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(_url(server), "CP-001")
-            assert await transport.receive() == '[2,"b1","Reset",{"type":"Hard"}]'
+            inbox = Inbox(transport)
+            assert await inbox.receive() == '[2,"b1","Reset",{"type":"Hard"}]'
             await transport.close()
 
 
@@ -285,12 +289,13 @@ async def test_peer_close_is_connection_lost_from_receive_and_send(connect: Dial
     async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(_url(server), "CP-001")
+            inbox = Inbox(transport)
             with pytest.raises(ConnectionLost, match="4001 maintenance"):
-                await transport.receive()
+                await inbox.receive()
             with pytest.raises(ConnectionLost):
-                await transport.receive()
+                await inbox.receive()
             with pytest.raises(ConnectionLost):
-                await transport.send("too late")
+                await inbox.send("too late")
             assert transport.closed
 
 
@@ -306,12 +311,13 @@ async def test_abort_drops_the_connection_without_a_close_frame(connect: Dial) -
     async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(_url(server), "CP-001")
+            inbox = Inbox(transport)
             transport.abort()
             assert "rcvd=None" in await seen  # no close frame reached the server
             with pytest.raises(ConnectionLost, match="without a closing handshake"):
-                await transport.receive()
+                await inbox.receive()
             with pytest.raises(ConnectionLost):
-                await transport.send("too late")
+                await inbox.send("too late")
             assert transport.closed
 
 
@@ -320,17 +326,19 @@ async def test_server_side_transport_wraps_a_server_connection(connect: Dial) ->
 
     async def handler(connection: ServerConnection) -> None:
         transport = WebSocketTransport(connection)
+        inbox = Inbox(transport)
         assert transport.subprotocol == "ocpp1.6"
-        await transport.send("hello from the CSMS")
-        server_side.set_result(await transport.receive())
+        await inbox.send("hello from the CSMS")
+        server_side.set_result(await inbox.receive())
         with pytest.raises(ConnectionLost):
-            await transport.receive()
+            await inbox.receive()
         assert transport.closed
 
     async with _server(handler, subprotocols=[SUBPROTOCOL]) as server:
         async with asyncio.timeout(5 * UNIT):
             transport = await connect(_url(server), "CP-001")
-            assert await transport.receive() == "hello from the CSMS"
-            await transport.send("hello from the charge point")
+            inbox = Inbox(transport)
+            assert await inbox.receive() == "hello from the CSMS"
+            await inbox.send("hello from the charge point")
             assert await server_side == "hello from the charge point"
             await transport.close()

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from mockpoint.clock import Clock, format_timestamp
 from mockpoint.ocpp16.secrets import redact_frame
-from mockpoint.runtime.endpoint import Direction
+from mockpoint.rpc.frames import Direction, WireFrame
 
 logger = logging.getLogger("mockpoint.csms.server")
 
@@ -35,14 +35,22 @@ class FrameLog:
         self._seq = 0
         self._broken = False
 
+    def write_frame(self, cp_id: str, wire: WireFrame) -> None:
+        """Log a frame as the connection decoded it."""
+        self._write(cp_id, wire.direction, redact_frame(wire.data()))
+
     def write(self, cp_id: str, direction: Direction, text: str) -> None:
-        if self._broken:
-            return
-        self._seq += 1
+        """Log a frame from its text."""
         try:
             frame: object = redact_frame(json.loads(text))
         except (ValueError, RecursionError):
             frame = text
+        self._write(cp_id, direction, frame)
+
+    def _write(self, cp_id: str, direction: Direction, frame: object) -> None:
+        if self._broken:
+            return
+        self._seq += 1
         record = {
             "seq": self._seq,
             "cp": cp_id,

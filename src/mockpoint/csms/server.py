@@ -76,9 +76,9 @@ from mockpoint.errors import OCPP_ERRORS, CallFailed, ConnectionLost, ProtocolEr
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_HANDLES
 from mockpoint.ocpp16.secrets import redact_frame
-from mockpoint.rpc.frames import Call
+from mockpoint.rpc.frames import Call, WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
-from mockpoint.runtime.endpoint import Direction, Endpoint
+from mockpoint.runtime.endpoint import Endpoint
 from mockpoint.transport.websocket import (
     SUBPROTOCOL,
     RedactCredentials,
@@ -118,9 +118,9 @@ class _Observer:
         self._csms = csms
         self._cp_id = cp_id
 
-    def frame(self, direction: Direction, text: str) -> None:
+    def frame(self, wire: WireFrame) -> None:
         if self._csms.frame_log is not None:
-            self._csms.frame_log.write(self._cp_id, direction, text)
+            self._csms.frame_log.write_frame(self._cp_id, wire)
 
     def violation(self, event: PeerViolation) -> None:
         self._csms._record_violation(self._cp_id, event)

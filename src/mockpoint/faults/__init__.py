@@ -1,7 +1,7 @@
 """Fault injection: rules a scenario switches on (ignore, delay, drop) and a transport
 wrapper for seeded random faults over a whole run (latency, drops, disconnects)."""
 
-from mockpoint.faults.rules import DropRule, FaultRules, frame_action
+from mockpoint.faults.rules import DropRule, FaultRules
 from mockpoint.faults.transport import FaultyTransport, InjectedDisconnect, RandomFaults
 
 __all__ = [
@@ -10,5 +10,4 @@ __all__ = [
     "FaultyTransport",
     "InjectedDisconnect",
     "RandomFaults",
-    "frame_action",
 ]

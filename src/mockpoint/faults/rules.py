@@ -9,11 +9,9 @@ Each rule may be limited to a number of frames; the counts make a run reproducib
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Literal
 
-Direction = Literal["in", "out"]
+from mockpoint.rpc.frames import Direction
 
 
 @dataclass
@@ -70,18 +68,3 @@ class FaultRules:
                 if rule.budget.take():
                     return True
         return False
-
-
-def frame_action(text: str, actions_by_id: dict[str, str]) -> tuple[str | None, str | None]:
-    """(unique id, action) of a frame: a CALL names its action, an answer takes the action
-    of the CALL it answers (looked up in ``actions_by_id``)."""
-    try:
-        frame = json.loads(text)
-    except ValueError:
-        return None, None
-    if not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str):
-        return None, None
-    unique_id = frame[1]
-    if frame[0] == 2 and isinstance(frame[2], str):
-        return unique_id, frame[2]
-    return unique_id, actions_by_id.get(unique_id)

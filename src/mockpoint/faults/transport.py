@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from mockpoint.errors import ConnectionLost
-from mockpoint.transport.base import Transport
+from mockpoint.transport.base import Receiver, Transport
 
 
 class InjectedDisconnect(ConnectionLost):
@@ -38,33 +38,49 @@ class FaultyTransport:
         self._faults = faults
         self._rng = rng
         self.dropped = 0
+        #: frames written and waiting out their latency, in order
+        self._delayed: list[str] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._injected: InjectedDisconnect | None = None
+        self._closing: asyncio.Task[None] | None = None
 
-    async def send(self, text: str) -> None:
+    def start(self, receiver: Receiver) -> None:
+        self._inner.start(_Arrivals(self, receiver))
+
+    def write(self, text: str) -> None:
+        if self._injected is not None:
+            raise self._injected
+        if self._faults.latency is None:
+            self._deliver(text)
+            return
+        self._delayed.append(text)
+        if self._sender is None:
+            self._sender = asyncio.ensure_future(self._send_delayed())
+
+    async def _send_delayed(self) -> None:
+        latency = self._faults.latency
+        assert latency is not None
+        try:
+            while self._delayed and self._injected is None:
+                await asyncio.sleep(self._rng.uniform(*latency))
+                text = self._delayed.pop(0)
+                try:
+                    self._deliver(text)
+                except ConnectionLost:
+                    self._delayed.clear()
+        finally:
+            self._sender = None
+
+    def _deliver(self, text: str) -> None:
         faults, rng = self._faults, self._rng
-        if faults.latency is not None:
-            await asyncio.sleep(rng.uniform(*faults.latency))
         if faults.disconnect and rng.random() < faults.disconnect:
-            await self._inner.close(1001, "fault injection")
-            raise InjectedDisconnect("connection dropped by fault injection")
+            self._injected = InjectedDisconnect("connection dropped by fault injection")
+            self._closing = asyncio.ensure_future(self._inner.close(1001, "fault injection"))
+            raise self._injected
         if faults.drop and rng.random() < faults.drop:
             self.dropped += 1
             return
-        await self._inner.send(text)
-
-    async def receive(self) -> str:
-        while True:
-            try:
-                text = await self._inner.receive()
-            except InjectedDisconnect:
-                raise
-            except ConnectionLost as exc:
-                if self._inner.closed and "fault injection" in str(exc):
-                    raise InjectedDisconnect(str(exc)) from exc
-                raise
-            if self._faults.drop and self._rng.random() < self._faults.drop:
-                self.dropped += 1
-                continue
-            return text
+        self._inner.write(text)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._inner.close(code, reason)
@@ -75,3 +91,28 @@ class FaultyTransport:
     @property
     def closed(self) -> bool:
         return self._inner.closed
+
+
+class _Arrivals:
+    """The receiver between the inner transport and the real one: loses frames at random,
+    and names a loss fault injection caused as such."""
+
+    def __init__(self, owner: FaultyTransport, receiver: Receiver) -> None:
+        self._owner = owner
+        self._receiver = receiver
+
+    def received(self, text: str) -> None:
+        owner = self._owner
+        if owner._faults.drop and owner._rng.random() < owner._faults.drop:
+            owner.dropped += 1
+            return
+        self._receiver.received(text)
+
+    def connection_lost(self, reason: ConnectionLost) -> None:
+        owner = self._owner
+        if not isinstance(reason, InjectedDisconnect) and (
+            owner._injected is not None
+            or (owner._inner.closed and "fault injection" in str(reason))
+        ):
+            reason = InjectedDisconnect(str(reason))
+        self._receiver.connection_lost(reason)

@@ -33,6 +33,8 @@ Progress = Callable[[dict[int, dict[str, Any]]], None]
 STARTUP_TIMEOUT = 60.0
 #: Between the last worker being ready and the run's first charge point.
 START_MARGIN = 0.2
+#: How often (s) the parent looks whether its workers are alive while none says anything.
+POLL = 0.5
 
 
 class EngineError(MockpointError):
@@ -98,7 +100,9 @@ async def _collect(
     run_end: float | None = None
     while len(finished) < len(plans):
         try:
-            kind, index, data = messages.get_nowait()
+            # Blocking in a thread rather than polling: the parent wakes for a worker's
+            # message (a snapshot a second) or every half second to look at the workers.
+            kind, index, data = await asyncio.to_thread(messages.get, True, POLL)
         except queue.Empty:
             _check_alive(plans, workers, finished)
             if not go.is_set() and time.monotonic() > deadline:
@@ -110,7 +114,6 @@ async def _collect(
                 raise EngineError(
                     "workers did not finish within a minute of the run's end"
                 ) from None
-            await asyncio.sleep(0.05)
             continue
         if kind == "ready":
             ready.add(index)

@@ -41,9 +41,10 @@ from mockpoint.load.arrivals import Arrivals
 from mockpoint.load.fleet import EventPlan, FleetPlan, RollingReboot, Surge, load_fleet
 from mockpoint.load.stats import LoadStats
 from mockpoint.ocpp16.enums import ChargePointStatus, Reason
+from mockpoint.rpc.frames import Direction, WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint
-from mockpoint.runtime.endpoint import Direction
+from mockpoint.runtime.timers import Timers
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import is_fleet, load_scenario
 from mockpoint.scenario.outcome import Status, StepOutcome
@@ -170,12 +171,16 @@ class _Meter:
     def __init__(self, sinks: Sequence[LoadStats]) -> None:
         self._sinks = tuple(sinks)
 
-    def frame(self, direction: Direction, text: str) -> None:
+    def wire(self, wire: WireFrame) -> None:
+        incoming = wire.direction == "in"
         for stats in self._sinks:
-            if direction == "in":
+            if incoming:
                 stats.messages_in += 1
             else:
                 stats.messages_out += 1
+
+    def frame(self, direction: Direction, text: str) -> None:
+        """The charge point's Observer protocol; :meth:`wire` is what it calls."""
 
     def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
         pass  # the step that sees it fails, and is counted
@@ -267,6 +272,10 @@ class Shard:
             for stats in self._group(number)[0].sinks[1:]:
                 stats.target += 1
         self._charge_points: dict[int, ChargePoint] = {}
+        #: the charge points done with their steps, waiting for the run's end
+        self._resting: dict[int, tuple[ChargePoint, StepContext, Sequence[LoadStats]]] = {}
+        #: one heap for the timers of every charge point of the shard (runtime/timers.py)
+        self._timers = Timers()
         self._handshakes = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
         #: charge points an event keeps offline (a blackout, a partition), and those whose
         #: power it cut (their steps stop until the power is back)
@@ -316,6 +325,10 @@ class Shard:
                 remaining = end_at - time.time()
                 if remaining > 0:
                     await asyncio.wait(tasks, timeout=remaining)
+                # Those done with their steps stay until the end; a run none is left in ends.
+                remaining = end_at - time.time()
+                if remaining > 0 and self._charge_points:
+                    await asyncio.sleep(remaining)
         finally:
             for task in [*events, *tasks]:
                 task.cancel()
@@ -324,6 +337,7 @@ class Shard:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             self._sample_now()
+            self._drain_resting()
             self.stats.rss_bytes = resident_memory()
             await self._close_all()
             self.stats.finished_at = time.time()
@@ -351,11 +365,20 @@ class Shard:
         return offsets
 
     async def _sample(self) -> None:
-        """The connected gauge, once a second, on the second (so shards line up)."""
+        """The connected gauge, once a second, on the second (so shards line up), and the
+        requests the resting charge points received counted."""
         while True:
             now = time.time()
             await asyncio.sleep(1.0 - now % 1.0)
             self._sample_now()
+            self._drain_resting()
+
+    def _drain_resting(self) -> None:
+        for number, (cp, ctx, sinks) in list(self._resting.items()):
+            if self._charge_points.get(number) is not cp:
+                del self._resting[number]  # it left the run
+            elif cp.received or cp.problems:
+                self._drain(cp, ctx, sinks)
 
     def _sample_now(self) -> None:
         now = time.time()
@@ -438,6 +461,7 @@ class Shard:
             call_timeout=scenario.timeout,
             connect_timeout=plan.connect_timeout,
             observer=group.meter,
+            timers=self._timers,
         )
         cp.meter = group.meter
         cp.on_connection_lost = dropped
@@ -475,13 +499,14 @@ class Shard:
                 break
         # Done with the steps: stay connected until the run ends, heartbeats flowing at the
         # CSMS's interval in wall time (OCPP 1.6 §4.6), counting what the CSMS sends
-        # meanwhile. The clock runs at real time from here, whatever its speed: at speed 0
-        # it would never reach the next heartbeat, at 60 they would come 60 times as often.
+        # meanwhile (:meth:`_drain_resting`, once a second for all). The clock runs at real
+        # time from here, whatever its speed: at speed 0 it would never reach the next
+        # heartbeat, at 60 they would come 60 times as often. No task waits for it: its
+        # timers are entries in the shard's heap, its frames arrive by callback.
         clock.set_speed(1.0)
         station.notify()  # the driver re-arms the station's timers for the new speed
-        while end_at is not None and time.time() < end_at:
-            await asyncio.sleep(min(1.0, end_at - time.time()))
-            self._drain(cp, ctx, sinks)
+        if end_at is not None and number in self._charge_points:
+            self._resting[number] = (cp, ctx, sinks)
 
     async def _passes(
         self, number: int, group: _Group, ctx: StepContext, boot: Path | None, end_at: float | None
@@ -624,6 +649,7 @@ class Shard:
         del cp.received[:]
         del cp.problems[:]
         ctx.inbox_cursor = 0
+        ctx.problems_carry = ctx.problems_until = None
 
     def backlog(self) -> int:
         """Requests and problems the charge points hold right now (bounded by :meth:`_drain`;

@@ -18,10 +18,15 @@ import enum
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 #: OCPP-J 1.6 §4.1.3: a unique id is a string of at most 36 characters.
 MAX_UNIQUE_ID_LENGTH = 36
+
+
+#: Which way a frame crossed the connection, from this side's point of view: "out" for what
+#: it sent, "in" for what it received.
+Direction = Literal["in", "out"]
 
 
 class MessageType(enum.IntEnum):
@@ -75,6 +80,48 @@ class MalformedFrame:
     unique_id: str | None = None
     #: the message type, when it could be read
     message_type: int | None = None
+    #: the decoded JSON value, when the text is JSON at all (None when it is not, or is null)
+    data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class WireFrame:
+    """One frame as it crossed the connection, decoded once: what fault rules, frame logs,
+    reports and statistics read (nobody parses the text again).
+
+    ``action`` is a CALL's own action, or for an answer the action of the CALL it answers
+    (``answers``), when this side knows that CALL; None otherwise.
+    """
+
+    direction: Direction
+    text: str
+    frame: Frame | MalformedFrame
+    action: str | None = None
+    answers: Call | None = None
+
+    @property
+    def kind(self) -> MessageType | None:
+        """CALL, CALLRESULT or CALLERROR; None for a frame that is none of them."""
+        frame = self.frame
+        if isinstance(frame, Call):
+            return MessageType.CALL
+        if isinstance(frame, CallResult):
+            return MessageType.CALLRESULT
+        if isinstance(frame, CallError):
+            return MessageType.CALLERROR
+        return None
+
+    @property
+    def unique_id(self) -> str | None:
+        return self.frame.unique_id
+
+    def data(self) -> Any:
+        """The frame as JSON data (the array of OCPP-J §4.1), or its text when it is not
+        JSON: what a frame log writes."""
+        frame = self.frame
+        if isinstance(frame, MalformedFrame):
+            return self.text if frame.data is None and self.text.strip() != "null" else frame.data
+        return as_array(frame)
 
 
 # A broken frame often still starts well: `[2, "abc", ...`. Reading the id from it lets us
@@ -91,15 +138,24 @@ def parse(text: str) -> Frame | MalformedFrame:
     except (ValueError, RecursionError) as exc:
         return _salvage(text, f"not valid JSON: {exc}")
     if not isinstance(data, list):
-        return MalformedFrame(text, f"a frame must be a JSON array, got {_json_type(data)}")
+        return MalformedFrame(
+            text, f"a frame must be a JSON array, got {_json_type(data)}", data=data
+        )
     if len(data) < 3:
         return MalformedFrame(
-            text, f"a frame has at least 3 elements, got {len(data)}", *_readable_head(data)
+            text,
+            f"a frame has at least 3 elements, got {len(data)}",
+            *_readable_head(data),
+            data=data,
         )
     unique_id, message_type = _readable_head(data)
     if message_type is None:
         return MalformedFrame(
-            text, "the message type must be the integer 2, 3 or 4", unique_id, message_type
+            text,
+            "the message type must be the integer 2, 3 or 4",
+            unique_id,
+            message_type,
+            data=data,
         )
     if unique_id is None:
         return MalformedFrame(
@@ -107,6 +163,7 @@ def parse(text: str) -> Frame | MalformedFrame:
             f"the unique id must be a string of 1 to {MAX_UNIQUE_ID_LENGTH} characters",
             None,
             message_type,
+            data=data,
         )
     if message_type == MessageType.CALL:
         return _parse_call(text, data, unique_id)
@@ -115,7 +172,11 @@ def parse(text: str) -> Frame | MalformedFrame:
     if message_type == MessageType.CALLERROR:
         return _parse_call_error(text, data, unique_id)
     return MalformedFrame(
-        text, f"unknown message type {message_type} (expected 2, 3 or 4)", unique_id, message_type
+        text,
+        f"unknown message type {message_type} (expected 2, 3 or 4)",
+        unique_id,
+        message_type,
+        data=data,
     )
 
 
@@ -125,21 +186,24 @@ def readable_id(text: str) -> str | None:
     return frame.unique_id
 
 
+def as_array(frame: Frame) -> list[Any]:
+    """The JSON array of ``frame`` (OCPP-J 1.6 §4.1)."""
+    if isinstance(frame, Call):
+        return [MessageType.CALL.value, frame.unique_id, frame.action, frame.payload]
+    if isinstance(frame, CallResult):
+        return [MessageType.CALLRESULT.value, frame.unique_id, frame.payload]
+    return [
+        MessageType.CALLERROR.value,
+        frame.unique_id,
+        frame.error_code,
+        frame.error_description,
+        frame.error_details,
+    ]
+
+
 def encode(frame: Frame) -> str:
     """The OCPP-J text of ``frame``: compact JSON, keys in the payload's order."""
-    body: list[Any]
-    if isinstance(frame, Call):
-        body = [MessageType.CALL.value, frame.unique_id, frame.action, frame.payload]
-    elif isinstance(frame, CallResult):
-        body = [MessageType.CALLRESULT.value, frame.unique_id, frame.payload]
-    else:
-        body = [
-            MessageType.CALLERROR.value,
-            frame.unique_id,
-            frame.error_code,
-            frame.error_description,
-            frame.error_details,
-        ]
+    body = as_array(frame)
     text = _encode(body)
     try:
         text.encode("utf-8")
@@ -153,23 +217,24 @@ def encode(frame: Frame) -> str:
 
 def _parse_call(text: str, data: list[Any], unique_id: str) -> Call | MalformedFrame:
     if len(data) != 4:
-        return _bad(text, f"a CALL has 4 elements, got {len(data)}", unique_id, 2)
+        return _bad(text, f"a CALL has 4 elements, got {len(data)}", unique_id, 2, data)
     _, _, action, payload = data
     if not isinstance(action, str) or not action:
-        return _bad(text, "the action of a CALL must be a non-empty string", unique_id, 2)
+        return _bad(text, "the action of a CALL must be a non-empty string", unique_id, 2, data)
     if not isinstance(payload, dict):
         return _bad(
             text,
             f"the payload of a CALL must be an object, got {_json_type(payload)}",
             unique_id,
             2,
+            data,
         )
     return Call(unique_id, action, payload)
 
 
 def _parse_call_result(text: str, data: list[Any], unique_id: str) -> CallResult | MalformedFrame:
     if len(data) != 3:
-        return _bad(text, f"a CALLRESULT has 3 elements, got {len(data)}", unique_id, 3)
+        return _bad(text, f"a CALLRESULT has 3 elements, got {len(data)}", unique_id, 3, data)
     payload = data[2]
     if not isinstance(payload, dict):
         return _bad(
@@ -177,17 +242,22 @@ def _parse_call_result(text: str, data: list[Any], unique_id: str) -> CallResult
             f"the payload of a CALLRESULT must be an object, got {_json_type(payload)}",
             unique_id,
             3,
+            data,
         )
     return CallResult(unique_id, payload)
 
 
 def _parse_call_error(text: str, data: list[Any], unique_id: str) -> CallError | MalformedFrame:
     if len(data) != 5:
-        return _bad(text, f"a CALLERROR has 5 elements, got {len(data)}", unique_id, 4)
+        return _bad(text, f"a CALLERROR has 5 elements, got {len(data)}", unique_id, 4, data)
     _, _, code, description, details = data
     if not isinstance(code, str) or not isinstance(description, str):
         return _bad(
-            text, "the error code and description of a CALLERROR must be strings", unique_id, 4
+            text,
+            "the error code and description of a CALLERROR must be strings",
+            unique_id,
+            4,
+            data,
         )
     if not isinstance(details, dict):
         return _bad(
@@ -195,12 +265,15 @@ def _parse_call_error(text: str, data: list[Any], unique_id: str) -> CallError |
             f"the error details of a CALLERROR must be an object, got {_json_type(details)}",
             unique_id,
             4,
+            data,
         )
     return CallError(unique_id, code, description, details)
 
 
-def _bad(text: str, reason: str, unique_id: str, message_type: int) -> MalformedFrame:
-    return MalformedFrame(text, reason, unique_id, message_type)
+def _bad(
+    text: str, reason: str, unique_id: str, message_type: int, data: list[Any]
+) -> MalformedFrame:
+    return MalformedFrame(text, reason, unique_id, message_type, data)
 
 
 def _readable_head(data: list[Any]) -> tuple[str | None, int | None]:

@@ -31,9 +31,11 @@ from mockpoint.rpc.frames import (
     Call,
     CallError,
     CallResult,
+    Direction,
     Frame,
     MalformedFrame,
     MessageType,
+    WireFrame,
     encode,
     parse,
 )
@@ -138,7 +140,7 @@ class RpcSession:
     # bytes, a load run's thousands of sessions each.
     _queue: list[_Pending] = field(default_factory=list, init=False)
     _unanswered: dict[str, Call] = field(default_factory=dict, init=False)
-    _outgoing: list[str] = field(default_factory=list, init=False)
+    _outgoing: list[WireFrame] = field(default_factory=list, init=False)
     _raw_expected: set[str] = field(default_factory=set, init=False)
 
     # --- sending -------------------------------------------------------------------------
@@ -176,7 +178,7 @@ class RpcSession:
                 raise LocalProtocolError(f"{call.action} response: {violation.message}")
         self._unanswered.pop(call.unique_id, None)
         result = CallResult(call.unique_id, payload)
-        self._outgoing.append(encode(result))
+        self._outgoing.append(WireFrame("out", encode(result), result, call.action, call))
         return result
 
     def reply_error(
@@ -188,7 +190,7 @@ class RpcSession:
     ) -> CallError:
         """Answer a received request with a CALLERROR."""
         self._unanswered.pop(call.unique_id, None)
-        return self._send_error(call.unique_id, code, description, details)
+        return self._send_error(call.unique_id, code, description, details, call)
 
     def forget(self, call: Call) -> None:
         """Leave a received request without an answer, on purpose."""
@@ -196,7 +198,7 @@ class RpcSession:
 
     def send_raw(self, text: str) -> None:
         """Put ``text`` on the wire as it is, outside any bookkeeping (fault injection)."""
-        self._outgoing.append(text)
+        self._outgoing.append(self.read(text, "out"))
 
     def expect_answer(self, unique_id: str) -> None:
         """An answer with ``unique_id`` to a raw frame is expected: report it as a
@@ -205,17 +207,44 @@ class RpcSession:
 
     def data_to_send(self) -> list[str]:
         """The texts to write to the connection, in order; each is returned once."""
+        return [frame.text for frame in self.frames_to_send()]
+
+    def frames_to_send(self) -> list[WireFrame]:
+        """The frames to write to the connection, in order; each is returned once."""
         out, self._outgoing = self._outgoing, []
         return out
 
     # --- receiving -----------------------------------------------------------------------
 
+    def read(self, text: str, direction: Direction = "in") -> WireFrame:
+        """Decode one text message (the only place a frame is parsed) and name its action:
+        a CALL's own, an answer's from the CALL in flight it answers (a received frame) or
+        from the request it answers (a raw frame this side sends). Changes nothing."""
+        frame = parse(text)
+        if isinstance(frame, Call):
+            return WireFrame(direction, text, frame, frame.action)
+        if isinstance(frame, MalformedFrame):
+            return WireFrame(direction, text, frame)
+        if direction == "in":
+            flight = self._in_flight
+            if flight is not None and flight.call.unique_id == frame.unique_id:
+                return WireFrame(direction, text, frame, flight.call.action, flight.call)
+            return WireFrame(direction, text, frame)
+        request = self._unanswered.get(frame.unique_id)
+        if request is not None:
+            return WireFrame(direction, text, frame, request.action, request)
+        return WireFrame(direction, text, frame)
+
     def receive(self, text: str, now: float) -> list[Event]:
         """Digest one received text message."""
+        return self.digest(self.read(text), now)
+
+    def digest(self, wire: WireFrame, now: float) -> list[Event]:
+        """Digest one received frame, as :meth:`read` decoded it."""
+        text, frame = wire.text, wire.frame
         if isinstance(text, BinaryText):
             binary = RemoteViolation(text, "a binary WebSocket message (OCPP-J uses text only)")
-            return [binary, *self.receive(str(text), now)]
-        frame = parse(text)
+            return [binary, *self.digest(WireFrame("in", str(text), frame), now)]
         if isinstance(frame, MalformedFrame):
             return [self._malformed(frame)]
         if isinstance(frame, Call):
@@ -263,8 +292,9 @@ class RpcSession:
     def _pump(self, now: float) -> None:
         if self._in_flight is None and self._queue:
             pending = self._queue.pop(0)
-            self._in_flight = _InFlight(pending.call, now + pending.timeout, pending.timeout)
-            self._outgoing.append(encode(pending.call))
+            call = pending.call
+            self._in_flight = _InFlight(call, now + pending.timeout, pending.timeout)
+            self._outgoing.append(WireFrame("out", encode(call), call, call.action))
 
     def _send_error(
         self,
@@ -272,9 +302,11 @@ class RpcSession:
         code: ErrorCode | str,
         description: str,
         details: dict[str, Any] | None = None,
+        call: Call | None = None,
     ) -> CallError:
         error = CallError(unique_id, str(code), description, details or {})
-        self._outgoing.append(encode(error))
+        action = call.action if call is not None else None
+        self._outgoing.append(WireFrame("out", encode(error), error, action, call))
         return error
 
     def _malformed(self, frame: MalformedFrame) -> RemoteViolation:
@@ -296,11 +328,15 @@ class RpcSession:
                 call.unique_id,
                 ErrorCode.NOT_IMPLEMENTED,
                 f"{call.action} is not an OCPP 1.6 action",
+                call=call,
             )
             return RemoteViolation(text, reply.error_description, reply, call)
         if call.action not in self.handles:
             reply = self._send_error(
-                call.unique_id, ErrorCode.NOT_SUPPORTED, f"{call.action} is not supported here"
+                call.unique_id,
+                ErrorCode.NOT_SUPPORTED,
+                f"{call.action} is not supported here",
+                call=call,
             )
             return RemoteViolation(text, reply.error_description, reply, call)
         violation = check_request(call.action, call.payload)
@@ -310,6 +346,7 @@ class RpcSession:
                 violation.code,
                 f"{call.action} request: {violation.message}",
                 violation.details(),
+                call,
             )
             return RemoteViolation(text, reply.error_description, reply, call)
         self._unanswered[call.unique_id] = call

@@ -1,27 +1,32 @@
 """A station on an event loop: connects it, sends its outbox, fires its timers.
 
 :class:`ChargePoint` is the one driver of a :class:`~mockpoint.station.Station`, shared by
-the scenario runner, the load runner and the shell. Charge-point-initiated traffic leaves
-through one sequential executor, in outbox order, one CALL at a time. Background work is
-due in virtual time: at clock speed 0 it fires only while :meth:`ChargePoint.advance_to`
-moves the clock (so runs are deterministic and take no real time); at any other speed a
-timer task fires it as real time passes.
+the scenario runner, the load runner and the shell. Nothing of it waits in a task: what the
+CSMS sends arrives through the transport's callback, the station's outbox is pumped from
+callbacks (one CALL at a time, in outbox order, the next when the last is answered), and
+the station's next timer is one entry in a heap of timers (:mod:`.timers`) that a load run's
+charge points share. Background work is due in virtual time: at clock speed 0 it fires only
+while :meth:`ChargePoint.advance_to` moves the clock (so runs are deterministic and take no
+real time); at any other speed the timer fires it as real time passes.
+
+The connection is a state machine (:class:`Link`): what each :class:`LinkEvent` does in
+each state is the table :data:`LINK_TABLE`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import enum
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mockpoint.clock import Clock, VirtualClock
+from mockpoint.clock import DrivingClock
 from mockpoint.errors import (
     CallErrorReceived,
-    CallFailed,
     CallTimeout,
     ConnectError,
     ConnectionLost,
@@ -29,17 +34,17 @@ from mockpoint.errors import (
     MockpointError,
     NotSupportedAction,
     OcppError,
-    RemoteProtocolError,
 )
-from mockpoint.faults.rules import FaultRules, frame_action
+from mockpoint.faults.rules import FaultRules
 from mockpoint.faults.transport import InjectedDisconnect
 from mockpoint.ids import IdGenerator, SeededIds
 from mockpoint.ocpp16.actions import CENTRAL_SYSTEM_REQUESTS
 from mockpoint.ocpp16.enums import RegistrationStatus
-from mockpoint.rpc.frames import Call, CallError, CallResult, encode
+from mockpoint.rpc.frames import Call, CallError, CallResult, Direction, WireFrame, encode
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation, RpcSession
-from mockpoint.runtime.endpoint import CallMeter, Direction, Endpoint, Unanswered
+from mockpoint.runtime.endpoint import CallMeter, Endpoint, Unanswered
 from mockpoint.runtime.signal import Signal
+from mockpoint.runtime.timers import Timer, Timers
 from mockpoint.station.handlers import HANDLERS, NOT_WHILE_PENDING, handle
 from mockpoint.station.station import Message, Reboot, Reconnect, Station
 from mockpoint.transport.base import Transport
@@ -49,7 +54,7 @@ logger = logging.getLogger(__name__)
 Connect = Callable[[], Awaitable[Transport]]
 #: May answer a CSMS request instead of the station model (a scenario's ``reply``):
 #: returns a response payload, raises an OcppError, or returns None to let the station answer.
-Interceptor = Callable[[Call], Awaitable[dict[str, Any] | None]]
+Interceptor = Callable[[Call], dict[str, Any] | None]
 
 
 class Observer(Protocol):
@@ -77,12 +82,26 @@ class Received:
     error: OcppError | None = None
     #: left unanswered: it came while the boot was Rejected (§4.2)
     ignored: bool = False
+    #: how many problems the charge point had when it arrived: those after it came later
+    #: (a step that awaited it is judged up to its arrival)
+    problems_at: int = 0
 
     @property
     def not_supported(self) -> bool:
         """Answered NotSupported by the station: an action mockpoint does not implement
         (PRODUCT.md, "Charge point behaviour": "not supported here", never a failure)."""
         return isinstance(self.error, NotSupportedAction) and self.call.action not in HANDLERS
+
+
+@dataclass(frozen=True, slots=True)
+class IdleMoment:
+    """The moment a charge point had nothing left to send or wait for (see
+    :meth:`ChargePoint.wait_idle`)."""
+
+    #: how many problems it had then
+    problems: int
+    #: what the waiter asked to capture then
+    captured: Any = None
 
 
 def tally(received: list[Received]) -> tuple[dict[str, int], dict[str, int]]:
@@ -99,6 +118,65 @@ def tally(received: list[Received]) -> tuple[dict[str, int], dict[str, int]]:
     return not_supported, ignored
 
 
+class Link(enum.Enum):
+    """Where a charge point's connection to the CSMS stands."""
+
+    #: dialling (at the start, or again after a loss)
+    CONNECTING = "connecting"
+    OPEN = "open"
+    #: closing on purpose to open again at once, without a boot: a Reconnect directive
+    #: (new credentials), or a close a scenario step asked for
+    RECONNECTING = "reconnecting"
+    #: closing for a Reset (§5.14): once closed, the station reboots and dials again
+    REBOOTING = "rebooting"
+    #: down on purpose (a `disconnect` step, a fleet's blackout or partition) until
+    #: :meth:`ChargePoint.reconnect` or the planned time
+    OFFLINE = "offline"
+    STOPPING = "stopping"
+    #: stopped, or could not connect again
+    CLOSED = "closed"
+
+
+class LinkEvent(enum.Enum):
+    OPENED = "opened"
+    #: the connection went (closed by either side, or dropped)
+    LOST = "lost"
+    #: the station asked to reconnect (a Reconnect directive) or a step closes to reconnect
+    RECONNECT = "reconnect"
+    #: the station asked to reboot (a Reboot directive)
+    REBOOT = "reboot"
+    #: going offline on purpose
+    OFFLINE = "offline"
+    #: back online
+    BACK = "back"
+    #: could not connect again within the connect timeout
+    FAILED = "failed"
+    STOP = "stop"
+
+
+#: What each event does in each state: the next state, and the step taken on the way (a
+#: method of ChargePoint, which may itself move on, e.g. to dial). A pair that is not here
+#: changes nothing (a second loss, a stop while stopped...).
+LINK_TABLE: dict[tuple[Link, LinkEvent], tuple[Link, str | None]] = {
+    (Link.CONNECTING, LinkEvent.OPENED): (Link.OPEN, "_on_open"),
+    (Link.CONNECTING, LinkEvent.FAILED): (Link.CLOSED, "_on_failed"),
+    (Link.CONNECTING, LinkEvent.OFFLINE): (Link.OFFLINE, "_on_offline"),
+    (Link.OPEN, LinkEvent.LOST): (Link.CONNECTING, "_on_unasked_loss"),
+    (Link.OPEN, LinkEvent.RECONNECT): (Link.RECONNECTING, "_on_close_to_reconnect"),
+    (Link.OPEN, LinkEvent.REBOOT): (Link.REBOOTING, "_on_reboot"),
+    (Link.OPEN, LinkEvent.OFFLINE): (Link.OFFLINE, "_on_offline"),
+    (Link.RECONNECTING, LinkEvent.LOST): (Link.CONNECTING, "_dial"),
+    (Link.RECONNECTING, LinkEvent.OFFLINE): (Link.OFFLINE, "_on_offline"),
+    (Link.REBOOTING, LinkEvent.LOST): (Link.CONNECTING, "_on_rebooted"),
+    (Link.OFFLINE, LinkEvent.LOST): (Link.OFFLINE, "_on_down"),
+    (Link.OFFLINE, LinkEvent.BACK): (Link.RECONNECTING, "_on_back"),
+    (Link.OFFLINE, LinkEvent.OFFLINE): (Link.OFFLINE, "_on_offline"),
+    **{(state, LinkEvent.STOP): (Link.STOPPING, None) for state in Link if state != Link.CLOSED},
+    (Link.STOPPING, LinkEvent.LOST): (Link.CLOSED, None),
+    (Link.STOPPING, LinkEvent.FAILED): (Link.CLOSED, None),
+}
+
+
 class ChargePoint:
     """Drives one station over connections made by ``connect``."""
 
@@ -107,12 +185,13 @@ class ChargePoint:
         station: Station,
         connect: Connect,
         *,
-        clock: Clock,
+        clock: DrivingClock,
         ids: IdGenerator | None = None,
         call_timeout: float = 30.0,
         connect_timeout: float = 10.0,
         observer: Observer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        timers: Timers | None = None,
     ) -> None:
         self.station = station
         self.clock = clock
@@ -126,33 +205,39 @@ class ChargePoint:
         self._connect = connect
         self._ids = ids or SeededIds(0)
         self._observer = observer
+        self._frames = _Observer(self)
         self._monotonic = monotonic
+        #: the heap the station's timer, retries and call deadlines wait in (a load run's
+        #: charge points share one)
+        self._timers = timers if timers is not None else Timers()
         self._endpoint: Endpoint | None = None
-        self._connected = Signal()
-        # One event per waiter: clearing a shared one would lose another's wake-up.
-        self._wake_executor = Signal()
-        #: the loop timer of the station's next timer, and when that is due (virtual time)
-        self._timer: asyncio.TimerHandle | None = None
+        self.link = Link.CONNECTING
+        self._dialling: asyncio.Task[None] | None = None
+        self._started = False
+        self._auto_boot = True
+        #: the timer of the station's next timer, and when that is due (virtual time)
+        self._timer: Timer | None = None
         self._timer_due: float | None = None
+        #: the message on its way (sent, or holding for a retry), and the timer it holds on
+        self._current: Message | None = None
+        self._hold: Timer | None = None
+        self._pump_soon = False
+        #: steps wait on these: any change, nothing left to send, a new request, a loss
         self._wake_steps = Signal()
         self._idle = Signal()
+        #: the first idle moment since wait_idle began, and what it captures then
+        self._idle_moment: IdleMoment | None = None
+        self._idle_capture: Callable[[], Any] | None = None
         self._received_changed = Signal()
+        self._lost_event = Signal()
         self._waiters: dict[Message, asyncio.Future[dict[str, Any]]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        self._rebooting = False
-        #: closing to reconnect with new credentials (a Reconnect directive)
-        self._reconnecting = False
-        #: offline on purpose (a scenario's `disconnect`): no reconnecting until allowed
-        self._offline = False
-        #: virtual time at which an offline charge point reconnects (None: when told)
+        #: OFFLINE: virtual time at which it comes back (None: when told), and whether the
+        #: power went with the connection (it boots when back)
         self._reconnect_at: float | None = None
-        self._reconnect_now = Signal()
-        #: offline after a power cut: the charge point boots when back
+        self._back_timer: Timer | None = None
         self._power_lost = False
         #: a close the scenario caused or expects is not a failure
         self._loss_expected = False
-        self._lost_event = Signal()
         #: when (monotonic) the last BootNotification was answered or failed: its retry waits
         #: ``station.boot_retry_delay`` from then, in wall time (§4.2)
         self._boot_settled_at: float | None = None
@@ -162,7 +247,6 @@ class ChargePoint:
         self.meter: CallMeter | None = None
         #: told when the connection is lost without anyone meaning it to be
         self.on_connection_lost: Callable[[str], None] | None = None
-        self._actions_by_id: dict[str, str] = {}
         #: told of every change of the station, before anything else hears of it (a state
         #: file marks itself dirty here; see runtime/state_file.py)
         self.on_change: list[Callable[[], None]] = []
@@ -180,30 +264,26 @@ class ChargePoint:
         Raises :class:`ConnectError` when the Central System cannot be reached.
         """
         self._auto_boot = auto_boot
-        await self._open_connection(first=True)
-        self._tasks = [
-            asyncio.create_task(self._supervise(), name="supervise"),
-            asyncio.create_task(self._execute(), name="execute"),
-        ]
-        self._schedule_timer()
+        transport = await self._open_transport()
+        self._started = True
+        self._event(LinkEvent.OPENED, transport)
 
     async def stop(self) -> None:
         """Stop everything and close the connection."""
-        self._stopping = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # a crashed task must not keep the connection open
-                logger.exception("%s task failed", task.get_name())
-        if self._endpoint is not None:
-            await self._endpoint.close()
+        self._event(LinkEvent.STOP)
+        self._timers.cancel(self._timer)
+        self._timers.cancel(self._hold)
+        self._timers.cancel(self._back_timer)
+        self._timer = self._hold = self._back_timer = None
+        dialling = self._dialling
+        if dialling is not None:
+            dialling.cancel()
+            await asyncio.gather(dialling, return_exceptions=True)
+        endpoint = self._endpoint
+        if endpoint is not None:
+            endpoint.meter = None  # calls cut short by the end of the run are no outcome
+            await endpoint.close()
+        self.link = Link.CLOSED
         self.station.on_disconnected()
 
     async def __aenter__(self) -> ChargePoint:
@@ -215,7 +295,7 @@ class ChargePoint:
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self.link is Link.OPEN
 
     @property
     def ids(self) -> IdGenerator:
@@ -247,21 +327,46 @@ class ChargePoint:
             self._waiters[message] = future
         return await future
 
-    async def wait_idle(self) -> None:
-        """Until nothing sendable is queued and nothing is in flight."""
-        while not self._idle.is_set() or (not self._offline and self.station.has_sendable()):
-            self._wake_executor.set()
-            await self._idle.wait()
-            await asyncio.sleep(0)
+    async def wait_idle(self, capture: Callable[[], Any] | None = None) -> IdleMoment:
+        """Until nothing sendable is queued and nothing is in flight.
+
+        Returns the first moment that was so: how many :attr:`problems` there were then,
+        and what ``capture`` returned then. A CSMS may send its next request right behind
+        an answer, and what that request causes before this returns comes after the moment
+        a step waited for (docs/scenario-format.md, ``expect_state``)."""
+        self._idle_moment = None
+        self._idle_capture = capture
+        try:
+            while not self._idle.is_set() or (
+                self.link is not Link.OFFLINE and self.station.has_sendable()
+            ):
+                self._idle.clear()
+                self._request_pump()
+                await self._idle.wait()
+                await asyncio.sleep(0)
+            moment = self._idle_moment
+        finally:
+            self._idle_moment = None
+            self._idle_capture = None
+        if moment is None:  # idle already when asked
+            moment = IdleMoment(len(self.problems), capture() if capture is not None else None)
+        return moment
+
+    def _set_idle(self) -> None:
+        if self._idle_moment is None:
+            capture = self._idle_capture
+            captured = capture() if capture is not None else None
+            self._idle_moment = IdleMoment(len(self.problems), captured)
+        self._idle.set()
 
     async def advance_to(self, when: float) -> None:
         """Let virtual time reach ``when``, with every timer due before it fired in order."""
         clock = self.clock
-        if isinstance(clock, VirtualClock) and clock.speed == 0:
+        if clock.paused:
             while True:
                 await self.wait_idle()
                 due = self.station.next_timer()
-                back = self._reconnect_at if self._offline else None
+                back = self._reconnect_at if self.link is Link.OFFLINE else None
                 if back is not None and back <= when and (due is None or back <= due):
                     clock.advance_to(back)
                     await self.reconnect()
@@ -273,7 +378,7 @@ class ChargePoint:
             clock.advance_to(when)
             await self.wait_idle()
             return
-        delay = clock.real_delay(when) if isinstance(clock, VirtualClock) else when - clock.now()
+        delay = clock.real_delay(when)
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -334,9 +439,9 @@ class ChargePoint:
                 waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             closed.cancel()
-            if answer is not None and answer in done:
+            if answer is not None and answer in done and not answer.cancelled():
                 return answer.result()
-            if closed in done:
+            if closed in done or endpoint.lost is not None:
                 return endpoint.lost or ConnectionLost("connection closed")
             return None
         finally:
@@ -356,7 +461,7 @@ class ChargePoint:
         while self.connected:
             self._wake_steps.clear()
             await self._wake_steps.wait()
-        while not self.connected:
+        while not self.connected and self.link is not Link.CLOSED:
             self._wake_steps.clear()
             await self._wake_steps.wait()
 
@@ -368,15 +473,11 @@ class ChargePoint:
         """Drop the connection on purpose and stay offline for ``reconnect_after`` seconds of
         virtual time, or until :meth:`reconnect`. Meanwhile transaction messages queue up
         (OCPP 1.6 §4.7, §4.10); back online, they go first, in order, with no new boot."""
-        self._offline = True
-        self._reconnect_now.clear()
-        self._reconnect_at = None if reconnect_after is None else self.clock.now() + reconnect_after
+        at = None if reconnect_after is None else self.clock.now() + reconnect_after
+        self._event(LinkEvent.OFFLINE, at)
         if self._endpoint is not None:
             await self._endpoint.close(1000, "going offline")
-        while self.connected:
-            self._wake_steps.clear()
-            await self._wake_steps.wait()
-        self._changed()
+        await self._until_down()
 
     async def lose_connection(self, *, power: bool = False) -> None:
         """The connection drops without a closing handshake and stays down until
@@ -384,83 +485,165 @@ class ChargePoint:
         the transactions have ended with reason PowerLoss and the charge point boots again
         (docs/load-fleets.md, "Events"). Transaction messages wait, as offline, and go out
         once back (§4.7)."""
-        self._offline = True
-        self._reconnect_now.clear()
-        self._reconnect_at = None
+        self._event(LinkEvent.OFFLINE, None)
         if power:
             self._power_lost = True
             self.station.power_lost()
         if self._endpoint is not None:
             self._endpoint.abort()
-        while self.connected:
-            self._wake_steps.clear()
-            await self._wake_steps.wait()
-        self._changed()
+        await self._until_down()
 
     async def reconnect(self) -> None:
         """End an offline period; returns once connected again."""
-        self._reconnect_now.set()
-        while not self.connected:
+        self._event(LinkEvent.BACK)
+        while not self.connected and self.link is not Link.CLOSED:
             self._wake_steps.clear()
             await self._wake_steps.wait()
 
     @property
     def offline(self) -> bool:
         """Offline on purpose (see :meth:`go_offline`)."""
-        return self._offline
+        return self.link is Link.OFFLINE
 
-    # --- internals -------------------------------------------------------------------------
+    # --- the link's state machine ------------------------------------------------------------
 
-    def _changed(self) -> None:
-        for listener in self.on_change:
-            listener()
-        self._wake_executor.set()
-        self._wake_steps.set()
-        if self._tasks and not self._stopping:
-            self._schedule_timer()
-
-    async def _sleep_virtual(self, seconds: float) -> None:
-        """Let ``seconds`` of virtual time pass inside the executor (a retry's wait).
-
-        At speed 0 nothing else could move the clock while the executor waits, so it jumps,
-        firing the station's timers due on the way (their messages queue behind).
-        """
-        clock = self.clock
-        target = clock.now() + seconds
-        if isinstance(clock, VirtualClock) and clock.speed == 0:
-            while (due := self.station.next_timer()) is not None and due <= target:
-                clock.advance_to(due)
-                self.station.on_timer(due)
-            clock.advance_to(target)
+    def _event(self, event: LinkEvent, *args: Any) -> None:
+        """Apply ``event`` to the link through :data:`LINK_TABLE`."""
+        found = LINK_TABLE.get((self.link, event))
+        if found is None:
+            logger.debug("%s while %s: nothing to do", event.value, self.link.value)
             return
-        delay = clock.real_delay(target) if isinstance(clock, VirtualClock) else seconds
-        await asyncio.sleep(delay)
+        self.link, step = found
+        if step is not None:
+            getattr(self, step)(*args)
 
-    async def _wait_until_back_online(self) -> None:
-        clock = self.clock
-        while not self._reconnect_now.is_set():
-            back = self._reconnect_at
-            paused = isinstance(clock, VirtualClock) and clock.speed == 0
-            if back is None or paused:
-                # At speed 0 the steps move the clock and call reconnect() when it is time.
-                await self._reconnect_now.wait()
-                break
-            delay = clock.real_delay(back) if isinstance(clock, VirtualClock) else 0.0
-            if delay <= 0:
-                break
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._reconnect_now.wait()
-        self._offline = False
+    def _on_open(self, transport: Transport) -> None:
+        # Every request a CSMS may legally send reaches the station, which answers those it
+        # does not implement NotSupported; only unknown actions and requests of the wrong
+        # direction are refused by the session as violations.
+        session = RpcSession(
+            CENTRAL_SYSTEM_REQUESTS, ids=self._ids, default_timeout=self.call_timeout
+        )
+        endpoint = Endpoint(
+            transport,
+            session,
+            self._answer,
+            observer=self._frames,
+            monotonic=self._monotonic,
+            timers=self._timers,
+            on_lost=self._on_endpoint_lost,
+        )
+        endpoint.keep = self._keep
+        endpoint.meter = self.meter
+        self._endpoint = endpoint
+        self._lost_event.clear()
+        self.station.on_connected(auto_boot=self._auto_boot)
+        # Only the first boot may be a scenario's own; after a Reset the station boots by
+        # itself (docs/scenario-format.md, "Booting").
+        self._auto_boot = True
+        self._changed()
+        endpoint.open()
+
+    def _on_endpoint_lost(self, lost: ConnectionLost) -> None:
+        if self._endpoint is None or self._endpoint.lost is not lost:
+            return  # an earlier connection's, already dealt with
+        if self.link is Link.STOPPING or self.link is Link.CLOSED:
+            self.link = Link.CLOSED
+            return
+        self._lost_event.set()
+        self.station.on_disconnected()
+        self._event(LinkEvent.LOST, lost)
+        self._changed()
+
+    def _on_unasked_loss(self, lost: ConnectionLost) -> None:
+        if self._loss_expected or isinstance(lost, InjectedDisconnect):
+            self._loss_expected = False
+        else:
+            self.problems.append(f"connection lost: {lost}")
+            if self.on_connection_lost is not None:
+                self.on_connection_lost(str(lost))
+        self._dial()
+
+    def _on_close_to_reconnect(self, reason: str) -> None:
+        self._closing(1000, reason)
+
+    def _on_reboot(self) -> None:
+        self._closing(1000, "reset")
+
+    def _on_rebooted(self, _lost: ConnectionLost) -> None:
+        self.station.rebooted()
+        self._dial()
+
+    def _on_offline(self, at: float | None) -> None:
+        """Going offline: back at virtual time ``at``, or when told (None)."""
+        self._reconnect_at = at
+        self._timers.cancel(self._back_timer)
+        self._back_timer = None
+        endpoint = self._endpoint
+        if endpoint is None or endpoint.lost is not None:
+            self._on_down()
+        # else the close is on its way, and its loss comes to _on_down
+
+    def _on_down(self, *_lost: ConnectionLost) -> None:
+        """Offline and the connection gone: wait to be back."""
+        back = self._reconnect_at
+        if back is not None and not self.clock.paused and self._back_timer is None:
+            # At speed 0 the steps move the clock and call reconnect() when it is time.
+            delay = self.clock.real_delay(back)
+            self._back_timer = self._timers.call_later(delay, self._back_now)
+        self._set_idle()
+
+    def _back_now(self) -> None:
+        self._back_timer = None
+        self._event(LinkEvent.BACK)
+
+    def _on_back(self) -> None:
+        self._timers.cancel(self._back_timer)
+        self._back_timer = None
         self._reconnect_at = None
+        endpoint = self._endpoint
+        if endpoint is not None and endpoint.lost is None:
+            return  # still closing: its loss dials (RECONNECTING)
+        self.link = Link.CONNECTING
+        self._dial()
 
-    async def _open_connection(self, *, first: bool) -> None:
+    def _on_failed(self, exc: ConnectError) -> None:
+        self.problems.append(f"could not reconnect: {exc}")
+
+    def _closing(self, code: int, reason: str) -> None:
+        endpoint = self._endpoint
+        if endpoint is None:
+            return
+        task = asyncio.ensure_future(endpoint.close(code, reason))
+        task.add_done_callback(_quiet)
+
+    def _dial(self, *_lost: Any) -> None:
+        """Open a new connection (CONNECTING); a power cut's reboot first."""
+        self.link = Link.CONNECTING
+        if self._power_lost:
+            self._power_lost = False
+            self.station.rebooted()
+        if self._dialling is None or self._dialling.done():
+            self._dialling = asyncio.ensure_future(self._redial())
+
+    async def _redial(self) -> None:
+        try:
+            transport = await self._open_transport()
+        except ConnectError as exc:
+            self._event(LinkEvent.FAILED, exc)
+            self._changed()
+            return
+        if self.link is not Link.CONNECTING:  # stopped, or offline, meanwhile
+            await transport.close(1000, "")
+            return
+        self._event(LinkEvent.OPENED, transport)
+
+    async def _open_transport(self) -> Transport:
         deadline = self._monotonic() + self.connect_timeout
         delay = 0.05
         while True:
             try:
-                transport = await self._connect()
-                break
+                return await self._connect()
             except ConnectError as exc:
                 remaining = deadline - self._monotonic()
                 if remaining <= 0 or exc.permanent:
@@ -468,160 +651,164 @@ class ChargePoint:
                 logger.info("connect failed (%s); retrying in %.2f s", exc, min(delay, remaining))
                 await asyncio.sleep(min(delay, remaining))
                 delay = min(delay * 2, 2.0)
-        # Every request a CSMS may legally send reaches the station, which answers those it
-        # does not implement NotSupported; only unknown actions and requests of the wrong
-        # direction are refused by the session as violations.
-        session = RpcSession(
-            CENTRAL_SYSTEM_REQUESTS, ids=self._ids, default_timeout=self.call_timeout
-        )
-        self._endpoint = Endpoint(
-            transport, session, self._answer, observer=_Observer(self), monotonic=self._monotonic
-        )
-        self._endpoint.keep = self._keep
-        self._endpoint.meter = self.meter
-        self._lost_event.clear()
-        self._connected.set()
-        self.station.on_connected(auto_boot=self._auto_boot)
+
+    async def _until_down(self) -> None:
+        while self._endpoint is not None and self._endpoint.lost is None:
+            self._wake_steps.clear()
+            await self._wake_steps.wait()
         self._changed()
-        # Only the first boot may be a scenario's own; after a Reset the station boots by
-        # itself (PRODUCT.md, "Booting").
-        self._auto_boot = True
 
-    async def _supervise(self) -> None:
-        while not self._stopping:
-            endpoint = self._endpoint
-            assert endpoint is not None
-            lost = await endpoint.run()
-            self._connected.clear()
-            self._lost_event.set()
-            self.station.on_disconnected()
-            if self._stopping:
+    # --- sending the outbox ------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        for listener in self.on_change:
+            listener()
+        self._wake_steps.set()
+        self._request_pump()
+
+    def _request_pump(self) -> None:
+        """Pump the outbox and re-arm the station's timer soon: once for any number of
+        changes, and never inside the callback that changed something (an answer to the
+        CSMS goes out before what it caused, §5.17)."""
+        if not self._pump_soon:
+            self._pump_soon = True
+            self._timers.loop.call_soon(self._pump)
+
+    def _pump(self) -> None:
+        self._pump_soon = False
+        if self.link is Link.STOPPING or self.link is Link.CLOSED:
+            return
+        self._schedule_timer()
+        if self.link is not Link.OPEN:
+            # Nothing can go out; what is queued waits for the connection. Offline on
+            # purpose, that is the station's rest state; otherwise it is on its way back.
+            if self.link is Link.OFFLINE:
+                self._set_idle()
+            return
+        if self._current is not None:
+            return
+        item = self.station.next_item()
+        if item is None:
+            self._set_idle()
+            return
+        self._idle.clear()
+        if isinstance(item, Reboot):
+            self._event(LinkEvent.REBOOT)
+        elif isinstance(item, Reconnect):
+            self._event(LinkEvent.RECONNECT, item.reason)
+        else:
+            self._send(item, 0)
+
+    def _send(self, message: Message, retries: int) -> None:
+        """One message to its answer; transaction messages survive a lost connection and are
+        retried after a CALLERROR or no answer (OCPP 1.6 §4.10, docs/scenario-format.md:
+        retried TransactionMessageAttempts times, TransactionMessageRetryInterval x the
+        retry number apart)."""
+        self._current = message
+        self._hold = None
+        if message.retry and self._boot_settled_at is not None:
+            # Not before the CSMS's retry interval has passed in wall time, whatever the
+            # clock speed (§4.2: clock speed 0 never hammers a CSMS).
+            remaining = self._boot_settled_at + self.station.boot_retry_delay
+            remaining -= self._monotonic()
+            if remaining > 0:
+                self._hold = self._timers.call_later(
+                    remaining, functools.partial(self._send_now, message, retries)
+                )
                 return
-            self._changed()
-            injected = isinstance(lost, InjectedDisconnect) or isinstance(
-                endpoint.lost, InjectedDisconnect
+        self._send_now(message, retries)
+
+    def _send_now(self, message: Message, retries: int) -> None:
+        self._hold = None
+        endpoint = self._endpoint
+        if self.link is not Link.OPEN or endpoint is None:
+            self._requeue(message)
+            return
+        self._checkpoint()
+        try:
+            endpoint.send_call(
+                message.action,
+                message.payload,
+                functools.partial(self._answered, message, retries),
+                validate=message.validate,
+                timeout=message.timeout,
             )
-            if self._rebooting:
-                self._rebooting = False
-                self.station.rebooted()
-            elif self._offline:
-                await self._wait_until_back_online()
-                if self._power_lost:
-                    self._power_lost = False
-                    self.station.rebooted()
-            elif self._reconnecting:
-                self._reconnecting = False
-            elif self._loss_expected or injected:
-                self._loss_expected = False
-            else:
-                self.problems.append(f"connection lost: {lost}")
-                if self.on_connection_lost is not None:
-                    self.on_connection_lost(str(lost))
-            try:
-                await self._open_connection(first=False)
-            except ConnectError as exc:
-                self.problems.append(f"could not reconnect: {exc}")
-                return
+        except ConnectionLost:
+            self._requeue(message)
+        except LocalProtocolError as exc:
+            self._fail(message, exc)
+            self._done(message)
 
-    async def _execute(self) -> None:
-        while True:
-            if not self.connected:
-                # Nothing can go out; what is queued waits for the connection. Offline on
-                # purpose, that is the station's rest state; otherwise it is on its way back.
-                if self._offline:
-                    self._idle.set()
-                await self._connected.wait()
-                continue
-            item = self.station.next_item()
-            if item is None:
-                self._idle.set()
-                self._wake_executor.clear()
-                await self._wake_executor.wait()
-                continue
-            self._idle.clear()
-            if isinstance(item, Reboot):
-                await self._reboot()
-                continue
-            if isinstance(item, Reconnect):
-                await self._reconnect(item.reason)
-                continue
-            await self._send(item)
+    def _answered(
+        self,
+        message: Message,
+        retries: int,
+        response: dict[str, Any] | None,
+        error: MockpointError | None,
+    ) -> None:
+        if error is None:
+            if message.action == "BootNotification":
+                self._boot_settled_at = self._monotonic()
+            self.station.on_result(message, response or {})
+            future = self._waiters.pop(message, None)
+            if future is not None and not future.done():
+                future.set_result(response or {})
+        elif isinstance(error, ConnectionLost):
+            self._requeue(message)
+            return
+        elif isinstance(error, CallTimeout | CallErrorReceived):
+            configuration = self.station.configuration
+            if message.transactional and retries < configuration.get_int(
+                "TransactionMessageAttempts"
+            ):
+                interval = configuration.get_int("TransactionMessageRetryInterval")
+                self._later(interval * (retries + 1), message, retries + 1)
+                return
+            if message.transactional:
+                self.station.undeliverable.append(message)
+                self.problems.append(
+                    f"{message.action} not delivered after {retries + 1} attempt(s): {error}"
+                )
+            self._fail(message, error)
+        else:
+            self._fail(message, error)
+        self._done(message)
+
+    def _requeue(self, message: Message) -> None:
+        """The connection went with ``message``: it goes first once back online; a
+        Heartbeat has nothing to say then."""
+        if message.action != "Heartbeat" or message in self._waiters:
+            self.station.requeue(message)
+        else:
+            self.station.dropped(message)
+        self._done(message)
+
+    def _done(self, message: Message) -> None:
+        if self._current is message:
+            self._current = None
+        self._checkpoint()
+        self._request_pump()
+
+    def _later(self, seconds: float, message: Message, retries: int) -> None:
+        """Send ``message`` again after ``seconds`` of virtual time (a retry's wait).
+
+        At speed 0 nothing else could move the clock meanwhile, so it jumps, firing the
+        station's timers due on the way (their messages queue behind)."""
+        clock = self.clock
+        target = clock.now() + seconds
+        resend = functools.partial(self._send_now, message, retries)
+        if clock.paused:
+            while (due := self.station.next_timer()) is not None and due <= target:
+                clock.advance_to(due)
+                self.station.on_timer(due)
+            clock.advance_to(target)
+            self._hold = self._timers.call_later(0.0, resend)
+            return
+        self._hold = self._timers.call_later(clock.real_delay(target), resend)
 
     def _checkpoint(self) -> None:
         for listener in self.on_checkpoint:
             listener()
-
-    async def _send(self, message: Message) -> None:
-        """One message to its answer; transaction messages survive a lost connection and are
-        retried after a CALLERROR or no answer (OCPP 1.6 §4.10, PRODUCT.md: retried
-        TransactionMessageAttempts times, TransactionMessageRetryInterval x the retry number
-        apart)."""
-        try:
-            await self._send_until_done(message)
-        finally:
-            self._checkpoint()
-
-    async def _send_until_done(self, message: Message) -> None:
-        retries = 0
-        while True:
-            if message.retry:
-                await self._hold_boot_retry()
-            if not self.connected:
-                self.station.requeue(message)
-                return
-            endpoint = self._endpoint
-            assert endpoint is not None
-            self._checkpoint()
-            try:
-                response = await endpoint.call(
-                    message.action,
-                    message.payload,
-                    validate=message.validate,
-                    timeout=message.timeout,
-                )
-            except ConnectionLost:
-                # Known gone before the supervisor notices: wait for it to reconnect. The
-                # message goes first once back online; a Heartbeat has nothing to say then.
-                self._connected.clear()
-                if message.action != "Heartbeat" or message in self._waiters:
-                    self.station.requeue(message)
-                else:
-                    self.station.dropped(message)
-                return
-            except (CallTimeout, CallErrorReceived) as exc:
-                configuration = self.station.configuration
-                if message.transactional and retries < configuration.get_int(
-                    "TransactionMessageAttempts"
-                ):
-                    retries += 1
-                    interval = configuration.get_int("TransactionMessageRetryInterval")
-                    await self._sleep_virtual(interval * retries)
-                    continue
-                if message.transactional:
-                    self.station.undeliverable.append(message)
-                    self.problems.append(
-                        f"{message.action} not delivered after {retries + 1} attempt(s): {exc}"
-                    )
-                self._fail(message, exc)
-            except (CallFailed, RemoteProtocolError, LocalProtocolError) as exc:
-                self._fail(message, exc)
-            else:
-                if message.action == "BootNotification":
-                    self._boot_settled_at = self._monotonic()
-                self.station.on_result(message, response)
-                future = self._waiters.pop(message, None)
-                if future is not None and not future.done():
-                    future.set_result(response)
-            return
-
-    async def _hold_boot_retry(self) -> None:
-        """Wait until the CSMS's retry interval has passed in wall time, whatever the clock
-        speed (§4.2; PRODUCT.md: clock speed 0 never hammers a CSMS)."""
-        if self._boot_settled_at is None:
-            return
-        remaining = self._boot_settled_at + self.station.boot_retry_delay - self._monotonic()
-        if remaining > 0:
-            await asyncio.sleep(remaining)
 
     def _fail(self, message: Message, exc: MockpointError) -> None:
         if message.action == "BootNotification":
@@ -633,66 +820,45 @@ class ChargePoint:
         else:
             self.problems.append(f"{message.action}: {exc}")
 
-    async def _reconnect(self, reason: str) -> None:
-        """Close and open the connection again, with whatever credentials now apply."""
-        self._reconnecting = True
-        if self._endpoint is not None:
-            await self._endpoint.close(1000, reason)
-        self._connected.clear()
-        await self._connected.wait()
-
-    async def _reboot(self) -> None:
-        self._rebooting = True
-        if self._endpoint is not None:
-            await self._endpoint.close(1000, "reset")
-        self._connected.clear()
-        await self._connected.wait()
-
     def _schedule_timer(self) -> None:
-        """Arm one loop timer for the station's next timer (heartbeat, meter sample...).
-
-        A loop timer rather than a task: a load run holds thousands of charge points, and
-        every change of the station may move the next due time. At clock speed 0 a timer
-        in the future fires only through :meth:`advance_to`."""
+        """Keep one entry in the timer heap for the station's next timer (heartbeat, meter
+        sample...). At clock speed 0 a timer in the future fires only through
+        :meth:`advance_to`."""
         clock = self.clock
         due = self.station.next_timer()
-        paused = isinstance(clock, VirtualClock) and clock.speed == 0
-        if due is None or paused and due > clock.now() or not self.connected:
+        if due is None or clock.paused and due > clock.now() or self.link is not Link.OPEN:
             due = None  # offline, timers wait: reconnecting is a change and re-arms this
         if due == self._timer_due and (due is None or self._timer is not None):
             return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timers.cancel(self._timer)
+        self._timer = None
         self._timer_due = due
-        if due is None:
-            return
-        delay = clock.real_delay(due) if isinstance(clock, VirtualClock) else due - clock.now()
-        self._timer = asyncio.get_running_loop().call_later(max(0.0, delay), self._timer_fired)
+        if due is not None:
+            self._timer = self._timers.call_later(clock.real_delay(due), self._timer_fired)
 
     def _timer_fired(self) -> None:
         self._timer = None
         self._timer_due = None
-        clock = self.clock
+        if self.link is not Link.OPEN:
+            return
+        now = self.clock.now()
         due = self.station.next_timer()
-        if due is not None and due <= clock.now() and self.connected and not self._stopping:
-            self.station.on_timer(clock.now())
-        if not self._stopping:
-            self._schedule_timer()
+        if due is not None and due <= now:
+            self.station.on_timer(now)
+        self._request_pump()
 
-    def _keep(self, direction: Direction, text: str) -> bool:
+    # --- answering the CSMS ------------------------------------------------------------------
+
+    def _keep(self, wire: WireFrame) -> bool:
         """Fault injection: whether a frame gets through (see FaultRules.drops)."""
         if not self.faults.drops:
             return True
-        unique_id, action = frame_action(text, self._actions_by_id)
-        if unique_id is not None and action is not None and text.lstrip().startswith("[2"):
-            if len(self._actions_by_id) > 10_000:
-                self._actions_by_id.clear()
-            self._actions_by_id[unique_id] = action
-        return not self.faults.drops_frame(direction, action)
+        return not self.faults.drops_frame(wire.direction, wire.action)
 
-    async def _answer(self, call: Call) -> dict[str, Any]:
-        record = Received(call)
+    def _answer(self, call: Call) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+        """The endpoint's request handler: the answer at once, or an awaitable when a fault
+        rule holds it back."""
+        record = Received(call, problems_at=len(self.problems))
         self.received.append(record)
         self._received_changed.set()
         registration = self.station.registration
@@ -707,14 +873,21 @@ class ChargePoint:
                 "answered Rejected"
             )
         if self.faults.ignores(call.action):
-            await asyncio.Event().wait()  # never answered; cancelled with the connection
+            return _never()  # cancelled with the connection
         delay = self.faults.delay_of(call.action)
         if delay:
-            await asyncio.sleep(delay)
+            return self._answer_later(record, delay)
+        return self._station_answer(record)
+
+    async def _answer_later(self, record: Received, delay: float) -> dict[str, Any]:
+        await asyncio.sleep(delay)
+        return self._station_answer(record)
+
+    def _station_answer(self, record: Received) -> dict[str, Any]:
+        """The answer of the scenario's ``reply`` (the interceptor), else the station's."""
+        call = record.call
         try:
-            response = None
-            if self.interceptor is not None:
-                response = await self.interceptor(call)
+            response = self.interceptor(call) if self.interceptor is not None else None
             if response is None:
                 response = handle(self.station, call.action, call.payload)
         except OcppError as exc:
@@ -728,15 +901,35 @@ class ChargePoint:
         return response
 
 
+async def _never() -> dict[str, Any]:
+    await asyncio.get_running_loop().create_future()
+    raise AssertionError("unreachable")
+
+
+def _quiet(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: a close that failed leaves the loss to say why
+
+
 class _Observer:
-    """Forwards frames to the user's observer and records the CSMS's violations."""
+    """Forwards frames to the user's observer and records the CSMS's violations.
+
+    The observers of mockpoint itself take the decoded frame (a ``wire(frame)`` method);
+    a user's takes ``frame(direction, text)`` (see :class:`Observer`)."""
 
     def __init__(self, owner: ChargePoint) -> None:
         self._owner = owner
+        observer = owner._observer
+        self._wire: Callable[[WireFrame], None] | None = getattr(observer, "wire", None)
+        self._text: Callable[[Direction, str], None] | None = (
+            None if observer is None or self._wire is not None else observer.frame
+        )
 
-    def frame(self, direction: Direction, text: str) -> None:
-        if self._owner._observer is not None:
-            self._owner._observer.frame(direction, text)
+    def frame(self, wire: WireFrame) -> None:
+        if self._wire is not None:
+            self._wire(wire)
+        elif self._text is not None:
+            self._text(wire.direction, wire.text)
 
     def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
         if isinstance(event, InvalidAnswer):

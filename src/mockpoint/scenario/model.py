@@ -576,6 +576,11 @@ class ExpectedState(_Model):
 
 
 class ExpectStateStep(StepBase):
+    """Waits until everything the station queued is sent and answered, then compares the
+    station's state at that moment with the mapping. A CSMS may send its next request right
+    behind its last answer: what that request changes, and a failure it causes, belong to the
+    steps after this one."""
+
     kind = "expect_state"
     expect_state: ExpectedState
 

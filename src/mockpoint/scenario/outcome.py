@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from mockpoint.errors import ExitCode
-
-Direction = Literal["out", "in"]
+from mockpoint.rpc.frames import Direction
 
 
 @dataclass(frozen=True)

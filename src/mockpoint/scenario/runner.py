@@ -32,6 +32,7 @@ from mockpoint.errors import ConnectError, UsageError
 from mockpoint.faults.transport import FaultyTransport, RandomFaults
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.secrets import redact_frame
+from mockpoint.rpc.frames import Direction, WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect, tally
 from mockpoint.runtime.state_file import StateFile
@@ -39,7 +40,6 @@ from mockpoint.scenario import model
 from mockpoint.scenario.driver import CsmsDriver, lacking, mock_csms_examples, prompted
 from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.outcome import (
-    Direction,
     FrameRecord,
     RunOutcome,
     ScenarioOutcome,
@@ -150,11 +150,19 @@ class FrameRecorder:
         self.records: list[FrameRecord] = []
         self._seq = first_seq
 
+    def wire(self, wire: WireFrame) -> None:
+        """A frame as the connection decoded it (the charge point's Observer protocol)."""
+        self._record(wire.direction, redact_frame(wire.data()))
+
     def frame(self, direction: Direction, text: str) -> None:
+        """A frame from its text, for a caller outside the connection."""
         try:
             frame: Any = redact_frame(json.loads(text))
         except (ValueError, RecursionError):
             frame = text
+        self._record(direction, frame)
+
+    def _record(self, direction: Direction, frame: Any) -> None:
         wall = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record = FrameRecord(
             self._seq, self.cp_id, direction, frame, format_timestamp(self.clock.now()), wall
@@ -663,7 +671,8 @@ async def _step(
     label: str,
 ) -> StepOutcome:
     result = StepOutcome(index, step.kind, label, location, Status.PASSED)
-    problems_before = len(ctx.cp.problems)
+    carry, ctx.problems_carry, ctx.problems_until = ctx.problems_carry, None, None
+    problems_before = len(ctx.cp.problems) if carry is None else carry
     started = time.perf_counter()
     try:
         await RUNNERS[step.kind](ctx, step)
@@ -686,4 +695,12 @@ async def _step(
 
 
 def _new_problems(ctx: StepContext, since: int) -> list[str]:
-    return ctx.cp.problems[since:]
+    """The problems a step answers for: since it started, up to the moment its condition
+    was met (``ctx.problems_until``); later ones are carried to the next step."""
+    problems = ctx.cp.problems
+    until = ctx.problems_until
+    if until is None or until >= len(problems):
+        return problems[since:]
+    until = max(until, since)
+    ctx.problems_carry = until
+    return problems[since:until]

@@ -78,6 +78,12 @@ class StepContext:
     scenario_file: str = ""
     #: the ``await`` listening for the request it replies to (see :class:`Armed`)
     armed: Armed | None = None
+    #: how many of ``cp.problems`` the current step answers for, when its condition was
+    #: met before the last of them came (its awaited request arrived, the station went
+    #: idle); the rest belong to the steps after it (runner.py)
+    problems_until: int | None = None
+    #: where the next step's problems start, when the last step left some to it
+    problems_carry: int | None = None
 
     def timeout_of(self, step: model.StepBase) -> float:
         return step.timeout if step.timeout is not None else self.timeout
@@ -88,16 +94,19 @@ class StepContext:
         except UnknownVariable as exc:
             raise StepFailed(str(exc)) from None
 
-    async def settle(self, step: model.StepBase) -> None:
-        """Until everything the station queued is sent and answered."""
+    async def settle(self, step: model.StepBase, capture: Callable[[], Any] | None = None) -> Any:
+        """Until everything the station queued is sent and answered; what ``capture``
+        returned at that moment (the CSMS may have acted again since)."""
         seconds = self.timeout_of(step)
         try:
             async with asyncio.timeout(seconds):
-                await self.cp.wait_idle()
+                moment = await self.cp.wait_idle(capture)
         except TimeoutError:
             in_flight = self.cp.in_flight_action
             waiting = f" (waiting for the answer to {in_flight})" if in_flight else ""
             raise StepFailed(f"the station was still busy after {seconds:g} s{waiting}") from None
+        self.problems_until = moment.problems
+        return moment.captured
 
 
 # --- exchanges: one request, its answer checked ---------------------------------------------
@@ -467,7 +476,7 @@ def arm(ctx: StepContext, step: model.AwaitStep) -> None:
     armed = Armed(step)
     ctx.armed = armed
 
-    async def intercept(call: Call) -> dict[str, Any] | None:
+    def intercept(call: Call) -> dict[str, Any] | None:
         if call.action != step.await_ or armed.claimed is not None:
             return None
         armed.claimed = call
@@ -514,6 +523,7 @@ async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
             ctx.armed = None
     record = ctx.cp.received[index]
     ctx.inbox_cursor = index + 1
+    ctx.problems_until = record.problems_at
     # A request mockpoint does not implement was answered NotSupported, as it must be: the
     # CSMS did send it, which is what the step asserts.
     if record.error is not None and armed is None and not record.not_supported:
@@ -624,13 +634,12 @@ def _shaped_reply(ctx: StepContext, step: model.AwaitStep, call: Call) -> dict[s
 
 
 async def expect_state(ctx: StepContext, step: model.ExpectStateStep) -> None:
-    await ctx.settle(step)
+    actual = await ctx.settle(step, lambda: station_state(ctx.cp))
     expected = ctx.resolve(step.expect_state.model_dump(exclude_none=True))
     if "configuration" in expected:
         expected["configuration"] = {
             key: _ocpp_string(value) for key, value in expected["configuration"].items()
         }
-    actual = station_state(ctx.cp)
     problems = match(expected, actual)
     if problems:
         shown = {key: actual[key] for key in expected if key in actual}

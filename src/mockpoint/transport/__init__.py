@@ -1,6 +1,6 @@
 """Byte movers: the WebSocket adapter and an in-memory pair behind one small protocol."""
 
-from mockpoint.transport.base import Transport
+from mockpoint.transport.base import Inbox, Receiver, Transport
 from mockpoint.transport.memory import MemoryTransport, memory_pair
 from mockpoint.transport.websocket import (
     SUBPROTOCOL,
@@ -11,7 +11,9 @@ from mockpoint.transport.websocket import (
 
 __all__ = [
     "SUBPROTOCOL",
+    "Inbox",
     "MemoryTransport",
+    "Receiver",
     "Transport",
     "WebSocketTransport",
     "charge_point_url",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from mockpoint.errors import ConnectionLost
+from mockpoint.transport.base import Receiver
 
 
 class _Closed:
@@ -21,11 +22,28 @@ class MemoryTransport:
         self._inbox: asyncio.Queue[str | _Closed] = asyncio.Queue()
         self._peer: MemoryTransport | None = None
         self._closed: _Closed | None = None
+        self._pump: asyncio.Task[None] | None = None
 
     async def send(self, text: str) -> None:
+        self.write(text)
+
+    def write(self, text: str) -> None:
         if self._closed is not None or self._peer is None:
             raise ConnectionLost("the in-memory connection is closed")
         self._peer._inbox.put_nowait(text)
+
+    def start(self, receiver: Receiver) -> None:
+        """Hand every message to ``receiver`` from a task reading :meth:`receive`."""
+        self._pump = asyncio.ensure_future(self._deliver(receiver))
+
+    async def _deliver(self, receiver: Receiver) -> None:
+        while True:
+            try:
+                text = await self.receive()
+            except ConnectionLost as exc:
+                receiver.connection_lost(exc)
+                return
+            receiver.received(text)
 
     async def receive(self) -> str:
         item = await self._inbox.get()

@@ -8,9 +8,9 @@ and so are the failure messages: OCPP-J 1.6 §3 (the ``ocpp1.6`` subprotocol mus
 selected), HTTP Basic authentication and TLS of the security profiles, a refused upgrade
 named by its HTTP status, and never a password in a message.
 
-picows hands over frames in a callback; :class:`PicowsTransport` queues them for
-:meth:`receive`, reassembles fragmented messages and ends the connection with 1007 on text
-that is not UTF-8 (RFC 6455 §8.1).
+picows hands over frames in a callback; :class:`PicowsTransport` reassembles fragmented
+messages, hands each whole one to its receiver from that callback (no task waits to
+receive), and ends the connection with 1007 on text that is not UTF-8 (RFC 6455 §8.1).
 
 A load run of more charge points than one source address can connect from (the ephemeral
 port range) gives each connection a ``local_addr`` (:mod:`mockpoint.load.addresses`,
@@ -42,6 +42,7 @@ from picows.url import WSParsedURL
 
 from mockpoint.errors import ConnectError, ConnectionLost
 from mockpoint.rpc.frames import BinaryText
+from mockpoint.transport.base import Receiver
 from mockpoint.transport.websocket import (
     SUBPROTOCOL,
     charge_point_url,
@@ -63,13 +64,16 @@ IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 
 
 class PicowsTransport(WSListener):
-    """One open picows connection as a :class:`~mockpoint.transport.Transport`."""
+    """One open picows connection as a :class:`~mockpoint.transport.Transport`: each whole
+    message goes from picows's callback straight to the receiver."""
 
     def __init__(self) -> None:
         self._ws: WSTransport | None = None
-        self._inbox: list[str] = []  # rarely more than one message: a deque costs 760 bytes
-        self._waiter: asyncio.Future[None] | None = None
+        self._receiver: Receiver | None = None
+        #: what arrived before :meth:`start` (rarely anything: a list, not a deque)
+        self._early: list[str] = []
         self._lost: ConnectionLost | None = None
+        self._told = False
         self._fragments: list[bytes] | None = None
         self._fragment_type = WSMsgType.TEXT
 
@@ -100,28 +104,35 @@ class PicowsTransport(WSListener):
             reason = frame.get_close_reason()
             number = code.value if isinstance(code, WSCloseCode) else int(code)
             text = f"connection closed with code {number}" + (f" {reason}" if reason else "")
-            self._lost = ConnectionLost(text)
+            if self._lost is None:
+                self._lost = ConnectionLost(text)
             with contextlib.suppress(Exception):
                 transport.send_close(code)
             transport.disconnect()
-            self._wake()
+            self._tell_lost()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         if self._lost is None:
             self._lost = ConnectionLost("connection lost without a closing handshake")
-        self._wake()
+        self._tell_lost()
 
     def _message(self, kind: WSMsgType, data: bytes) -> None:
+        if self._lost is not None:
+            return
         if kind is WSMsgType.BINARY:
             # OCPP-J uses text frames only; hand the bytes up so the RPC layer reports them.
-            self._inbox.append(BinaryText(data.decode("utf-8", errors="replace")))
+            text: str = BinaryText(data.decode("utf-8", errors="replace"))
         else:
             try:
-                self._inbox.append(data.decode("utf-8"))
+                text = data.decode("utf-8")
             except UnicodeDecodeError:
                 self._fail(WSCloseCode.INVALID_TEXT, "text frame is not UTF-8")
                 return
-        self._wake()
+        receiver = self._receiver
+        if receiver is None:
+            self._early.append(text)
+        else:
+            receiver.received(text)
 
     def _fail(self, code: WSCloseCode, reason: str) -> None:
         self._lost = ConnectionLost(f"connection failed: {reason}")
@@ -129,30 +140,29 @@ class PicowsTransport(WSListener):
             with contextlib.suppress(Exception):
                 self._ws.send_close(code, reason.encode())
             self._ws.disconnect()
-        self._wake()
+        self._tell_lost()
 
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    def _tell_lost(self) -> None:
+        receiver = self._receiver
+        if receiver is None or self._told or self._lost is None:
+            return
+        self._told = True
+        receiver.connection_lost(self._lost)
 
     # --- the Transport's side --------------------------------------------------------------
 
-    async def send(self, text: str) -> None:
+    def start(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+        early, self._early = self._early, []
+        for text in early:
+            if self._lost is None:
+                receiver.received(text)
+        self._tell_lost()
+
+    def write(self, text: str) -> None:
         if self._lost is not None or self._ws is None:
             raise ConnectionLost(str(self._lost or "not connected"))
         self._ws.send(WSMsgType.TEXT, text.encode())
-
-    async def receive(self) -> str:
-        while not self._inbox:
-            if self._lost is not None:
-                raise self._lost
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._inbox.pop(0)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         ws = self._ws
@@ -169,7 +179,7 @@ class PicowsTransport(WSListener):
             async with asyncio.timeout(2.0):
                 await ws.wait_disconnected()
         ws.disconnect()
-        self._wake()
+        self._tell_lost()
 
     def abort(self) -> None:
         ws = self._ws
@@ -178,7 +188,7 @@ class PicowsTransport(WSListener):
         if self._lost is None:
             self._lost = ConnectionLost("connection dropped without a closing handshake")
         ws.disconnect(graceful=False)
-        self._wake()
+        self._tell_lost()
 
     @property
     def closed(self) -> bool:

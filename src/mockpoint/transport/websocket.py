@@ -20,7 +20,9 @@ through :class:`RedactCredentials`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import logging
 import re
 import ssl
@@ -44,6 +46,7 @@ from websockets.typing import Subprotocol
 from mockpoint.errors import ConnectError, ConnectionLost, UsageError
 from mockpoint.ocpp16.secrets import REDACTED
 from mockpoint.rpc.frames import BinaryText
+from mockpoint.transport.base import Receiver
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 
@@ -81,28 +84,68 @@ wire_logger.addFilter(RedactCredentials())
 
 
 class WebSocketTransport:
-    """An open WebSocket, client or server side, as a :class:`~mockpoint.transport.Transport`."""
+    """An open WebSocket, client or server side, as a :class:`~mockpoint.transport.Transport`.
+
+    ``websockets`` hands messages to a coroutine, so one task reads them and pushes each to
+    the receiver, and one writes what :meth:`write` queued, in order (while there is any).
+    """
 
     def __init__(self, connection: ClientConnection | ServerConnection) -> None:
         self._connection = connection
+        self._outbox: list[str] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lost: ConnectionLost | None = None
 
-    async def send(self, text: str) -> None:
-        try:
-            await self._connection.send(text)
-        except ConnectionClosed as exc:
-            raise ConnectionLost(_describe_close(exc)) from exc
+    def start(self, receiver: Receiver) -> None:
+        self._reader = asyncio.ensure_future(self._read(receiver))
 
-    async def receive(self) -> str:
+    async def _read(self, receiver: Receiver) -> None:
+        connection = self._connection
+        while True:
+            try:
+                message = await connection.recv()
+            except ConnectionClosed as exc:
+                self._lost = self._lost or ConnectionLost(_describe_close(exc))
+                break
+            except asyncio.CancelledError:
+                self._lost = self._lost or ConnectionLost("connection closed")
+                break
+            if isinstance(message, bytes):
+                # OCPP-J uses text frames only; hand the bytes up so the RPC layer reports them.
+                message = BinaryText(message.decode("utf-8", errors="replace"))
+            try:
+                receiver.received(message)
+            except Exception:  # a bug above must not stop the connection's reading
+                logging.getLogger(__name__).exception("handling a received message failed")
+        receiver.connection_lost(self._lost)
+
+    def write(self, text: str) -> None:
+        if self._lost is not None:
+            raise ConnectionLost(str(self._lost))
+        if self._connection.state is websockets.State.CLOSED:
+            raise ConnectionLost("connection closed")
+        self._outbox.append(text)
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
         try:
-            message = await self._connection.recv()
-        except ConnectionClosed as exc:
-            raise ConnectionLost(_describe_close(exc)) from exc
-        if isinstance(message, bytes):
-            # OCPP-J uses text frames only; hand the bytes up so the RPC layer reports them.
-            return BinaryText(message.decode("utf-8", errors="replace"))
-        return message
+            while self._outbox:
+                text = self._outbox.pop(0)
+                try:
+                    await self._connection.send(text)
+                except ConnectionClosed as exc:
+                    self._lost = self._lost or ConnectionLost(_describe_close(exc))
+                    self._outbox.clear()
+        finally:
+            self._writer = None
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
+        writer = self._writer
+        if writer is not None:  # what was written goes out before the close
+            with contextlib.suppress(Exception):
+                await asyncio.shield(writer)
         await self._connection.close(code, reason)
 
     def abort(self) -> None:
