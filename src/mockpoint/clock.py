@@ -8,6 +8,7 @@ real time; 1: real time; 60: a minute per real second). Times are POSIX seconds 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -119,5 +120,11 @@ def format_timestamp(when: float) -> str:
     """RFC 3339 in UTC with a ``Z``: whole seconds, or milliseconds when there are any."""
     millis = round(when * 1000)
     seconds, ms = divmod(millis, 1000)
-    moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    moment = _second(seconds)
     return f"{moment}.{ms:03d}Z" if ms else f"{moment}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second(seconds: int) -> str:
+    # A load run's charge points stamp thousands of messages in the same few seconds.
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -80,6 +80,10 @@ JITTER = 0.5
 GIVE_UP_AFTER = 5
 #: How often a charge point waiting to recover looks whether it is connected again.
 RECONNECT_POLL = 0.1
+#: The shard's timers (heartbeats, meter samples, call deadlines) fire on multiples of this
+#: many seconds, up to that much late: a thousand timers a second wake the loop a hundred
+#: times instead of a thousand.
+TIMER_RESOLUTION = 0.01
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,10 @@ class Shard:
         #: the charge points done with their steps, waiting for the run's end
         self._resting: dict[int, tuple[ChargePoint, StepContext, Sequence[LoadStats]]] = {}
         #: one heap for the timers of every charge point of the shard (runtime/timers.py)
-        self._timers = Timers()
+        self._timers = Timers(resolution=TIMER_RESOLUTION)
+        #: charge points connected now, in all and by group
+        self._connected = 0
+        self._connected_by_group = dict.fromkeys(self._by_name, 0)
         self._handshakes = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
         #: charge points an event keeps offline (a blackout, a partition), and those whose
         #: power it cut (their steps stop until the power is back)
@@ -293,11 +300,17 @@ class Shard:
     @property
     def connected(self) -> int:
         """Charge points connected right now."""
-        return sum(1 for cp in self._charge_points.values() if cp.connected)
+        return self._connected
+
+    def _connection_changed(self, group: str, connected: bool) -> None:
+        change = 1 if connected else -1
+        self._connected += change
+        self._connected_by_group[group] += change
 
     def snapshot(self) -> dict[str, Any]:
         """The statistics so far, as JSON-safe data, with the charge points connected now."""
-        data = self.stats.to_dict(timeline=False)  # the timeline grows with the run
+        # No timeline (it grows with the run), no percentiles (the reader merges first)
+        data = self.stats.to_dict(timeline=False, derived=False)
         data["connected"] = self.connected
         return data
 
@@ -374,22 +387,21 @@ class Shard:
             self._drain_resting()
 
     def _drain_resting(self) -> None:
-        for number, (cp, ctx, sinks) in list(self._resting.items()):
-            if self._charge_points.get(number) is not cp:
-                del self._resting[number]  # it left the run
-            elif cp.received or cp.problems:
+        gone = []
+        for number, (cp, ctx, sinks) in self._resting.items():
+            if cp.received or cp.problems:
                 self._drain(cp, ctx, sinks)
+            if self._charge_points.get(number) is not cp:
+                gone.append(number)  # it left the run
+        for number in gone:
+            del self._resting[number]
 
     def _sample_now(self) -> None:
         now = time.time()
         self.stats.sample_connected(now, self.connected)
         if self.fleet is not None:
-            counts = dict.fromkeys(self.stats.scenarios, 0)
-            for number, cp in self._charge_points.items():
-                if cp.connected:
-                    counts[self._group(number)[0].name] += 1
             for name, own in self.stats.scenarios.items():
-                own.sample_connected(now, counts[name])
+                own.sample_connected(now, self._connected_by_group[name])
 
     async def _close_all(self) -> None:
         charge_points = list(self._charge_points.values())
@@ -465,6 +477,7 @@ class Shard:
         )
         cp.meter = group.meter
         cp.on_connection_lost = dropped
+        cp.on_connected_change = functools.partial(self._connection_changed, group.name)
         boots_itself = boots_by_itself(scenario)
         try:
             await cp.start(auto_boot=boots_itself)

@@ -245,7 +245,7 @@ class ActionStats:
         _merge_capped(self.callerrors, other.callerrors)
         self.histogram.merge(other.histogram)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, derived: bool = True) -> dict[str, Any]:
         return {
             "count": self.count,
             "ok": self.ok,
@@ -254,7 +254,7 @@ class ActionStats:
             "lost": self.lost,
             "invalid": self.invalid,
             "callerrors": _sorted(self.callerrors),
-            **_latency_summary(self.histogram),
+            **(_latency_summary(self.histogram) if derived else {}),
             "histogram": self.histogram.to_dict(),
         }
 
@@ -687,7 +687,11 @@ class LoadStats:
     # --- the JSON document ----------------------------------------------------------------
 
     def to_dict(
-        self, thresholds: Sequence[ThresholdResult] | None = None, *, timeline: bool = True
+        self,
+        thresholds: Sequence[ThresholdResult] | None = None,
+        *,
+        timeline: bool = True,
+        derived: bool = True,
     ) -> dict[str, Any]:
         """The ``mockpoint-load/1`` document: the raw counts, which :meth:`from_dict` reads
         back, and derived fields (summary, percentiles, errors) for human readers, which
@@ -695,7 +699,9 @@ class LoadStats:
         statistics always give the same text.
 
         ``timeline=False`` writes ``"timeline": null``: a live-progress snapshot taken every
-        second needs no timeline, which grows by a histogram per second of the run.
+        second needs no timeline, which grows by a histogram per second of the run, and
+        ``derived=False`` leaves out the percentiles, which its reader computes from the
+        merged histograms anyway.
 
         ``events`` is always there (``[]`` without a fleet); ``scenarios``, each group's own
         document without a timeline, events or scenarios of its own, only for a fleet, in
@@ -717,9 +723,11 @@ class LoadStats:
                 "errors": self.errors,
                 "error_rate": round(self.error_rate, 6),
                 "throughput": round(self.throughput, 3),
-                **_latency_summary(self.histogram()),
+                **(_latency_summary(self.histogram()) if derived else {}),
             },
-            "actions": {name: self.actions[name].to_dict() for name in sorted(self.actions)},
+            "actions": {
+                name: self.actions[name].to_dict(derived=derived) for name in sorted(self.actions)
+            },
             "connections": {
                 "opened": self.opened,
                 "failed": _sorted(self.failed),
@@ -761,16 +769,17 @@ class LoadStats:
         }
         if self.scenarios:
             document["scenarios"] = {
-                name: self.scenarios[name]._scenario_dict() for name in sorted(self.scenarios)
+                name: self.scenarios[name]._scenario_dict(derived)
+                for name in sorted(self.scenarios)
             }
         if thresholds is not None:
             document["thresholds"] = [result.to_dict() for result in thresholds]
         return document
 
-    def _scenario_dict(self) -> dict[str, Any]:
+    def _scenario_dict(self, derived: bool = True) -> dict[str, Any]:
         """The document of a group's statistics inside the run's: no timeline (the run's
         has one), no events (the run's has them), no scenarios of its own."""
-        document = self.to_dict(timeline=False)
+        document = self.to_dict(timeline=False, derived=derived)
         del document["events"]
         document.pop("scenarios", None)
         return document

@@ -211,7 +211,10 @@ class ChargePoint:
         #: charge points share one)
         self._timers = timers if timers is not None else Timers()
         self._endpoint: Endpoint | None = None
-        self.link = Link.CONNECTING
+        self._link = Link.CONNECTING
+        #: told True when the link opens and False when it stops being open (a load
+        #: shard counts its connected charge points so)
+        self.on_connected_change: Callable[[bool], None] | None = None
         self._dialling: asyncio.Task[None] | None = None
         self._started = False
         self._auto_boot = True
@@ -228,6 +231,7 @@ class ChargePoint:
         #: the first idle moment since wait_idle began, and what it captures then
         self._idle_moment: IdleMoment | None = None
         self._idle_capture: Callable[[], Any] | None = None
+        self._idle_waiting = False
         self._received_changed = Signal()
         self._lost_event = Signal()
         self._waiters: dict[Message, asyncio.Future[dict[str, Any]]] = {}
@@ -283,7 +287,7 @@ class ChargePoint:
         if endpoint is not None:
             endpoint.meter = None  # calls cut short by the end of the run are no outcome
             await endpoint.close()
-        self.link = Link.CLOSED
+        self._set_link(Link.CLOSED)
         self.station.on_disconnected()
 
     async def __aenter__(self) -> ChargePoint:
@@ -295,7 +299,18 @@ class ChargePoint:
 
     @property
     def connected(self) -> bool:
-        return self.link is Link.OPEN
+        return self._link is Link.OPEN
+
+    @property
+    def link(self) -> Link:
+        """Where the connection stands (see :data:`LINK_TABLE`)."""
+        return self._link
+
+    def _set_link(self, link: Link) -> None:
+        was_open = self._link is Link.OPEN
+        self._link = link
+        if was_open != (link is Link.OPEN) and self.on_connected_change is not None:
+            self.on_connected_change(not was_open)
 
     @property
     def ids(self) -> IdGenerator:
@@ -336,9 +351,10 @@ class ChargePoint:
         a step waited for (docs/scenario-format.md, ``expect_state``)."""
         self._idle_moment = None
         self._idle_capture = capture
+        self._idle_waiting = True
         try:
             while not self._idle.is_set() or (
-                self.link is not Link.OFFLINE and self.station.has_sendable()
+                self._link is not Link.OFFLINE and self.station.has_sendable()
             ):
                 self._idle.clear()
                 self._request_pump()
@@ -348,12 +364,13 @@ class ChargePoint:
         finally:
             self._idle_moment = None
             self._idle_capture = None
+            self._idle_waiting = False
         if moment is None:  # idle already when asked
             moment = IdleMoment(len(self.problems), capture() if capture is not None else None)
         return moment
 
     def _set_idle(self) -> None:
-        if self._idle_moment is None:
+        if self._idle_waiting and self._idle_moment is None:
             capture = self._idle_capture
             captured = capture() if capture is not None else None
             self._idle_moment = IdleMoment(len(self.problems), captured)
@@ -366,7 +383,7 @@ class ChargePoint:
             while True:
                 await self.wait_idle()
                 due = self.station.next_timer()
-                back = self._reconnect_at if self.link is Link.OFFLINE else None
+                back = self._reconnect_at if self._link is Link.OFFLINE else None
                 if back is not None and back <= when and (due is None or back <= due):
                     clock.advance_to(back)
                     await self.reconnect()
@@ -461,7 +478,7 @@ class ChargePoint:
         while self.connected:
             self._wake_steps.clear()
             await self._wake_steps.wait()
-        while not self.connected and self.link is not Link.CLOSED:
+        while not self.connected and self._link is not Link.CLOSED:
             self._wake_steps.clear()
             await self._wake_steps.wait()
 
@@ -496,24 +513,25 @@ class ChargePoint:
     async def reconnect(self) -> None:
         """End an offline period; returns once connected again."""
         self._event(LinkEvent.BACK)
-        while not self.connected and self.link is not Link.CLOSED:
+        while not self.connected and self._link is not Link.CLOSED:
             self._wake_steps.clear()
             await self._wake_steps.wait()
 
     @property
     def offline(self) -> bool:
         """Offline on purpose (see :meth:`go_offline`)."""
-        return self.link is Link.OFFLINE
+        return self._link is Link.OFFLINE
 
     # --- the link's state machine ------------------------------------------------------------
 
     def _event(self, event: LinkEvent, *args: Any) -> None:
         """Apply ``event`` to the link through :data:`LINK_TABLE`."""
-        found = LINK_TABLE.get((self.link, event))
+        found = LINK_TABLE.get((self._link, event))
         if found is None:
-            logger.debug("%s while %s: nothing to do", event.value, self.link.value)
+            logger.debug("%s while %s: nothing to do", event.value, self._link.value)
             return
-        self.link, step = found
+        self._set_link(found[0])
+        step = found[1]
         if step is not None:
             getattr(self, step)(*args)
 
@@ -547,8 +565,8 @@ class ChargePoint:
     def _on_endpoint_lost(self, lost: ConnectionLost) -> None:
         if self._endpoint is None or self._endpoint.lost is not lost:
             return  # an earlier connection's, already dealt with
-        if self.link is Link.STOPPING or self.link is Link.CLOSED:
-            self.link = Link.CLOSED
+        if self._link is Link.STOPPING or self._link is Link.CLOSED:
+            self._set_link(Link.CLOSED)
             return
         self._lost_event.set()
         self.station.on_disconnected()
@@ -604,7 +622,7 @@ class ChargePoint:
         endpoint = self._endpoint
         if endpoint is not None and endpoint.lost is None:
             return  # still closing: its loss dials (RECONNECTING)
-        self.link = Link.CONNECTING
+        self._set_link(Link.CONNECTING)
         self._dial()
 
     def _on_failed(self, exc: ConnectError) -> None:
@@ -619,7 +637,7 @@ class ChargePoint:
 
     def _dial(self, *_lost: Any) -> None:
         """Open a new connection (CONNECTING); a power cut's reboot first."""
-        self.link = Link.CONNECTING
+        self._set_link(Link.CONNECTING)
         if self._power_lost:
             self._power_lost = False
             self.station.rebooted()
@@ -633,7 +651,7 @@ class ChargePoint:
             self._event(LinkEvent.FAILED, exc)
             self._changed()
             return
-        if self.link is not Link.CONNECTING:  # stopped, or offline, meanwhile
+        if self._link is not Link.CONNECTING:  # stopped, or offline, meanwhile
             await transport.close(1000, "")
             return
         self._event(LinkEvent.OPENED, transport)
@@ -676,13 +694,13 @@ class ChargePoint:
 
     def _pump(self) -> None:
         self._pump_soon = False
-        if self.link is Link.STOPPING or self.link is Link.CLOSED:
+        if self._link is Link.STOPPING or self._link is Link.CLOSED:
             return
         self._schedule_timer()
-        if self.link is not Link.OPEN:
+        if self._link is not Link.OPEN:
             # Nothing can go out; what is queued waits for the connection. Offline on
             # purpose, that is the station's rest state; otherwise it is on its way back.
-            if self.link is Link.OFFLINE:
+            if self._link is Link.OFFLINE:
                 self._set_idle()
             return
         if self._current is not None:
@@ -721,7 +739,7 @@ class ChargePoint:
     def _send_now(self, message: Message, retries: int) -> None:
         self._hold = None
         endpoint = self._endpoint
-        if self.link is not Link.OPEN or endpoint is None:
+        if self._link is not Link.OPEN or endpoint is None:
             self._requeue(message)
             return
         self._checkpoint()
@@ -826,7 +844,7 @@ class ChargePoint:
         :meth:`advance_to`."""
         clock = self.clock
         due = self.station.next_timer()
-        if due is None or clock.paused and due > clock.now() or self.link is not Link.OPEN:
+        if due is None or clock.paused and due > clock.now() or self._link is not Link.OPEN:
             due = None  # offline, timers wait: reconnecting is a change and re-arms this
         if due == self._timer_due and (due is None or self._timer is not None):
             return
@@ -839,7 +857,7 @@ class ChargePoint:
     def _timer_fired(self) -> None:
         self._timer = None
         self._timer_due = None
-        if self.link is not Link.OPEN:
+        if self._link is not Link.OPEN:
             return
         now = self.clock.now()
         due = self.station.next_timer()

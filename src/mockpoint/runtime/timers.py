@@ -18,6 +18,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
@@ -45,10 +46,18 @@ class Timer:
 
 
 class Timers:
-    """A heap of :class:`Timer` entries on one event loop."""
+    """A heap of :class:`Timer` entries on one event loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    With a ``resolution`` (seconds), the loop wakes on multiples of it only, and each
+    wake-up fires every timer due by then: timers fire up to that much late, and a thousand
+    timers a second cost a hundred wake-ups at 10 ms instead of a thousand.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop | None = None, *, resolution: float = 0.0
+    ) -> None:
         self._loop = loop
+        self._resolution = resolution
         self._heap: list[tuple[float, int, Timer]] = []
         self._order = itertools.count()
         self._handle: asyncio.TimerHandle | None = None
@@ -68,8 +77,9 @@ class Timers:
         """Call ``callback`` once the loop's time reaches ``when``."""
         timer = Timer(when, callback)
         heapq.heappush(self._heap, (when, next(self._order), timer))
-        if self._armed_for is None or when < self._armed_for:
-            self._arm(when)
+        wake = self._wake_for(when)
+        if self._armed_for is None or wake < self._armed_for:
+            self._arm(wake)
         return timer
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
@@ -98,6 +108,12 @@ class Timers:
         self._armed_for = None
         self._heap.clear()
         self._dead = 0
+
+    def _wake_for(self, when: float) -> float:
+        resolution = self._resolution
+        if not resolution:
+            return when
+        return math.ceil(when / resolution) * resolution
 
     def _arm(self, when: float) -> None:
         if self._handle is not None:
@@ -131,5 +147,7 @@ class Timers:
         while heap and heap[0][2].callback is None:
             heapq.heappop(heap)
             self._dead -= 1
-        if heap and (self._armed_for is None or heap[0][0] < self._armed_for):
-            self._arm(heap[0][0])
+        if heap:
+            wake = self._wake_for(heap[0][0])
+            if self._armed_for is None or wake < self._armed_for:
+                self._arm(wake)
