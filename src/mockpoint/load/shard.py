@@ -276,8 +276,10 @@ class Shard:
             for stats in self._group(number)[0].sinks[1:]:
                 stats.target += 1
         self._charge_points: dict[int, ChargePoint] = {}
-        #: the charge points done with their steps, waiting for the run's end
+        #: the charge points done with their steps, waiting for the run's end, and those of
+        #: them that received a request or had a problem since the last drain
         self._resting: dict[int, tuple[ChargePoint, StepContext, Sequence[LoadStats]]] = {}
+        self._news: set[int] = set()
         #: one heap for the timers of every charge point of the shard (runtime/timers.py)
         self._timers = Timers(resolution=TIMER_RESOLUTION)
         #: charge points connected now, in all and by group
@@ -301,6 +303,9 @@ class Shard:
     def connected(self) -> int:
         """Charge points connected right now."""
         return self._connected
+
+    def _news_of(self, number: int) -> None:
+        self._news.add(number)
 
     def _connection_changed(self, group: str, connected: bool) -> None:
         change = 1 if connected else -1
@@ -387,14 +392,16 @@ class Shard:
             self._drain_resting()
 
     def _drain_resting(self) -> None:
-        gone = []
-        for number, (cp, ctx, sinks) in self._resting.items():
-            if cp.received or cp.problems:
-                self._drain(cp, ctx, sinks)
+        """Count and forget what the resting charge points with news received."""
+        news, self._news = self._news, set()
+        for number in news:
+            entry = self._resting.get(number)
+            if entry is None:
+                continue  # still taking its steps, which drain it
+            cp, ctx, sinks = entry
+            self._drain(cp, ctx, sinks)
             if self._charge_points.get(number) is not cp:
-                gone.append(number)  # it left the run
-        for number in gone:
-            del self._resting[number]
+                del self._resting[number]  # it left the run
 
     def _sample_now(self) -> None:
         now = time.time()
@@ -478,6 +485,7 @@ class Shard:
         cp.meter = group.meter
         cp.on_connection_lost = dropped
         cp.on_connected_change = functools.partial(self._connection_changed, group.name)
+        cp.on_news = functools.partial(self._news_of, number)
         boots_itself = boots_by_itself(scenario)
         try:
             await cp.start(auto_boot=boots_itself)
@@ -520,6 +528,7 @@ class Shard:
         station.notify()  # the driver re-arms the station's timers for the new speed
         if end_at is not None and number in self._charge_points:
             self._resting[number] = (cp, ctx, sinks)
+            self._news.add(number)
 
     async def _passes(
         self, number: int, group: _Group, ctx: StepContext, boot: Path | None, end_at: float | None

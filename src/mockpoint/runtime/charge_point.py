@@ -249,6 +249,8 @@ class ChargePoint:
         self.faults = FaultRules()
         #: told how each CALL of the charge point ended (the load runner's statistics)
         self.meter: CallMeter | None = None
+        #: told when :attr:`received` or :attr:`problems` grew (a load shard drains them)
+        self.on_news: Callable[[], None] | None = None
         #: told when the connection is lost without anyone meaning it to be
         self.on_connection_lost: Callable[[str], None] | None = None
         #: told of every change of the station, before anything else hears of it (a state
@@ -522,6 +524,11 @@ class ChargePoint:
         """Offline on purpose (see :meth:`go_offline`)."""
         return self._link is Link.OFFLINE
 
+    def _problem(self, text: str) -> None:
+        self.problems.append(text)
+        if self.on_news is not None:
+            self.on_news()
+
     # --- the link's state machine ------------------------------------------------------------
 
     def _event(self, event: LinkEvent, *args: Any) -> None:
@@ -577,7 +584,7 @@ class ChargePoint:
         if self._loss_expected or isinstance(lost, InjectedDisconnect):
             self._loss_expected = False
         else:
-            self.problems.append(f"connection lost: {lost}")
+            self._problem(f"connection lost: {lost}")
             if self.on_connection_lost is not None:
                 self.on_connection_lost(str(lost))
         self._dial()
@@ -626,7 +633,7 @@ class ChargePoint:
         self._dial()
 
     def _on_failed(self, exc: ConnectError) -> None:
-        self.problems.append(f"could not reconnect: {exc}")
+        self._problem(f"could not reconnect: {exc}")
 
     def _closing(self, code: int, reason: str) -> None:
         endpoint = self._endpoint
@@ -784,7 +791,7 @@ class ChargePoint:
                 return
             if message.transactional:
                 self.station.undeliverable.append(message)
-                self.problems.append(
+                self._problem(
                     f"{message.action} not delivered after {retries + 1} attempt(s): {error}"
                 )
             self._fail(message, error)
@@ -836,7 +843,7 @@ class ChargePoint:
         if future is not None and not future.done():
             future.set_exception(exc)
         else:
-            self.problems.append(f"{message.action}: {exc}")
+            self._problem(f"{message.action}: {exc}")
 
     def _schedule_timer(self) -> None:
         """Keep one entry in the timer heap for the station's next timer (heartbeat, meter
@@ -879,13 +886,15 @@ class ChargePoint:
         record = Received(call, problems_at=len(self.problems))
         self.received.append(record)
         self._received_changed.set()
+        if self.on_news is not None:
+            self.on_news()
         registration = self.station.registration
         if registration is RegistrationStatus.REJECTED:
             # §4.2: while Rejected the charge point answers no request of the Central System.
             record.ignored = True
             raise Unanswered(f"{call.action} while the boot is Rejected (§4.2)")
         if registration is RegistrationStatus.PENDING and call.action in NOT_WHILE_PENDING:
-            self.problems.append(
+            self._problem(
                 f"CSMS protocol violation: {call.action} while the boot is Pending (OCPP 1.6 "
                 "§4.2 allows neither RemoteStartTransaction nor RemoteStopTransaction then); "
                 "answered Rejected"
@@ -958,7 +967,7 @@ class _Observer:
                 text += f" (answered {event.reply.error_code})"
             shown = event.text if len(event.text) <= 200 else event.text[:199] + "…"
             text += f"; what arrived: {shown!r}"
-        self._owner.problems.append(f"CSMS protocol violation: {text}")
+        self._owner._problem(f"CSMS protocol violation: {text}")
         # ``violation`` is optional for a user's observer (see Observer).
         told = getattr(self._owner._observer, "violation", None)
         if told is not None:
