@@ -328,29 +328,49 @@ class Shard:
             own.started_at = start_at
         self.stats.rss_baseline_bytes = resident_memory()
         arrivals = self._arrivals()
-        tasks = [
-            asyncio.create_task(self._charge_point(number, start_at + arrivals[number], end_at))
-            for number in self._numbers
-        ]
+        # A set the tasks leave when done: a list would keep every finished task (a few
+        # hundred bytes each) until the end of the run.
+        running: set[asyncio.Task[None]] = set()
+        all_done = asyncio.Event()
+        failures: list[BaseException] = []
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                failures.append(task.exception())  # type: ignore[arg-type]
+            if not running:
+                all_done.set()
+
+        for number in self._numbers:
+            task = asyncio.create_task(
+                self._charge_point(number, start_at + arrivals[number], end_at)
+            )
+            running.add(task)
+            task.add_done_callback(finished)
+        if not running:
+            all_done.set()
         sampler = asyncio.create_task(self._sample())
         events = [
             asyncio.create_task(self._event(event, start_at, end_at)) for event in self._timeline
         ]
         try:
             if end_at is None:
-                await asyncio.gather(*tasks)
+                await all_done.wait()
+                if failures:
+                    raise failures[0]
             else:
-                remaining = end_at - time.time()
-                if remaining > 0:
-                    await asyncio.wait(tasks, timeout=remaining)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(_loop_time_of(end_at)):
+                        await all_done.wait()
                 # Those done with their steps stay until the end; a run none is left in ends.
                 remaining = end_at - time.time()
                 if remaining > 0 and self._charge_points:
                     await asyncio.sleep(remaining)
         finally:
-            for task in [*events, *tasks]:
+            left = [*events, *running]
+            for task in left:
                 task.cancel()
-            await asyncio.gather(*events, *tasks, return_exceptions=True)
+            await asyncio.gather(*left, return_exceptions=True)
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
@@ -677,6 +697,11 @@ class Shard:
         """Requests and problems the charge points hold right now (bounded by :meth:`_drain`;
         for tests and diagnostics)."""
         return sum(len(cp.received) + len(cp.problems) for cp in self._charge_points.values())
+
+
+def _loop_time_of(epoch: float) -> float:
+    """The running loop's time at wall-clock instant ``epoch``."""
+    return asyncio.get_running_loop().time() + (epoch - time.time())
 
 
 def _event_label(event: EventPlan) -> str:

@@ -180,6 +180,53 @@ LINK_TABLE: dict[tuple[Link, LinkEvent], tuple[Link, str | None]] = {
 class ChargePoint:
     """Drives one station over connections made by ``connect``."""
 
+    # Slots: a load run holds thousands of charge points, and an instance dict of this
+    # many attributes costs a kilobyte and a half each.
+    __slots__ = (
+        "_auto_boot",
+        "_back_timer",
+        "_boot_settled_at",
+        "_connect",
+        "_current",
+        "_dialling",
+        "_endpoint",
+        "_frames",
+        "_hold",
+        "_idle",
+        "_idle_capture",
+        "_idle_moment",
+        "_idle_waiting",
+        "_ids",
+        "_link",
+        "_loss_expected",
+        "_lost_event",
+        "_monotonic",
+        "_observer",
+        "_power_lost",
+        "_pump_soon",
+        "_received_changed",
+        "_reconnect_at",
+        "_timer",
+        "_timer_due",
+        "_timers",
+        "_waiters",
+        "_wake_steps",
+        "call_timeout",
+        "clock",
+        "connect_timeout",
+        "faults",
+        "interceptor",
+        "meter",
+        "on_change",
+        "on_checkpoint",
+        "on_connected_change",
+        "on_connection_lost",
+        "on_news",
+        "problems",
+        "received",
+        "station",
+    )
+
     def __init__(
         self,
         station: Station,
@@ -216,7 +263,6 @@ class ChargePoint:
         #: shard counts its connected charge points so)
         self.on_connected_change: Callable[[bool], None] | None = None
         self._dialling: asyncio.Task[None] | None = None
-        self._started = False
         self._auto_boot = True
         #: the timer of the station's next timer, and when that is due (virtual time)
         self._timer: Timer | None = None
@@ -271,7 +317,6 @@ class ChargePoint:
         """
         self._auto_boot = auto_boot
         transport = await self._open_transport()
-        self._started = True
         self._event(LinkEvent.OPENED, transport)
 
     async def stop(self) -> None:

@@ -9,7 +9,6 @@ station's internals as part of the station package.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +49,7 @@ def boot_answered(station: Station, message: Message, response: dict[str, Any]) 
         if not (isinstance(item, Message) and item.action == "StatusNotification")
         or item.before_boot
     ]
-    station._outbox = deque()
+    station._outbox = []
     for connector_id in station.connectors:
         station.status_notification(connector_id)
     station._outbox.extend(waiting)

@@ -80,6 +80,8 @@ class _Invalid(Exception):
 #: changed in place) by number of connectors.
 _KEYS_FOLDED = {name.lower(): name for name in KEYS}
 _DEFAULTS: dict[int, dict[str, str]] = {}
+#: The same for values a scenario's configuration overrides, by their text.
+_OVERRIDDEN: dict[tuple[int, str], dict[str, str]] = {}
 #: Keys that rules spanning keys read (see _derived_problems).
 _CROSS_KEY = frozenset(
     {NUMBER_OF_CONNECTORS, CONNECTOR_PHASE_ROTATION_MAX_LENGTH, SUPPORTED_FEATURE_PROFILES}
@@ -136,6 +138,12 @@ class Configuration:
             raise ConfigurationError(problems)
         if shared and not overrides and cached is None:
             _DEFAULTS[number_of_connectors] = values
+        elif shared and overrides:
+            # Charge points built from one scenario share its values too, until one changes.
+            key = (number_of_connectors, repr(sorted(values.items())))
+            values = _OVERRIDDEN.setdefault(key, values)
+            if len(_OVERRIDDEN) > 256:
+                _OVERRIDDEN.clear()
         self._values = values
 
     def _defaults(self, number_of_connectors: int) -> dict[str, str]:

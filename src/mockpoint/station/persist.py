@@ -34,7 +34,6 @@ the file (``source``) and the field; nothing is half restored.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -46,7 +45,7 @@ from mockpoint.station.configuration import ConfigurationError
 from mockpoint.station.connector import Connector
 from mockpoint.station.metering import Meter
 from mockpoint.station.reservation import Reservation
-from mockpoint.station.station import Item, Message, Station
+from mockpoint.station.station import Message, Station
 from mockpoint.station.transaction import Transaction
 
 __all__ = ["FORMAT", "IdsPosition", "read_ids", "restore", "snapshot"]
@@ -464,8 +463,7 @@ def _apply(station: Station, restored: _Restored, *, power_cut: bool) -> None:
     for number, state in restored.meters.items():
         station.meters[number].restore_state(state, power_cut=power_cut)
     station.transactions = dict(sorted(restored.open_transactions.items()))
-    queue: deque[Item] = deque(restored.outbox)
-    station._outbox = queue
+    station._outbox = list(restored.outbox)
     station.sending = None
     station.local_list.version, station.local_list.entries = restored.local_list
     station.cache.entries = restored.cache
