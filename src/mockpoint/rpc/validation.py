@@ -50,7 +50,9 @@ _DATE_TIME = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_date_time(text: str) -> bool:
+    # Cached: a CSMS stamps its answers with the same few seconds over and over.
     match = _DATE_TIME.fullmatch(text)
     if match is None:
         return False

@@ -373,11 +373,12 @@ class ChargePoint:
 
     # --- what steps use --------------------------------------------------------------------
 
-    async def outcome(self, message: Message) -> dict[str, Any]:
+    async def outcome(self, message: Message, within: float | None = None) -> dict[str, Any]:
         """The answer to ``message`` once it has been sent and answered.
 
         Raises what the exchange raised: CallErrorReceived, CallTimeout, RemoteProtocolError,
-        ConnectionLost, LocalProtocolError.
+        ConnectionLost, LocalProtocolError; and TimeoutError when ``within`` real seconds
+        pass first (a timer in the shared heap, not a timeout scope per message).
         """
         if message.response is not None:
             return message.response
@@ -387,7 +388,13 @@ class ChargePoint:
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._waiters[message] = future
-        return await future
+        if within is None:
+            return await future
+        timer = self._timers.call_later(within, functools.partial(_time_out, future))
+        try:
+            return await future
+        finally:
+            self._timers.cancel(timer)
 
     async def wait_idle(self, capture: Callable[[], Any] | None = None) -> IdleMoment:
         """Until nothing sendable is queued and nothing is in flight.
@@ -971,6 +978,11 @@ class ChargePoint:
         self._changed()
         self._checkpoint()
         return response
+
+
+def _time_out(future: asyncio.Future[dict[str, Any]]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
 
 
 async def _never() -> dict[str, Any]:

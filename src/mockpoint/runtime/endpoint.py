@@ -360,17 +360,22 @@ class Endpoint:
                 return
 
     def _schedule_expiry(self) -> None:
-        """A timer for the in-flight CALL's deadline (an entry in the shared timer heap:
-        this moves with every CALL)."""
+        """A timer for the in-flight CALL's deadline, in the shared timer heap.
+
+        The deadline moves with every CALL; the timer does not follow it: one set for an
+        earlier deadline is left to fire, finds nothing expired and is set again for the
+        deadline of then. A charge point calling back to back so sets one timer per call
+        timeout, not one per call."""
         deadline = self.session.next_deadline()
-        if deadline == self._expiry_at:
+        if deadline is None or self._lost is not None:
             return
-        self._timers.cancel(self._expiry)
-        self._expiry = None
+        expiry = self._expiry
+        if expiry is not None and expiry.active and self._expiry_at is not None:
+            if self._expiry_at <= deadline:
+                return
+            self._timers.cancel(expiry)
         self._expiry_at = deadline
-        if deadline is not None and self._lost is None:
-            delay = deadline - self._monotonic()
-            self._expiry = self._timers.call_later(delay, self._expire)
+        self._expiry = self._timers.call_later(deadline - self._monotonic(), self._expire)
 
     def _expire(self) -> None:
         self._expiry = None

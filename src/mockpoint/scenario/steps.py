@@ -120,8 +120,8 @@ async def _exchange(ctx: StepContext, step: model._Exchange, message: Message) -
     if message.response is None and not ctx.cp.connected and not waits:
         return {}  # offline: queued for delivery once back online; nothing to check now
     try:
-        async with asyncio.timeout(seconds + 1):  # the call's own timeout fires first
-            response = await ctx.cp.outcome(message)
+        # The call's own timeout fires first; this one, if it was never sent.
+        response = await ctx.cp.outcome(message, within=seconds + 1)
     except CallErrorReceived as exc:
         return _expected_error(step, message.action, exc)
     except CallTimeout:

@@ -138,20 +138,34 @@ _ItemT = TypeVar("_ItemT", Message, Reboot, Reconnect)
 class _Timers:
     due: dict[str, float] = field(default_factory=dict)
 
+    #: the earliest due time, while it is known (the driver asks after every change)
+    _earliest: float | None = None
+    _known: bool = True
+
     def set(self, name: str, when: float) -> None:
+        if name in self.due:
+            self._known = False
+        elif self._known and (self._earliest is None or when < self._earliest):
+            self._earliest = when
         self.due[name] = when
 
     def cancel(self, name: str) -> None:
-        self.due.pop(name, None)
+        if self.due.pop(name, None) is not None:
+            self._known = False
 
     def next(self) -> float | None:
-        return min(self.due.values(), default=None)
+        if not self._known:
+            self._earliest = min(self.due.values(), default=None)
+            self._known = True
+        return self._earliest
 
     def pop_due(self, now: float) -> list[str]:
         """Names of the timers due at ``now``, earliest first (ties by name: deterministic)."""
         names = sorted((when, name) for name, when in self.due.items() if when <= now)
         for _, name in names:
             del self.due[name]
+        if names:
+            self._known = False
         return [name for _, name in names]
 
 
