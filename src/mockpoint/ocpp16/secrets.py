@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from mockpoint.rpc.frames import MessageType
+
 #: What stands in for a secret in logs, transcripts and reports.
 REDACTED = "***"
 
@@ -14,7 +16,7 @@ def redact_frame(frame: object) -> object:
     if (
         isinstance(frame, list)
         and len(frame) == 4
-        and frame[0] == 2
+        and frame[0] == MessageType.CALL
         and frame[2] == "ChangeConfiguration"
         and isinstance(frame[3], dict)
         and str(frame[3].get("key", "")).lower() == "authorizationkey"

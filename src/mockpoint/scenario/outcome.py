@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockpoint.errors import ExitCode
-from mockpoint.rpc.frames import Direction
+from mockpoint.rpc.frames import Direction, MessageType
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class FrameRecord:
     def action(self) -> str | None:
         """The action of a CALL frame, else None."""
         frame = self.frame
-        if isinstance(frame, list) and len(frame) >= 3 and frame[0] == 2:
+        if isinstance(frame, list) and len(frame) >= 3 and frame[0] == MessageType.CALL:
             return str(frame[2])
         return None
 

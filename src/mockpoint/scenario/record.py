@@ -85,6 +85,7 @@ from mockpoint.clock import VirtualClock, format_timestamp, parse_timestamp
 from mockpoint.errors import CallErrorReceived, MockpointError, OcppError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import ACTIONS
+from mockpoint.rpc.frames import MessageType
 from mockpoint.rpc.validation import check_request
 from mockpoint.station.configuration import Configuration, ConfigurationError
 from mockpoint.station.handlers import handle
@@ -107,7 +108,7 @@ Origin = Literal["transcript", "csms-log"]
 #: Seeds tried when looking for the one that made the recorded unique ids.
 SEED_SEARCH = 10_000
 
-_CALL, _RESULT, _ERROR = 2, 3, 4
+_CALL, _RESULT, _ERROR = MessageType.CALL, MessageType.CALLRESULT, MessageType.CALLERROR
 _ENERGY = "Energy.Active.Import.Register"
 #: A running clock: how far apart two meter readings may be and still be the same frame
 #: (the rounded times move the replay's a little), and what a charge's power may miss by.

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mockpoint.ocpp16.summary import summarize
+from mockpoint.rpc.frames import MessageType
 from mockpoint.scenario.outcome import FrameRecord, ScenarioOutcome, Status, StepOutcome
 
 FrameKind = Literal["call", "result", "error", "raw", "malformed"]
 
 #: OCPP-J 1.6 §4.1.3 message type numbers.
-_CALL, _CALLRESULT, _CALLERROR = 2, 3, 4
+_CALL, _CALLRESULT, _CALLERROR = MessageType.CALL, MessageType.CALLRESULT, MessageType.CALLERROR
 
 #: How many frames after the failing step's ``frames_before`` the failure text also shows:
 #: the answer that arrives just after a failure often explains it.
