@@ -83,6 +83,13 @@ wire_logger = logging.getLogger("mockpoint.transport.wire")
 wire_logger.addFilter(RedactCredentials())
 
 
+#: Written at once below this many bytes waiting in the socket's buffer; past it, through
+#: websockets' send(), which waits for the buffer to drain.
+_WRITE_AT_ONCE = 64 * 1024
+#: websockets' (13+) asyncio connection writes what its protocol queued with this method.
+_SEND_DATA = getattr(ClientConnection, "send_data", None)
+
+
 class WebSocketTransport:
     """An open WebSocket, client or server side, as a :class:`~mockpoint.transport.Transport`.
 
@@ -123,8 +130,19 @@ class WebSocketTransport:
     def write(self, text: str) -> None:
         if self._lost is not None:
             raise ConnectionLost(str(self._lost))
-        if self._connection.state is websockets.State.CLOSED:
+        connection = self._connection
+        if connection.state is not websockets.State.OPEN:
             raise ConnectionLost("connection closed")
+        if (
+            self._writer is None
+            and connection.transport.get_write_buffer_size() < _WRITE_AT_ONCE
+            and _SEND_DATA is not None
+        ):
+            # What send() does but its wait for the buffer to drain, which a buffer this
+            # small never needs: no task, no turn of the loop, for a frame that goes at once.
+            connection.protocol.send_text(text.encode())
+            _SEND_DATA(connection)
+            return
         self._outbox.append(text)
         if self._writer is None:
             self._writer = asyncio.ensure_future(self._write())
