@@ -150,6 +150,17 @@ def process_times() -> dict[int, tuple[int, float]]:
     return table
 
 
+def descendants(table: dict[int, tuple[int, float]], roots: set[int]) -> set[int]:
+    """``roots`` and every process of ``table`` (:func:`process_times`) descended from them."""
+    tree = set(roots)
+    grew = True
+    while grew:
+        children = {pid for pid, (ppid, _cpu) in table.items() if ppid in tree}
+        grew = not children <= tree
+        tree |= children
+    return tree
+
+
 class OtherLoad:
     """CPU used by processes outside this benchmark while it measures, as a share of the
     machine: the other tenants of a shared machine, whose work skews every figure.
@@ -170,11 +181,7 @@ class OtherLoad:
         after, wall = process_times(), time.perf_counter() - self._wall
         ours = {os.getpid()}
         for table in (self._before, after):
-            grew = True
-            while grew:
-                children = {pid for pid, (ppid, _cpu) in table.items() if ppid in ours}
-                grew = not children <= ours
-                ours |= children
+            ours = descendants(table, ours)
         used = 0.0
         for pid, (ppid, cpu) in after.items():
             if pid not in ours and pid != 2 and ppid != 2:
@@ -779,14 +786,7 @@ def measure_mockpoint_memory(
 
 def process_tree(root: int) -> set[int]:
     """``root`` and every process descended from it, from /proc."""
-    table = process_times()
-    tree = {root}
-    grew = True
-    while grew:
-        children = {pid for pid, (ppid, _cpu) in table.items() if ppid in tree}
-        grew = not children <= tree
-        tree |= children
-    return tree
+    return descendants(process_times(), {root})
 
 
 def tree_usage(root: int) -> tuple[float, int]:
