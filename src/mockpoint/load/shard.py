@@ -43,7 +43,7 @@ from mockpoint.load.stats import LoadStats
 from mockpoint.ocpp16.enums import ChargePointStatus, Reason
 from mockpoint.rpc.frames import Direction, WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
-from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.runtime.charge_point import ChargePoint, Connect
 from mockpoint.runtime.timers import Timers
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import is_fleet, load_scenario
@@ -304,9 +304,6 @@ class Shard:
         """Charge points connected right now."""
         return self._connected
 
-    def _news_of(self, number: int) -> None:
-        self._news.add(number)
-
     def _connection_changed(self, group: str, connected: bool) -> None:
         change = 1 if connected else -1
         self._connected += change
@@ -472,29 +469,10 @@ class Shard:
             connect_timeout=plan.connect_timeout,
             dial=dial,
         )
-        start_at = self.stats.started_at
-
-        async def counted() -> Any:
-            try:
-                async with self._handshakes:
-                    transport = await connect()
-            except ConnectError as exc:
-                for stats in sinks:
-                    stats.connection_failed(_reason(str(exc)))
-                raise
-            for stats in sinks:
-                stats.connection_opened()
-                if number not in self._charge_points:  # its first connection: ramping up
-                    stats.ramp_seconds = max(stats.ramp_seconds, time.time() - start_at)
-            return transport
-
-        def dropped(_reason: str) -> None:
-            for stats in sinks:
-                stats.connection_dropped()
-
+        member = _Member(self, number, group.name, sinks, connect)
         cp = ChargePoint(
             station,
-            counted,
+            member.connect,
             clock=clock,
             ids=CounterIds(),
             call_timeout=scenario.timeout,
@@ -503,14 +481,14 @@ class Shard:
             timers=self._timers,
         )
         cp.meter = group.meter
-        cp.on_connection_lost = dropped
-        cp.on_connected_change = functools.partial(self._connection_changed, group.name)
-        cp.on_news = functools.partial(self._news_of, number)
+        cp.on_connection_lost = member.dropped
+        cp.on_connected_change = member.connection_changed
+        cp.on_news = member.news
         boots_itself = boots_by_itself(scenario)
         try:
             await cp.start(auto_boot=boots_itself)
         except ConnectError:
-            return  # counted by counted()
+            return  # counted by member.connect()
         self._charge_points[number] = cp
         ctx = StepContext(cp, station, scenario.timeout, variables=variables)
         boot = group.path if boots_itself else None
@@ -697,6 +675,52 @@ class Shard:
         """Requests and problems the charge points hold right now (bounded by :meth:`_drain`;
         for tests and diagnostics)."""
         return sum(len(cp.received) + len(cp.problems) for cp in self._charge_points.values())
+
+
+class _Member:
+    """One charge point's ties to its shard: how it connects (counted into the statistics)
+    and what it tells the shard. One small object rather than a closure for each."""
+
+    __slots__ = ("_connect", "group", "number", "shard", "sinks")
+
+    def __init__(
+        self,
+        shard: Shard,
+        number: int,
+        group: str,
+        sinks: Sequence[LoadStats],
+        connect: Connect,
+    ) -> None:
+        self.shard = shard
+        self.number = number
+        self.group = group
+        self.sinks = sinks
+        self._connect = connect
+
+    async def connect(self) -> Any:
+        shard, sinks = self.shard, self.sinks
+        try:
+            async with shard._handshakes:
+                transport = await self._connect()
+        except ConnectError as exc:
+            for stats in sinks:
+                stats.connection_failed(_reason(str(exc)))
+            raise
+        for stats in sinks:
+            stats.connection_opened()
+            if self.number not in shard._charge_points:  # its first connection: ramping up
+                stats.ramp_seconds = max(stats.ramp_seconds, time.time() - shard.stats.started_at)
+        return transport
+
+    def dropped(self, _reason: str) -> None:
+        for stats in self.sinks:
+            stats.connection_dropped()
+
+    def connection_changed(self, connected: bool) -> None:
+        self.shard._connection_changed(self.group, connected)
+
+    def news(self) -> None:
+        self.shard._news.add(self.number)
 
 
 def _loop_time_of(epoch: float) -> float:

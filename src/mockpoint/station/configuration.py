@@ -80,8 +80,18 @@ class _Invalid(Exception):
 #: changed in place) by number of connectors.
 _KEYS_FOLDED = {name.lower(): name for name in KEYS}
 _DEFAULTS: dict[int, dict[str, str]] = {}
-#: The same for values a scenario's configuration overrides, by their text.
-_OVERRIDDEN: dict[tuple[int, str], dict[str, str]] = {}
+#: The same for values a scenario's configuration overrides, or a change made (all the
+#: charge points a CSMS gave one HeartbeatInterval), by their text: never changed in place.
+_OVERRIDDEN: dict[str, dict[str, str]] = {}
+
+
+def _shared(values: dict[str, str]) -> dict[str, str]:
+    """The dict of these values that charge points share (at most 256 kept)."""
+    if len(_OVERRIDDEN) > 256:
+        _OVERRIDDEN.clear()
+    return _OVERRIDDEN.setdefault(repr(sorted(values.items())), values)
+
+
 #: Keys that rules spanning keys read (see _derived_problems).
 _CROSS_KEY = frozenset(
     {NUMBER_OF_CONNECTORS, CONNECTOR_PHASE_ROTATION_MAX_LENGTH, SUPPORTED_FEATURE_PROFILES}
@@ -140,10 +150,7 @@ class Configuration:
             _DEFAULTS[number_of_connectors] = values
         elif shared and overrides:
             # Charge points built from one scenario share its values too, until one changes.
-            key = (number_of_connectors, repr(sorted(values.items())))
-            values = _OVERRIDDEN.setdefault(key, values)
-            if len(_OVERRIDDEN) > 256:
-                _OVERRIDDEN.clear()
+            values = _shared(values)
         self._values = values
 
     def _defaults(self, number_of_connectors: int) -> dict[str, str]:
@@ -217,7 +224,7 @@ class Configuration:
         candidate = {**self._values, name: canonical}
         if self._problems_after_change(name, candidate):
             return ConfigurationStatus.REJECTED
-        self._values = candidate
+        self._values = _shared(candidate) if self._specs is KEYS else candidate
         if spec.reboot_required:
             return ConfigurationStatus.REBOOT_REQUIRED
         return ConfigurationStatus.ACCEPTED
@@ -279,7 +286,7 @@ class Configuration:
         problems = self._problems_after_change(name, candidate)
         if problems:
             raise ConfigurationError(problems)
-        self._values = candidate
+        self._values = _shared(candidate) if self._specs is KEYS else candidate
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -317,7 +324,7 @@ class Configuration:
             problems = self._consistency_problems(candidate)
         if problems:
             raise ConfigurationError(problems)
-        self._values = candidate
+        self._values = _shared(candidate) if self._specs is KEYS else candidate
 
     # -- helpers -----------------------------------------------------------------------
 
