@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 from mockpoint.runtime.timers import Timers
 
@@ -14,7 +15,9 @@ async def test_timers_fire_in_due_order_each_once() -> None:
     now = loop.time()
     for name, delay in [("c", 0.03), ("a", 0.01), ("b", 0.02)]:
         timers.call_at(now + delay, lambda name=name: fired.append(name))
-    await asyncio.sleep(0.08)
+    async with asyncio.timeout(5):
+        while len(fired) < 3:
+            await asyncio.sleep(0.01)
     assert fired == ["a", "b", "c"]
     assert len(timers) == 0
 
@@ -22,15 +25,20 @@ async def test_timers_fire_in_due_order_each_once() -> None:
 async def test_a_cancelled_timer_never_fires_and_an_earlier_one_rearms_the_loop() -> None:
     timers = Timers()
     fired: list[str] = []
-    late = timers.call_later(0.05, lambda: fired.append("late"))
+    late = timers.call_later(1.0, lambda: fired.append("late"))
     gone = timers.call_later(0.02, lambda: fired.append("gone"))
     timers.call_later(0.01, lambda: fired.append("early"))  # earlier than the armed one
     timers.cancel(gone)
     timers.cancel(gone)  # twice is fine
     assert gone.active is False and late.active is True
-    await asyncio.sleep(0.03)
-    assert fired == ["early"]
+    async with asyncio.timeout(5):
+        while not fired:
+            await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
+    assert fired == ["early"]  # "gone" was due 30 ms ago
+    async with asyncio.timeout(5):
+        while len(fired) < 2:
+            await asyncio.sleep(0.05)
     assert fired == ["early", "late"]
 
 
@@ -47,7 +55,9 @@ async def test_a_timer_set_while_firing_waits_for_the_next_wake_up() -> None:
     timers.call_at(past, lambda: fired.append("second"))
     timers._fire()  # one wake-up, as the loop would make it
     assert fired == ["first", "second"]
-    await asyncio.sleep(0.01)
+    async with asyncio.timeout(5):
+        while len(fired) < 3:
+            await asyncio.sleep(0.01)
     assert fired == ["first", "second", "set by first"]
 
 
@@ -55,14 +65,15 @@ async def test_with_a_resolution_timers_due_within_one_tick_fire_together_never_
     timers = Timers(resolution=0.05)
     loop = asyncio.get_running_loop()
     fired: list[float] = []
-    start = loop.time()
-    for delay in (0.001, 0.01, 0.02):
-        due = start + delay
+    # Three timers in one tick: after a multiple of 0.05 s of the loop's clock, before the next.
+    tick = math.ceil(loop.time() / 0.05) * 0.05
+    for offset in (0.001, 0.01, 0.02):
+        due = tick + offset
         timers.call_at(due, lambda due=due: fired.append(loop.time() - due))
-    await asyncio.sleep(0.12)
+    await asyncio.sleep(tick + 0.15 - loop.time())
     assert len(fired) == 3
     assert all(lateness >= -0.002 for lateness in fired)  # the loop's clock is ms-grained
-    # One wake-up fired all three: the lateness differs by their spacing only.
+    # One wake-up fired all three: their lateness differs by their spacing only.
     assert abs((fired[0] - fired[2]) - 0.019) < 0.005
 
 
