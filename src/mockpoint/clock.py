@@ -60,6 +60,9 @@ class VirtualClock:
     virtual instant.
     """
 
+    # Slots: a load run holds thousands of these.
+    __slots__ = ("_anchor", "_base", "_monotonic", "speed")
+
     def __init__(
         self,
         start: float,

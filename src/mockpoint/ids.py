@@ -77,6 +77,9 @@ class SeededIds:
 class CounterIds:
     """``prefix`` followed by 1, 2, 3...: the cheapest unique ids, for load runs."""
 
+    # Slots: a load run holds thousands of these.
+    __slots__ = ("_next", "_prefix")
+
     def __init__(self, prefix: str = "", start: int = 1) -> None:
         self._prefix = prefix
         self._next = start

@@ -111,6 +111,26 @@ def _keep_all(_wire: WireFrame) -> bool:
 
 
 class Endpoint:
+    # Slots: a load run holds thousands of these.
+    __slots__ = (
+        "_expiry",
+        "_expiry_at",
+        "_handler",
+        "_lost",
+        "_lost_waiter",
+        "_monotonic",
+        "_observer",
+        "_on_lost",
+        "_raw_waiters",
+        "_tasks",
+        "_timers",
+        "_waiting",
+        "keep",
+        "meter",
+        "session",
+        "transport",
+    )
+
     def __init__(
         self,
         transport: Transport,

@@ -57,7 +57,7 @@ class StepFailed(Exception):
         self.actual = actual
 
 
-@dataclass
+@dataclass(slots=True)  # a load run holds thousands
 class StepContext:
     cp: ChargePoint
     station: Station

@@ -340,6 +340,23 @@ class Connector:
     and facts in step. ``connector_id`` 0 stands for the charge point as a whole.
     """
 
+    # Slots: a load run holds thousands of these.
+    __slots__ = (
+        "authorized",
+        "connector_id",
+        "error_code",
+        "ev_suspended",
+        "evse_suspended",
+        "finishing",
+        "in_transaction",
+        "info",
+        "operative",
+        "plugged",
+        "reserved",
+        "status",
+        "vendor_error_code",
+    )
+
     #: The facts behind the status (what :meth:`to_state` saves besides the fault's details).
     FACTS: tuple[str, ...] = (
         "plugged",

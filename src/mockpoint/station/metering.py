@@ -98,6 +98,22 @@ class Meter:
     describe the EV of each session; ``max_current`` the current offered per phase (A).
     """
 
+    # Slots: a load run holds thousands of these.
+    __slots__ = (
+        "_capacity",
+        "_initial_soc",
+        "_interval_marks",
+        "_latest",
+        "_max_current",
+        "_power",
+        "_register",
+        "_session_soc",
+        "_session_start",
+        "_since",
+        "_voltage",
+        "phases",
+    )
+
     def __init__(
         self,
         register_wh: float = 0.0,

@@ -172,6 +172,32 @@ class _Timers:
 class Station:
     """One OCPP 1.6 charge point's state and behaviour."""
 
+    # Slots: a load run holds thousands of these.
+    __slots__ = (
+        "_outbox",
+        "_timers",
+        "boot_count",
+        "boot_retry_delay",
+        "cache",
+        "clock",
+        "configuration",
+        "connected",
+        "connectors",
+        "identity",
+        "last_authorized",
+        "local_list",
+        "meters",
+        "notify",
+        "pending_availability",
+        "pending_remote_starts",
+        "registration",
+        "remote_starts_authorizing",
+        "reservations",
+        "sending",
+        "transactions",
+        "undeliverable",
+    )
+
     def __init__(
         self,
         identity: Identity,
