@@ -35,7 +35,7 @@ import pydantic
 from mockpoint.clock import VirtualClock
 from mockpoint.errors import ExitCode, MockpointError, UsageError
 from mockpoint.ids import SeededIds
-from mockpoint.runtime.charge_point import ChargePoint, Observer, Received
+from mockpoint.runtime.charge_point import ChargePoint, Observer, Received, WireObserver
 from mockpoint.scenario import model
 from mockpoint.scenario.driver import feature
 from mockpoint.scenario.loader import load_paths
@@ -231,7 +231,7 @@ def scenario_driver(
     clock: VirtualClock,
     *,
     source: Path,
-    observer: Observer | None = None,
+    observer: Observer | WireObserver | None = None,
     connect_timeout: float = 10.0,
 ) -> ChargePoint:
     """The charge point ``scenario`` describes, as ``charge_point_id``, ready to start
@@ -267,7 +267,7 @@ async def charge_point(
     security_profile: int = 0,
     password: str | None = None,
     boot: bool = True,
-    observer: Observer | None = None,
+    observer: Observer | WireObserver | None = None,
 ) -> AsyncIterator[SimulatedChargePoint]:
     """Connect a simulated charge point to the CSMS at ``url`` (its id is appended, or put
     where the URL says ``{id}``) and, with ``boot``, wait until the CSMS accepts its

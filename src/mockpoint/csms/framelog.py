@@ -10,7 +10,7 @@ from typing import TextIO
 
 from mockpoint.clock import Clock, format_timestamp
 from mockpoint.ocpp16.secrets import redact_frame
-from mockpoint.rpc.frames import Direction, WireFrame
+from mockpoint.rpc.frames import WireFrame
 
 logger = logging.getLogger("mockpoint.csms.server")
 
@@ -37,25 +37,14 @@ class FrameLog:
 
     def write_frame(self, cp_id: str, wire: WireFrame) -> None:
         """Log a frame as the connection decoded it."""
-        self._write(cp_id, wire.direction, redact_frame(wire.data()))
-
-    def write(self, cp_id: str, direction: Direction, text: str) -> None:
-        """Log a frame from its text."""
-        try:
-            frame: object = redact_frame(json.loads(text))
-        except (ValueError, RecursionError):
-            frame = text
-        self._write(cp_id, direction, frame)
-
-    def _write(self, cp_id: str, direction: Direction, frame: object) -> None:
         if self._broken:
             return
         self._seq += 1
         record = {
             "seq": self._seq,
             "cp": cp_id,
-            "direction": direction,
-            "frame": frame,
+            "direction": wire.direction,
+            "frame": redact_frame(wire.data()),
             "virtual_time": format_timestamp(self._clock.now()),
             "wall_time": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
         }

@@ -41,7 +41,7 @@ from mockpoint.load.arrivals import Arrivals
 from mockpoint.load.fleet import EventPlan, FleetPlan, RollingReboot, Surge, load_fleet
 from mockpoint.load.stats import LoadStats
 from mockpoint.ocpp16.enums import ChargePointStatus, Reason
-from mockpoint.rpc.frames import Direction, WireFrame
+from mockpoint.rpc.frames import WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect
 from mockpoint.runtime.timers import Timers
@@ -182,9 +182,6 @@ class _Meter:
                 stats.messages_in += 1
             else:
                 stats.messages_out += 1
-
-    def frame(self, direction: Direction, text: str) -> None:
-        """The charge point's Observer protocol; :meth:`wire` is what it calls."""
 
     def violation(self, event: RemoteViolation | InvalidAnswer) -> None:
         pass  # the step that sees it fails, and is counted

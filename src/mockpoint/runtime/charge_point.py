@@ -73,6 +73,15 @@ class Observer(Protocol):
     def frame(self, direction: Direction, text: str) -> None: ...
 
 
+class WireObserver(Protocol):
+    """mockpoint's own observers (the scenario recorder, the load meter): told each frame as
+    the connection decoded it, with ``violation(event)`` as :class:`Observer` may have it."""
+
+    def wire(self, wire: WireFrame) -> None: ...
+
+    def violation(self, event: RemoteViolation | InvalidAnswer) -> None: ...
+
+
 @dataclass
 class Received:
     """A request of the Central System and how it was answered."""
@@ -236,7 +245,7 @@ class ChargePoint:
         ids: IdGenerator | None = None,
         call_timeout: float = 30.0,
         connect_timeout: float = 10.0,
-        observer: Observer | None = None,
+        observer: Observer | WireObserver | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         timers: Timers | None = None,
     ) -> None:
@@ -1006,7 +1015,7 @@ class _Observer:
         observer = owner._observer
         self._wire: Callable[[WireFrame], None] | None = getattr(observer, "wire", None)
         self._text: Callable[[Direction, str], None] | None = (
-            None if observer is None or self._wire is not None else observer.frame
+            None if self._wire is not None else getattr(observer, "frame", None)
         )
 
     def frame(self, wire: WireFrame) -> None:

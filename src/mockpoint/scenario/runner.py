@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import re
@@ -32,7 +31,7 @@ from mockpoint.errors import ConnectError, UsageError
 from mockpoint.faults.transport import FaultyTransport, RandomFaults
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.secrets import redact_frame
-from mockpoint.rpc.frames import Direction, WireFrame
+from mockpoint.rpc.frames import WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
 from mockpoint.runtime.charge_point import ChargePoint, Connect, tally
 from mockpoint.runtime.state_file import StateFile
@@ -151,21 +150,11 @@ class FrameRecorder:
         self._seq = first_seq
 
     def wire(self, wire: WireFrame) -> None:
-        """A frame as the connection decoded it (the charge point's Observer protocol)."""
-        self._record(wire.direction, redact_frame(wire.data()))
-
-    def frame(self, direction: Direction, text: str) -> None:
-        """A frame from its text, for a caller outside the connection."""
-        try:
-            frame: Any = redact_frame(json.loads(text))
-        except (ValueError, RecursionError):
-            frame = text
-        self._record(direction, frame)
-
-    def _record(self, direction: Direction, frame: Any) -> None:
+        """A frame as the connection decoded it (the charge point's WireObserver)."""
+        frame = redact_frame(wire.data())
         wall = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         record = FrameRecord(
-            self._seq, self.cp_id, direction, frame, format_timestamp(self.clock.now()), wall
+            self._seq, self.cp_id, wire.direction, frame, format_timestamp(self.clock.now()), wall
         )
         self._seq += 1
         self.records.append(record)
