@@ -328,10 +328,10 @@ def test_merge_wants_every_shard_of_one_run_once(
 
 
 def test_errors_name_the_shard_and_the_worker_from_one(tmp_path: Path) -> None:
-    from mockpoint.cli.load import _plans
+    from mockpoint.load.engines import plans_for
 
     base = ShardPlan(str(write(tmp_path, HEARTBEATS)), count=24, csms_url="")
-    plans = _plans(base, "ws://127.0.0.1:9/ocpp", (2, 4), 3)
+    plans = plans_for(base, "ws://127.0.0.1:9/ocpp", (2, 4), 3)
     assert [plan.label for plan in plans] == [
         "shard 2/4, worker 1 of 3",
         "shard 2/4, worker 2 of 3",
@@ -339,7 +339,7 @@ def test_errors_name_the_shard_and_the_worker_from_one(tmp_path: Path) -> None:
     ]
     # shard 2 of 4 runs every 4th charge point from the 2nd, whatever the workers
     assert sorted(n for plan in plans for n in plan.numbers()) == list(range(2, 25, 4))
-    assert [plan.label for plan in _plans(base, "ws://x", None, 2)] == [
+    assert [plan.label for plan in plans_for(base, "ws://x", None, 2)] == [
         "worker 1 of 2",
         "worker 2 of 2",
     ]
@@ -347,13 +347,12 @@ def test_errors_name_the_shard_and_the_worker_from_one(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_a_worker_that_fails_is_named_as_the_user_counts(tmp_path: Path) -> None:
-    from mockpoint.cli.load import _plans
-    from mockpoint.load.engines import EngineError, run_in_workers
+    from mockpoint.load.engines import EngineError, plans_for, run_in_workers
 
     # A plan does not check its id pattern (the command line does): this one fails in the
     # workers, when the charge points get their ids.
     base = ShardPlan(str(write(tmp_path, HEARTBEATS)), count=8, csms_url="", id_pattern="{x}")
-    plans = _plans(base, "ws://127.0.0.1:9/ocpp", (2, 2), 2)
+    plans = plans_for(base, "ws://127.0.0.1:9/ocpp", (2, 2), 2)
     with pytest.raises(EngineError, match=r"^shard 2/2, worker [12] of 2: KeyError: 'x'$"):
         await run_in_workers(plans)
 

@@ -48,7 +48,7 @@ from mockpoint.load.addresses import (
     read_limits,
 )
 from mockpoint.load.arrivals import Arrivals
-from mockpoint.load.engines import Progress, run_in_process, run_in_workers
+from mockpoint.load.engines import Progress, plans_for, run_in_process, run_in_workers
 from mockpoint.load.fleet import Fleet, load_fleet
 from mockpoint.load.metrics import MetricsServer
 from mockpoint.load.progress import PLAIN_EVERY, LiveProgress
@@ -395,7 +395,7 @@ def load(
             addresses = plan_source_addresses(host, count, explicit)
             plans = [
                 dataclasses.replace(plan, source_addresses=tuple(addresses or ()))
-                for plan in _plans(base, target, shard, workers)
+                for plan in plans_for(base, target, shard, workers)
             ]
             need = needs(count, workers=workers, target_host=host, addresses=addresses)
             for warning in limit_warnings(need, read_limits()):
@@ -515,30 +515,6 @@ async def _target(url: str | None, config: Any) -> AsyncIterator[str]:
         return
     async with MockCsms(config=config) as csms:
         yield csms.url
-
-
-def _plans(
-    base: ShardPlan, url: str, shard: tuple[int, int] | None, workers: int
-) -> list[ShardPlan]:
-    """Shard I of N splits further over the local workers: worker w of shard I runs the
-    charge points of global shard (I-1) + N*w of N*W, so every charge point of the run
-    lands in exactly one plan, whatever N and W. Each plan keeps I and N as typed
-    (1-based), for its statistics and its messages."""
-    number, total = shard if shard else (1, 1)
-    per_shard = max(1, workers)
-    return [
-        ShardPlan(
-            **{
-                **base.__dict__,
-                "csms_url": url,
-                "shard": number - 1 + total * w,
-                "shards": total * per_shard,
-                "run_shard": number,
-                "run_shards": total,
-            }
-        )
-        for w in range(per_shard)
-    ]
 
 
 async def _execute(

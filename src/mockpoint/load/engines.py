@@ -44,6 +44,30 @@ class EngineError(MockpointError):
     exit_code = ExitCode.FAILED
 
 
+def plans_for(
+    base: ShardPlan, url: str, shard: tuple[int, int] | None, workers: int
+) -> list[ShardPlan]:
+    """Shard I of N splits further over the local workers: worker w of shard I runs the
+    charge points of global shard (I-1) + N*w of N*W, so every charge point of the run
+    lands in exactly one plan, whatever N and W. Each plan keeps I and N as typed
+    (1-based), for its statistics and its messages."""
+    number, total = shard if shard else (1, 1)
+    per_shard = max(1, workers)
+    return [
+        ShardPlan(
+            **{
+                **base.__dict__,
+                "csms_url": url,
+                "shard": number - 1 + total * w,
+                "shards": total * per_shard,
+                "run_shard": number,
+                "run_shards": total,
+            }
+        )
+        for w in range(per_shard)
+    ]
+
+
 async def run_in_process(plan: ShardPlan, progress: Progress | None = None) -> LoadStats:
     """One shard on the running loop (``--workers 0``; the tests' fast path)."""
     plan = dataclasses.replace(plan, start_at=plan.start_at or time.time())

@@ -84,6 +84,10 @@ class StepOutcome:
     frames_before: list[FrameRecord] = field(default_factory=list)
     #: whether the failure was let through by continue_on_failure
     tolerated: bool = False
+    #: why it failed: "check", "refused" (the station refused the step in its state),
+    #: "invalid" (no such connector, a payload that breaks the schema) or "timeout" (the
+    #: CSMS did not answer in time); None when it did not fail
+    cause: str | None = None
 
 
 @dataclass

@@ -674,6 +674,7 @@ async def _step(
         result.message = "\n".join([failure.message, *also])
         result.expected = failure.expected
         result.actual = failure.actual
+        result.cause = failure.cause.value
         result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
         result.tolerated = step.continue_on_failure
     except NotApplicable as lacking_:

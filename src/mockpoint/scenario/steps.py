@@ -9,8 +9,10 @@ bounded by real seconds (the step's ``timeout``, else the scenario's; ``within``
 from __future__ import annotations
 
 import asyncio
+import enum
+import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from mockpoint.errors import (
     MockpointError,
     OcppError,
     RemoteProtocolError,
+    UsageError,
 )
 from mockpoint.ocpp16.enums import AuthorizationStatus
 from mockpoint.rpc.frames import Call, CallError, CallResult, readable_id
@@ -47,14 +50,37 @@ class NotApplicable(Exception):
         self.reason = reason
 
 
+class Cause(enum.StrEnum):
+    """Why a step failed, for those who act on it (``mockpoint serve`` answers 409 for a
+    verb the station refuses and 504 for an answer that never came; docs/serve.md)."""
+
+    #: an expectation not met, a CALLERROR, a protocol violation by the CSMS
+    CHECK = "check"
+    #: the station model refused the verb in its current state (no cable, no transaction)
+    REFUSED = "refused"
+    #: what the step asked for cannot be: a connector that does not exist, a payload that
+    #: breaks the OCA schema
+    INVALID = "invalid"
+    #: the CSMS did not answer, or did not send what was awaited, in time
+    TIMEOUT = "timeout"
+
+
 class StepFailed(Exception):
     """A step did not get what it expected."""
 
-    def __init__(self, message: str, *, expected: Any = None, actual: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: Any = None,
+        actual: Any = None,
+        cause: Cause = Cause.CHECK,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.expected = expected
         self.actual = actual
+        self.cause = cause
 
 
 @dataclass(slots=True)  # a load run holds thousands
@@ -84,13 +110,19 @@ class StepContext:
     problems_until: int | None = None
     #: where the next step's problems start, when the last step left some to it
     problems_carry: int | None = None
+    #: the payload of the last answer an exchange step got (a CALLRESULT's, or
+    #: ``{"code", "description", "details"}`` of a CALLERROR), for ``mockpoint serve``
+    answer: Any = None
+    #: where ``${NAME}`` looks after the saved variables (none for ``mockpoint serve``, whose
+    #: clients must not read the server's environment)
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     def timeout_of(self, step: model.StepBase) -> float:
         return step.timeout if step.timeout is not None else self.timeout
 
     def resolve(self, value: Any) -> Any:
         try:
-            return resolve(value, self.variables)
+            return resolve(value, self.variables, self.env)
         except UnknownVariable as exc:
             raise StepFailed(str(exc)) from None
 
@@ -104,7 +136,9 @@ class StepContext:
         except TimeoutError:
             in_flight = self.cp.in_flight_action
             waiting = f" (waiting for the answer to {in_flight})" if in_flight else ""
-            raise StepFailed(f"the station was still busy after {seconds:g} s{waiting}") from None
+            raise StepFailed(
+                f"the station was still busy after {seconds:g} s{waiting}", cause=Cause.TIMEOUT
+            ) from None
         self.problems_until = moment.problems
         return moment.captured
 
@@ -117,25 +151,33 @@ async def _exchange(ctx: StepContext, step: model._Exchange, message: Message) -
     seconds = ctx.timeout_of(step)
     message.timeout = seconds
     waits = step.expect is not None or step.expect_error is not None or bool(step.save)
+    ctx.answer = None
     if message.response is None and not ctx.cp.connected and not waits:
         return {}  # offline: queued for delivery once back online; nothing to check now
     try:
         # The call's own timeout fires first; this one, if it was never sent.
         response = await ctx.cp.outcome(message, within=seconds + 1)
     except CallErrorReceived as exc:
+        ctx.answer = {"code": exc.code, "description": exc.description, "details": exc.details}
         return _expected_error(step, message.action, exc)
     except CallTimeout:
-        raise StepFailed(f"no answer to {message.action} within {seconds:g} s") from None
+        raise StepFailed(
+            f"no answer to {message.action} within {seconds:g} s", cause=Cause.TIMEOUT
+        ) from None
     except TimeoutError:
-        raise StepFailed(f"{message.action} was not sent within {seconds:g} s") from None
+        raise StepFailed(
+            f"{message.action} was not sent within {seconds:g} s", cause=Cause.TIMEOUT
+        ) from None
     except RemoteProtocolError as exc:
         raise StepFailed(f"the CSMS broke the protocol: {exc}") from None
     except LocalProtocolError as exc:
         raise StepFailed(
-            f"not sent: {exc} (a step that means to send it says `invalid: true`)"
+            f"not sent: {exc} (a step that means to send it says `invalid: true`)",
+            cause=Cause.INVALID,
         ) from None
     except ConnectionLost as exc:
         raise StepFailed(f"{message.action} not answered: {exc}") from None
+    ctx.answer = response
     if step.expect_error is not None:
         raise StepFailed(
             f"expected CALLERROR {step.expect_error}, got a CALLRESULT",
@@ -188,8 +230,10 @@ def _station(call: Callable[[], Any]) -> Any:
     """Run a station operation; what the model refuses fails the step."""
     try:
         return call()
+    except UsageError as exc:
+        raise StepFailed(str(exc), cause=Cause.INVALID) from None
     except MockpointError as exc:
-        raise StepFailed(str(exc)) from None
+        raise StepFailed(str(exc), cause=Cause.REFUSED) from None
 
 
 async def send(ctx: StepContext, step: model.SendStep) -> None:
@@ -262,16 +306,23 @@ def _draw(ctx: StepContext, connector: int, watts: float) -> None:
     """The EV on ``connector`` draws ``watts`` from now on (docs/scenario-format.md,
     ``charge``)."""
     if connector not in ctx.station.transactions:
-        raise StepFailed(f"connector {connector} has no transaction to charge in")
+        raise StepFailed(
+            f"connector {connector} has no transaction to charge in", cause=Cause.REFUSED
+        )
     state = ctx.station.connectors[connector]
     if watts > 0 and not state.plugged:
         # Unplugged during a transaction that goes on (StopTransactionOnEVSideDisconnect
         # false): there is no EV to draw power until a cable is plugged in again.
-        raise StepFailed(f"connector {connector} has no EV plugged in (plug_in first)")
+        raise StepFailed(
+            f"connector {connector} has no EV plugged in (plug_in first)", cause=Cause.REFUSED
+        )
     if watts > 0 and state.evse_suspended:
         # OCPP 1.6 §4.10: a transaction whose id tag the Central System did not accept goes
         # on (StopTransactionOnInvalidId false), but the charge point delivers no energy.
-        raise StepFailed(f"connector {connector} is SuspendedEVSE: it offers the EV no energy")
+        raise StepFailed(
+            f"connector {connector} is SuspendedEVSE: it offers the EV no energy",
+            cause=Cause.REFUSED,
+        )
     _station(lambda: ctx.station.set_power(connector, watts))
 
 
@@ -325,12 +376,14 @@ async def disconnect(ctx: StepContext, step: model.DisconnectStep) -> None:
 
 async def reconnect(ctx: StepContext, step: model.ReconnectStep) -> None:
     if not ctx.cp.offline:
-        raise StepFailed("the charge point is not offline (no `disconnect` before)")
+        raise StepFailed(
+            "the charge point is not offline (no `disconnect` before)", cause=Cause.REFUSED
+        )
     try:
         async with asyncio.timeout(ctx.timeout_of(step)):
             await ctx.cp.reconnect()
     except TimeoutError:
-        raise StepFailed("could not reconnect in time") from None
+        raise StepFailed("could not reconnect in time", cause=Cause.TIMEOUT) from None
     await ctx.settle(step)
 
 
@@ -592,6 +645,7 @@ async def _wait_for_request(
             f"no {action} from the CSMS within {seconds:g} s{why}",
             expected=action,
             actual=_seen(ctx) or "no request",
+            cause=Cause.TIMEOUT,
         ) from None
     return index
 

@@ -288,6 +288,14 @@ class Station:
         """Whether anything is waiting in the outbox (sendable now or not)."""
         return bool(self._outbox)
 
+    def queued(self) -> list[str]:
+        """What waits in the outbox, oldest first: the action of each message, or
+        ``Reboot`` / ``Reconnect``."""
+        return [
+            item.action if isinstance(item, Message) else type(item).__name__
+            for item in self._outbox
+        ]
+
     def has_sendable(self) -> bool:
         """Whether :meth:`next_item` would return something now."""
         return any(

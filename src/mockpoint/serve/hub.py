@@ -1,0 +1,725 @@
+"""What ``mockpoint serve`` holds: its charge points, scenario runs and load runs, and the
+event stream they all report to (docs/serve.md).
+
+A charge point here is the one ``mockpoint run`` drives: the station and driver built by
+:func:`mockpoint.api.scenario_driver`, every verb a scenario step taken by
+:func:`mockpoint.scenario.runner.run_steps`. Nothing about OCPP is done here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from mockpoint.api import scenario_driver
+from mockpoint.clock import VirtualClock, format_timestamp
+from mockpoint.csms.config import config_from_mapping
+from mockpoint.csms.server import MockCsms
+from mockpoint.errors import ConnectError, MockpointError, UsageError
+from mockpoint.load.engines import plans_for, run_in_workers
+from mockpoint.load.shard import Shard, ShardPlan, check_id_pattern
+from mockpoint.load.stats import LoadStats
+from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
+from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.runtime.state_file import StateFile
+from mockpoint.scenario import model
+from mockpoint.scenario.driver import feature
+from mockpoint.scenario.loader import load_paths, load_scenario
+from mockpoint.scenario.outcome import (
+    FrameRecord,
+    RunOutcome,
+    ScenarioOutcome,
+    Status,
+    StepOutcome,
+)
+from mockpoint.scenario.reports.console import NullReporter
+from mockpoint.scenario.reports.json_report import json_summary
+from mockpoint.scenario.runner import (
+    FrameRecorder,
+    RunOptions,
+    run_scenarios,
+    run_steps,
+    seed_and_start,
+)
+from mockpoint.scenario.steps import StepContext, describe, station_state
+from mockpoint.serve.events import EventStream
+from mockpoint.serve.models import (
+    AwaitBody,
+    ChargePointView,
+    ConnectorView,
+    CreateChargePoint,
+    LoadRequest,
+    LoadView,
+    RunRequest,
+    RunView,
+    StepResult,
+    TransactionView,
+    UploadedFile,
+)
+from mockpoint.transport.websocket import check_csms_url
+
+
+class NotFound(MockpointError):
+    """404: no such charge point, run or load run."""
+
+
+class Conflict(MockpointError):
+    """409: the request contradicts what exists (an id taken, a run already stopped)."""
+
+
+_ = AwaitBody  # the await verb's body, named in the app's routes
+
+
+class EventReporter(NullReporter):
+    """Reports frames, steps and scenarios to the event stream (and nothing to a
+    terminal)."""
+
+    def __init__(self, events: EventStream, run: str | None = None) -> None:
+        self.events = events
+        self.run = run
+        self.scenario_cp: str | None = None
+        #: per charge point, its connectors' (status, error code) at the last frame
+        self.statuses: dict[str, dict[int, tuple[str, str]]] = {}
+        #: per charge point, how to read its connectors now (serve's own charge points)
+        self.stations: dict[str, Callable[[], dict[int, tuple[str, str]]]] = {}
+
+    def scenario_started(self, name: str, file: str, cp: str) -> None:
+        self.scenario_cp = cp
+        self.events.publish(
+            "scenario", run=self.run, charge_point=cp, name=name, file=file, status="running"
+        )
+
+    def frame(self, record: FrameRecord) -> None:
+        self.events.publish("frame", run=self.run, charge_point=record.cp, **_frame(record))
+        read = self.stations.get(record.cp)
+        if read is None:
+            return
+        now = read()
+        before = self.statuses.get(record.cp, {})
+        for number, (status, error_code) in now.items():
+            if before.get(number) != (status, error_code):
+                self.events.publish(
+                    "connector",
+                    charge_point=record.cp,
+                    connector=number,
+                    status=status,
+                    error_code=error_code,
+                )
+        self.statuses[record.cp] = now
+
+    def step_finished(self, step: StepOutcome) -> None:
+        self.events.publish(
+            "step",
+            run=self.run,
+            charge_point=self.scenario_cp,
+            step=step.label,
+            location=step.location,
+            status=step.status.value,
+            message=step.message,
+            duration_s=round(step.duration, 6),
+        )
+
+    def scenario_finished(self, outcome: ScenarioOutcome) -> None:
+        self.events.publish(
+            "scenario",
+            run=self.run,
+            charge_point=outcome.cp,
+            name=outcome.name,
+            file=outcome.file,
+            status=outcome.status.value,
+            error=outcome.error,
+        )
+
+
+def _frame(record: FrameRecord) -> dict[str, Any]:
+    data = record.to_json()
+    data.pop("cp")
+    return data
+
+
+# --- charge points ----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ServedChargePoint:
+    id: str
+    driver: ChargePoint
+    ctx: StepContext
+    recorder: FrameRecorder
+    csms_url: str
+    embedded: bool
+    seed: int
+    stack: contextlib.AsyncExitStack
+    state: StateFile | None
+    #: verbs run one at a time, in the order they came
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: the verbs running now (a delete cancels them)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def view(self) -> ChargePointView:
+        station = self.driver.station
+        state = station_state(self.driver)
+        transactions = [
+            TransactionView(
+                connector=number,
+                transaction_id=tx.transaction_id,
+                id_tag=tx.id_tag,
+                meter_start_wh=tx.meter_start,
+            )
+            for number, tx in sorted(station.transactions.items())
+        ]
+        return ChargePointView(
+            id=self.id,
+            link=self.driver.link.value,
+            connected=self.driver.connected,
+            registration=state["registration"],
+            csms_url=_without_credentials(self.csms_url),
+            embedded_csms=self.embedded,
+            seed=self.seed,
+            virtual_time=format_timestamp(station.clock.now()),
+            connectors={
+                number: ConnectorView(**values) for number, values in state["connectors"].items()
+            },
+            transactions=transactions,
+            queue=station.queued(),
+            in_flight=self.driver.in_flight_action,
+            configuration=state["configuration"],
+            frames=len(self.recorder.records),
+        )
+
+    def statuses(self) -> dict[int, tuple[str, str]]:
+        return {
+            number: (connector.status.value, connector.error_code.value)
+            for number, connector in self.driver.station.connectors.items()
+        }
+
+    async def take(self, step: model.StepBase) -> StepResult:
+        """Take ``step`` as a scenario would, after the verbs before it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            async with self.lock:
+                return await self._take(step)
+        finally:
+            self.tasks.discard(task)
+
+    async def _take(self, step: model.StepBase) -> StepResult:
+        first = self.recorder.next_seq
+        self.ctx.answer = None
+        outcomes: list[StepOutcome] = []
+        await run_steps(
+            self.ctx,
+            [step],  # type: ignore[list-item]
+            self.recorder,
+            outcomes.append,
+            labels=[("serve", describe(step))],
+        )
+        outcome = outcomes[0]
+        answer, request = self.ctx.answer, None
+        if isinstance(step, model.AwaitStep) and outcome.status is Status.PASSED:
+            record = self.driver.received[self.ctx.inbox_cursor - 1]
+            request = record.call.payload
+            for _ in range(100):  # answered in the frame's callback, or by an awaited handler
+                if record.response is not None or record.error is not None:
+                    break
+                await asyncio.sleep(0.01)
+            if record.error is not None:
+                answer = {"code": record.error.code, "description": str(record.error)}
+            else:
+                answer = record.response
+        return StepResult(
+            status="passed" if outcome.status is Status.PASSED else "failed",
+            step=outcome.label,
+            message=outcome.message,
+            cause=outcome.cause,
+            expected=outcome.expected,
+            actual=outcome.actual,
+            answer=answer,
+            request=request,
+            duration_s=round(outcome.duration, 6),
+            frames=[_frame(r) for r in self.recorder.records if r.seq >= first],
+        )
+
+    def frames(self, after: int = 0) -> list[dict[str, Any]]:
+        return [_frame(r) for r in self.recorder.records if r.seq > after]
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        try:
+            await self.driver.stop()
+        finally:
+            if self.state is not None:
+                self.state.detach()
+            await self.stack.aclose()
+
+
+_CREDENTIALS = re.compile(r"^(wss?://)[^/@]*@", re.IGNORECASE)
+
+
+def _without_credentials(url: str) -> str:
+    return _CREDENTIALS.sub(r"\1", url)
+
+
+# --- scenario runs and load runs --------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class RunJob:
+    id: str
+    task: asyncio.Task[RunOutcome]
+    folder: Path | None
+    outcome: RunOutcome | None = None
+    error: str | None = None
+
+    def view(self) -> RunView:
+        outcome = self.outcome
+        counts: dict[str, int] = {}
+        if outcome is not None:
+            for each in Status:
+                if n := outcome.count(each):
+                    counts[each.value] = n
+        status: str
+        if self.error is not None:
+            status = "error"
+        elif outcome is None:
+            status = "running"
+        elif outcome.count(Status.ERROR):
+            status = "error"
+        elif outcome.count(Status.FAILED):
+            status = "failed"
+        elif outcome.count(Status.UNREACHABLE):
+            status = "unreachable"
+        else:
+            status = "passed"
+        return RunView(
+            id=self.id,
+            status=status,
+            exit_code=int(outcome.exit_code) if outcome is not None else None,
+            counts=counts,
+            report=json_summary(outcome) if outcome is not None else None,
+            error=self.error,
+        )
+
+
+@dataclass(eq=False)
+class LoadJob:
+    id: str
+    target: int
+    stack: contextlib.AsyncExitStack
+    shard: Shard | None = None
+    task: asyncio.Task[LoadStats] | None = None
+    snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
+    final: LoadStats | None = None
+    stopped: bool = False
+    error: str | None = None
+    folder: Path | None = None
+
+    def statistics(self) -> tuple[LoadStats | None, int]:
+        if self.final is not None:
+            return self.final, 0
+        if self.shard is not None:
+            snapshots = [self.shard.snapshot()]
+        else:
+            snapshots = list(self.snapshots.values())
+        if not snapshots:
+            return None, 0
+        merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots)
+        return merged, sum(int(s.get("connected", 0)) for s in snapshots)
+
+    def view(self) -> LoadView:
+        stats, connected = self.statistics()
+        if self.error is not None:
+            status = "error"
+        elif self.task is not None and not self.task.done():
+            status = "running"
+        else:
+            status = "stopped" if self.stopped else "finished"
+        return LoadView(
+            id=self.id,
+            status=status,
+            connected=connected,
+            target=self.target,
+            statistics=stats.to_dict(timeline=False) if stats is not None else None,
+            error=self.error,
+        )
+
+
+# --- the hub ----------------------------------------------------------------------------------
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.events = EventStream()
+        self.charge_points: dict[str, ServedChargePoint] = {}
+        self.runs: dict[str, RunJob] = {}
+        self.loads: dict[str, LoadJob] = {}
+        self._creating: set[str] = set()
+        self._ids = itertools.count(1)
+        self._reporter = EventReporter(self.events)
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # --- charge points ---------------------------------------------------------------------
+
+    def charge_point(self, cp_id: str) -> ServedChargePoint:
+        try:
+            return self.charge_points[cp_id]
+        except KeyError:
+            raise NotFound(f"no charge point {cp_id!r}") from None
+
+    async def create(self, body: CreateChargePoint) -> ServedChargePoint:
+        cp_id = body.charge_point.id
+        if cp_id in self.charge_points or cp_id in self._creating:
+            raise Conflict(f"charge point {cp_id!r} exists (DELETE it first)")
+        self._creating.add(cp_id)
+        try:
+            served = await self._connect(cp_id, body)
+        finally:
+            self._creating.discard(cp_id)
+        self.charge_points[cp_id] = served
+        self.events.publish("charge_point", charge_point=cp_id, change="created", **_brief(served))
+        return served
+
+    async def _connect(self, cp_id: str, body: CreateChargePoint) -> ServedChargePoint:
+        target = body.csms
+        embedded = target is None
+        url = None if target is None else target if isinstance(target, str) else target.url
+        if url is not None:
+            check_csms_url(url, "csms")
+        try:
+            scenario = model.Scenario(
+                name=f"serve {cp_id}",
+                csms=target,
+                charge_point=body.charge_point,
+                clock=body.clock,
+                timeout=body.timeout,
+                steps=[model.WaitStep(wait=0)],
+            )
+        except pydantic.ValidationError as exc:  # pragma: no cover - the body was validated
+            raise UsageError(str(exc)) from None
+        state = StateFile(body.state) if body.state is not None else None
+        if state is not None and not Path(body.state or "").parent.is_dir():
+            raise UsageError(f"state: the folder of {body.state} does not exist")
+        seed, start = seed_and_start(body.seed, body.clock.start, embedded=embedded)
+        if state is not None and (saved := state.saved_seed()) is not None:
+            seed = saved
+        scenario = scenario.model_copy(update={"seed": seed})
+        clock = VirtualClock(start, body.clock.speed)
+        stack = contextlib.AsyncExitStack()
+        try:
+            if url is None:
+                config = (
+                    config_from_mapping(body.mock_csms, "mock_csms") if body.mock_csms else None
+                )
+                csms = await stack.enter_async_context(MockCsms(config=config, clock=clock))
+                url = csms.url
+            recorder = FrameRecorder(cp_id, clock, RunOptions(reporter=self._reporter))
+            driver = scenario_driver(
+                scenario,
+                url,
+                cp_id,
+                clock,
+                source=Path("serve"),
+                observer=recorder,
+                connect_timeout=body.connect_timeout,
+            )
+            if state is not None:
+                state.restore(driver.station)
+            ctx = StepContext(driver, driver.station, body.timeout, reporter=self._reporter, env={})
+            served = ServedChargePoint(
+                cp_id, driver, ctx, recorder, url, embedded, seed, stack, state
+            )
+            self._reporter.stations[cp_id] = served.statuses
+            driver.on_connected_change = lambda up: self.events.publish(
+                "link", charge_point=cp_id, connected=up, link=driver.link.value
+            )
+            if state is not None:
+                await state.start(driver, auto_boot=body.boot)
+            else:
+                await driver.start(auto_boot=body.boot)
+        except BaseException:
+            self._reporter.stations.pop(cp_id, None)
+            await stack.aclose()
+            raise
+        if body.boot:
+            # A CSMS may keep the boot Pending or Rejected (§4.2): the charge point goes on
+            # retrying, and the view says where the registration stands.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(body.timeout):
+                    await driver.wait_registered(body.timeout)
+                    await driver.wait_idle()
+        return served
+
+    async def delete(self, cp_id: str) -> None:
+        served = self.charge_point(cp_id)
+        del self.charge_points[cp_id]
+        try:
+            await served.close()
+        finally:
+            self._reporter.stations.pop(cp_id, None)
+            self._reporter.statuses.pop(cp_id, None)
+            self.events.publish("charge_point", charge_point=cp_id, change="deleted")
+
+    # --- scenario runs ---------------------------------------------------------------------
+
+    def run(self, run_id: str) -> RunJob:
+        try:
+            return self.runs[run_id]
+        except KeyError:
+            raise NotFound(f"no run {run_id!r}") from None
+
+    def start_run(self, body: RunRequest) -> RunJob:
+        if not body.paths and not body.files and not body.pack:
+            raise UsageError("paths, files or pack: name what to run")
+        if body.only and not body.pack:
+            raise UsageError("only: it selects cases of a pack")
+        if body.csms is not None:
+            check_csms_url(body.csms, "csms")
+        run_id = f"run-{next(self._ids)}"
+        folder = _uploads(body.files, run_id) if body.files else None
+        try:
+            files = [Path(p) for p in body.paths]
+            if folder is not None:
+                files += sorted(folder.iterdir())
+            if body.pack:
+                files += pack_files(body.pack, body.only)
+            items = load_paths(files)
+            variables = dict(body.variables)
+            if body.csms:
+                variables.setdefault("CSMS_URL", body.csms)
+            for name, value in body.tags.items():
+                if name not in TAG_OPTIONS:
+                    raise UsageError(f"tags.{name}: use one of {', '.join(TAG_OPTIONS)}")
+                variables[TAG_OPTIONS[name]] = value
+            try:
+                lacks = tuple(feature(name) for name in body.csms_lacks)
+            except ValueError as exc:
+                raise UsageError(f"csms_lacks: unknown feature or action {exc}") from None
+        except BaseException:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        options = RunOptions(
+            csms_url=body.csms,
+            connect_timeout=body.connect_timeout,
+            reporter=EventReporter(self.events, run=run_id),
+            variables=variables,
+            inputs={i.variable: f"{i.description}: set {i.option}" for i in INPUTS},
+            embedded_defaults=EMBEDDED_DEFAULTS,
+            charge_point_id=body.charge_point_id,
+            seed=body.seed,
+            csms_driver=body.csms_driver,
+            csms_lacks=lacks,
+        )
+        job = RunJob(run_id, asyncio.create_task(run_scenarios(items, options)), folder)
+        self.runs[run_id] = job
+        self.events.publish("run", run=run_id, status="running", scenarios=len(items))
+        job.task.add_done_callback(lambda _task: self._run_done(job))
+        return job
+
+    def _run_done(self, job: RunJob) -> None:
+        task = job.task
+        if task.cancelled():
+            job.error = "stopped before it finished"
+        elif (exc := task.exception()) is not None:
+            job.error = f"internal error: {type(exc).__name__}: {exc}"
+        else:
+            job.outcome = task.result()
+        if job.folder is not None:
+            shutil.rmtree(job.folder, ignore_errors=True)
+        view = job.view()
+        self.events.publish(
+            "run", run=job.id, status=view.status, exit_code=view.exit_code, counts=view.counts
+        )
+
+    async def wait_run(self, job: RunJob, seconds: float) -> None:
+        if seconds > 0 and not job.task.done():
+            await asyncio.wait([job.task], timeout=seconds)
+
+    # --- load runs -------------------------------------------------------------------------
+
+    def load(self, load_id: str) -> LoadJob:
+        try:
+            return self.loads[load_id]
+        except KeyError:
+            raise NotFound(f"no load run {load_id!r}") from None
+
+    async def start_load(self, body: LoadRequest) -> LoadJob:
+        if (body.scenario is None) == (body.file is None):
+            raise UsageError("scenario or file: give one")
+        if body.loop and body.duration is None:
+            raise UsageError("loop: needs duration (it says when the loop ends)")
+        check_id_pattern(body.id_pattern, body.charge_points)
+        load_id = f"load-{next(self._ids)}"
+        folder = _uploads([body.file], load_id) if body.file is not None else None
+        path = next(folder.iterdir()) if folder is not None else Path(body.scenario or "")
+        stack = contextlib.AsyncExitStack()
+        try:
+            scenario = load_scenario(path)
+            url = body.csms or (scenario.target.url if scenario.target else None)
+            if url is not None:
+                check_csms_url(url, "csms")
+            else:
+                config = (
+                    config_from_mapping(scenario.mock_csms, f"{path}: mock_csms")
+                    if scenario.mock_csms
+                    else None
+                )
+                csms = await stack.enter_async_context(MockCsms(config=config))
+                url = csms.url
+        except BaseException:
+            await stack.aclose()
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        plan = ShardPlan(
+            scenario=str(path),
+            count=body.charge_points,
+            csms_url=url,
+            id_pattern=body.id_pattern,
+            ramp_up=body.ramp_up,
+            duration=body.duration,
+            loop=body.loop,
+            seed=body.seed,
+            speed=body.speed,
+            variables=dict(body.variables),
+        )
+        job = LoadJob(load_id, body.charge_points, stack, folder=folder)
+        if body.workers == 0:
+            job.shard = Shard(dataclass_replace(plan, start_at=time.time()))
+            job.task = asyncio.create_task(job.shard.run())
+        else:
+            plans = plans_for(plan, url, None, min(body.workers, body.charge_points))
+            job.task = asyncio.create_task(run_in_workers(plans, job.snapshots.update))
+        self.loads[load_id] = job
+        self.events.publish("load", load=load_id, status="running", target=body.charge_points)
+        reporter = asyncio.create_task(self._report_load(job))
+        self._background.add(reporter)
+        reporter.add_done_callback(self._background.discard)
+        return job
+
+    async def _report_load(self, job: LoadJob) -> None:
+        """A ``load`` event a second while the run goes, and one when it ends."""
+        task = job.task
+        assert task is not None
+        while not task.done():
+            await asyncio.wait([task], timeout=1.0)
+            if not task.done():
+                stats, connected = job.statistics()
+                self.events.publish(
+                    "load",
+                    load=job.id,
+                    status="running",
+                    connected=connected,
+                    target=job.target,
+                    **(_load_figures(stats) if stats is not None else {}),
+                )
+        if task.cancelled():
+            if job.shard is not None:
+                job.final = job.shard.stats
+            else:
+                job.final, _ = job.statistics()
+        elif (exc := task.exception()) is not None:
+            job.error = str(exc) if isinstance(exc, MockpointError) else repr(exc)
+        else:
+            job.final = task.result()
+        await job.stack.aclose()
+        if job.folder is not None:
+            shutil.rmtree(job.folder, ignore_errors=True)
+        view = job.view()
+        self.events.publish(
+            "load",
+            load=job.id,
+            status=view.status,
+            target=job.target,
+            error=job.error,
+            **(_load_figures(job.final) if job.final is not None else {}),
+        )
+
+    async def stop_load(self, job: LoadJob) -> None:
+        task = job.task
+        if task is None or task.done():
+            raise Conflict(f"load run {job.id} has ended")
+        job.stopped = True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        for _ in range(500):  # until _report_load has taken the final figures
+            if job.final is not None or job.error is not None:
+                break
+            await asyncio.sleep(0.01)
+
+    # --- the end ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop everything (the server is shutting down)."""
+        for job in self.loads.values():
+            if job.task is not None and not job.task.done():
+                with contextlib.suppress(Conflict):
+                    await self.stop_load(job)
+        for run in self.runs.values():
+            run.task.cancel()
+        await asyncio.gather(*(r.task for r in self.runs.values()), return_exceptions=True)
+        for cp_id in list(self.charge_points):
+            with contextlib.suppress(Exception):
+                await self.delete(cp_id)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self.events.close()
+
+
+def dataclass_replace(plan: ShardPlan, **changes: Any) -> ShardPlan:
+    import dataclasses
+
+    return dataclasses.replace(plan, **changes)
+
+
+def _brief(served: ServedChargePoint) -> dict[str, Any]:
+    return {
+        "csms_url": _without_credentials(served.csms_url),
+        "registration": served.view().registration,
+        "link": served.driver.link.value,
+    }
+
+
+def _load_figures(stats: LoadStats) -> dict[str, Any]:
+    data = stats.to_dict(timeline=False)
+    return {"summary": data["summary"], "connections": data["connections"]}
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")
+
+
+def _uploads(files: list[UploadedFile], job: str) -> Path:
+    """The uploaded scenario files, written to a folder of the job's own."""
+    folder = Path(tempfile.mkdtemp(prefix=f"mockpoint-{job}-"))
+    seen: set[str] = set()
+    for index, upload in enumerate(files):
+        if not _SAFE_NAME.match(upload.name):
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UsageError(
+                f"files.{index}.name: {upload.name!r} is not a file name ending .yaml or .yml "
+                "(letters, digits, '.', '_', '-')"
+            )
+        if upload.name in seen:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UsageError(f"files.{index}.name: {upload.name!r} is uploaded twice")
+        seen.add(upload.name)
+        (folder / upload.name).write_text(upload.content, encoding="utf-8")
+    return folder
+
+
+__all__ = ["Conflict", "ConnectError", "Hub", "NotFound"]
