@@ -22,6 +22,9 @@ from mockpoint.csms.control import is_loopback, read_token
 from mockpoint.errors import UsageError
 from mockpoint.load.shard import run_loop
 
+#: seconds the requests still running at Ctrl-C or SIGTERM (a long poll) get to end
+GRACE = 3
+
 
 @cli.command("serve")
 @click.option(
@@ -71,15 +74,23 @@ def _bind(host: str, port: int) -> socket.socket:
 
 async def _serve(sock: socket.socket, token: str | None) -> int:
     from mockpoint.serve.app import create_app
+    from mockpoint.serve.hub import Hub
 
-    app = create_app(token=token)
+    hub = Hub()
+    app = create_app(hub, token=token)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", ws="websockets-sansio"
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ws="websockets-sansio",
+        timeout_graceful_shutdown=GRACE,
     )
     server = uvicorn.Server(config)
 
     def stop() -> None:
         server.should_exit = True
+        hub.events.close()  # event streams never end by themselves
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

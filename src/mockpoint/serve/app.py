@@ -23,6 +23,7 @@ from fastapi import Body, Depends, FastAPI, Query, Request, WebSocket, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel
+from starlette.requests import HTTPConnection
 
 from mockpoint import __version__
 from mockpoint.errors import ConnectError, MockpointError, UsageError
@@ -79,10 +80,10 @@ def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
         yield
         await the_hub.close()
 
-    async def authorized(request: Request) -> None:
-        if token is None:
+    async def authorized(connection: HTTPConnection) -> None:
+        if token is None or connection.scope["type"] == "websocket":  # events_ws checks
             return
-        given = request.headers.get("authorization", "")
+        given = connection.headers.get("authorization", "")
         scheme, _, value = given.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             value.strip().encode(), token.encode()

@@ -101,7 +101,9 @@ class EventReporter(NullReporter):
         )
 
     def frame(self, record: FrameRecord) -> None:
-        self.events.publish("frame", run=self.run, charge_point=record.cp, **_frame(record))
+        data = _frame(record)
+        data["frame_seq"] = data.pop("seq")
+        self.events.publish("frame", run=self.run, charge_point=record.cp, **data)
         read = self.stations.get(record.cp)
         if read is None:
             return
@@ -118,11 +120,11 @@ class EventReporter(NullReporter):
                 )
         self.statuses[record.cp] = now
 
-    def step_finished(self, step: StepOutcome) -> None:
+    def step_finished(self, step: StepOutcome, charge_point: str | None = None) -> None:
         self.events.publish(
             "step",
             run=self.run,
-            charge_point=self.scenario_cp,
+            charge_point=charge_point or self.scenario_cp,
             step=step.label,
             location=step.location,
             status=step.status.value,
@@ -162,6 +164,7 @@ class ServedChargePoint:
     seed: int
     stack: contextlib.AsyncExitStack
     state: StateFile | None
+    reporter: EventReporter
     #: verbs run one at a time, in the order they came
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: the verbs running now (a delete cancels them)
@@ -227,6 +230,7 @@ class ServedChargePoint:
             labels=[("serve", describe(step))],
         )
         outcome = outcomes[0]
+        self.reporter.step_finished(outcome, self.id)
         answer, request = self.ctx.answer, None
         if isinstance(step, model.AwaitStep) and outcome.status is Status.PASSED:
             record = self.driver.received[self.ctx.inbox_cursor - 1]
@@ -440,7 +444,7 @@ class Hub:
                 state.restore(driver.station)
             ctx = StepContext(driver, driver.station, body.timeout, reporter=self._reporter, env={})
             served = ServedChargePoint(
-                cp_id, driver, ctx, recorder, url, embedded, seed, stack, state
+                cp_id, driver, ctx, recorder, url, embedded, seed, stack, state, self._reporter
             )
             self._reporter.stations[cp_id] = served.statuses
             driver.on_connected_change = lambda up: self.events.publish(

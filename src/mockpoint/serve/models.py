@@ -42,8 +42,9 @@ class CreateChargePoint(_Body):
         None, description="configuration of the embedded mock CSMS (when no csms is named)"
     )
     clock: ClockSpec = Field(
-        default_factory=lambda: ClockSpec(speed=1.0),
-        description="start and speed of the virtual clock (default: real time, speed 1)",
+        default_factory=lambda: ClockSpec(speed=0.0),
+        description="start and speed of the virtual clock, as in a scenario file (default: "
+        "speed 0, so `charge` and `wait` take no real time)",
     )
     seed: int | None = Field(
         None, description="seed of the message ids; default: 0 with the embedded mock CSMS"
