@@ -715,3 +715,83 @@ async def test_a_load_run_started_and_stopped(api: tuple[httpx.AsyncClient, Hub]
     assert final["statistics"]["summary"]["calls"] >= view["statistics"]["summary"]["calls"]
     assert (await client.delete(f"/loads/{load_id}")).status_code == 409
     assert hub.loads[load_id].task is not None and hub.loads[load_id].task.done()
+
+
+async def test_a_delete_ends_the_verbs_that_wait(api: tuple[httpx.AsyncClient, Hub]) -> None:
+    client, hub = api
+    await create(client, "CP-D")
+    waiting = asyncio.create_task(
+        client.post("/charge-points/CP-D/await", json={"action": "Reset", "within": 20})
+    )
+    queued = asyncio.create_task(client.post("/charge-points/CP-D/plug_in"))
+    await asyncio.sleep(0.3)
+    assert (await client.delete("/charge-points/CP-D")).status_code == 204
+    ended, after = await asyncio.wait_for(asyncio.gather(waiting, queued), 5)
+    assert ended.status_code == 409 and "deleted while await Reset ran" in ended.json()["error"]
+    assert after.status_code == 404
+    assert hub.charge_points == {}
+
+
+async def misbehaving_csms(websocket: Any) -> None:
+    """Accepts the boot, then answers Heartbeat off-schema, DataTransfer with text that is
+    no JSON, and closes the connection at an Authorize."""
+    async for text in websocket:
+        message_type, unique_id, action, _payload = json.loads(text)
+        if message_type != 2:
+            continue
+        if action == "BootNotification":
+            answer: Any = {
+                "status": "Accepted",
+                "currentTime": "2025-06-01T08:00:00Z",
+                "interval": 300,
+            }
+            await websocket.send(json.dumps([3, unique_id, answer]))
+        elif action == "Heartbeat":
+            await websocket.send(json.dumps([3, unique_id, {"currentTime": 42}]))
+        elif action == "DataTransfer":
+            await websocket.send("this is not JSON")
+        elif action == "Authorize":
+            await websocket.close()
+            return
+        else:
+            await websocket.send(json.dumps([3, unique_id, {}]))
+
+
+async def test_a_misbehaving_csms_is_reported_and_the_server_goes_on(
+    api: tuple[httpx.AsyncClient, Hub],
+) -> None:
+    client, _hub = api
+    async with websockets.serve(misbehaving_csms, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as csms:
+        port = next(iter(csms.sockets)).getsockname()[1]
+        await create(client, "CP-M", csms=f"ws://127.0.0.1:{port}/ocpp", timeout=2)
+        beat = await client.post("/charge-points/CP-M/send", json={"action": "Heartbeat"})
+        assert beat.status_code == 422
+        assert "currentTime" in beat.json()["message"]
+        garbage = await client.post(
+            "/charge-points/CP-M/send",
+            json={"action": "DataTransfer", "payload": {"vendorId": "v"}},
+        )
+        assert garbage.status_code == 504, garbage.text
+        assert "not valid JSON" in garbage.json()["message"]
+        closed = await client.post("/charge-points/CP-M/authorize", json={"id_tag": "TAG-1"})
+        assert closed.status_code == 504, closed.text
+        # It backs off: a CSMS that closes at every Authorize is not hammered.
+        losses = closed.json()["message"].count("connection lost")
+        assert 2 <= losses <= 10, closed.json()["message"]
+        assert (await client.get("/health")).json()["status"] == "ok"
+        view = (await client.get("/charge-points/CP-M")).json()
+        assert view["id"] == "CP-M"
+    assert (await client.delete("/charge-points/CP-M")).status_code == 204
+
+
+def test_serve_refuses_the_network_without_a_token(tmp_path: Path) -> None:
+    from mockpoint.cli.main import main
+
+    assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    assert main(["serve", "--port", "0", "--token-file", str(empty)]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2

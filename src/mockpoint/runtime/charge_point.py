@@ -186,6 +186,13 @@ LINK_TABLE: dict[tuple[Link, LinkEvent], tuple[Link, str | None]] = {
 }
 
 
+#: a connection lost sooner than this after it opened counts as lost at once
+QUICK_LOSS = 2.0
+#: the pause before the second quick redial in a row; it doubles up to MAX_REDIAL_PAUSE
+FIRST_REDIAL_PAUSE = 0.1
+MAX_REDIAL_PAUSE = 10.0
+
+
 class ChargePoint:
     """Drives one station over connections made by ``connect``."""
 
@@ -198,6 +205,8 @@ class ChargePoint:
         "_connect",
         "_current",
         "_dialling",
+        "_opened_at",
+        "_quick_losses",
         "_endpoint",
         "_frames",
         "_hold",
@@ -272,6 +281,10 @@ class ChargePoint:
         #: shard counts its connected charge points so)
         self.on_connected_change: Callable[[bool], None] | None = None
         self._dialling: asyncio.Task[None] | None = None
+        #: when (monotonic) the connection opened, and how many connections in a row were
+        #: lost soon after (see _pause_after_loss)
+        self._opened_at = 0.0
+        self._quick_losses = 0
         self._auto_boot = True
         #: the timer of the station's next timer, and when that is due (virtual time)
         self._timer: Timer | None = None
@@ -622,6 +635,7 @@ class ChargePoint:
         endpoint.keep = self._keep
         endpoint.meter = self.meter
         self._endpoint = endpoint
+        self._opened_at = self._monotonic()
         self._lost_event.clear()
         self.station.on_connected(auto_boot=self._auto_boot)
         # Only the first boot may be a scenario's own; after a Reset the station boots by
@@ -642,13 +656,27 @@ class ChargePoint:
         self._changed()
 
     def _on_unasked_loss(self, lost: ConnectionLost) -> None:
+        pause = 0.0
         if self._loss_expected or isinstance(lost, InjectedDisconnect):
             self._loss_expected = False
         else:
             self._problem(f"connection lost: {lost}")
             if self.on_connection_lost is not None:
                 self.on_connection_lost(str(lost))
-        self._dial()
+            pause = self._pause_after_loss()
+        self._dial(pause=pause)
+
+    def _pause_after_loss(self) -> float:
+        """How long to wait before dialling again after a loss nobody asked for: nothing the
+        first time, then, while each new connection is lost within :data:`QUICK_LOSS` of
+        opening (a CSMS that closes at some message), twice as long each time up to
+        :data:`MAX_REDIAL_PAUSE`, as a real charge point backs off rather than hammer its
+        CSMS."""
+        lived = self._monotonic() - self._opened_at
+        self._quick_losses = self._quick_losses + 1 if lived < QUICK_LOSS else 0
+        if self._quick_losses < 2:
+            return 0.0
+        return float(min(FIRST_REDIAL_PAUSE * 2 ** (self._quick_losses - 2), MAX_REDIAL_PAUSE))
 
     def _on_close_to_reconnect(self, reason: str) -> None:
         self._closing(1000, reason)
@@ -703,16 +731,19 @@ class ChargePoint:
         task = asyncio.ensure_future(endpoint.close(code, reason))
         task.add_done_callback(_quiet)
 
-    def _dial(self, *_lost: Any) -> None:
-        """Open a new connection (CONNECTING); a power cut's reboot first."""
+    def _dial(self, *_lost: Any, pause: float = 0.0) -> None:
+        """Open a new connection (CONNECTING), after ``pause`` seconds; a power cut's reboot
+        first."""
         self._set_link(Link.CONNECTING)
         if self._power_lost:
             self._power_lost = False
             self.station.rebooted()
         if self._dialling is None or self._dialling.done():
-            self._dialling = asyncio.ensure_future(self._redial())
+            self._dialling = asyncio.ensure_future(self._redial(pause))
 
-    async def _redial(self) -> None:
+    async def _redial(self, pause: float = 0.0) -> None:
+        if pause > 0:
+            await asyncio.sleep(pause)
         try:
             transport = await self._open_transport()
         except ConnectError as exc:

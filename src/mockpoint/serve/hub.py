@@ -169,6 +169,7 @@ class ServedChargePoint:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: the verbs running now (a delete cancels them)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    closed: bool = False
 
     def view(self) -> ChargePointView:
         station = self.driver.station
@@ -209,14 +210,21 @@ class ServedChargePoint:
 
     async def take(self, step: model.StepBase) -> StepResult:
         """Take ``step`` as a scenario would, after the verbs before it."""
-        task = asyncio.current_task()
-        assert task is not None
-        self.tasks.add(task)
-        try:
-            async with self.lock:
-                return await self._take(step)
-        finally:
-            self.tasks.discard(task)
+        async with self.lock:
+            if self.closed:
+                raise NotFound(f"no charge point {self.id!r} (deleted)")
+            task = asyncio.create_task(self._take(step))
+            self.tasks.add(task)
+            try:
+                return await task
+            except asyncio.CancelledError:
+                if task.cancelled() and self.closed:
+                    raise Conflict(
+                        f"charge point {self.id!r} was deleted while {describe(step)} ran"
+                    ) from None
+                raise
+            finally:
+                self.tasks.discard(task)
 
     async def _take(self, step: model.StepBase) -> StepResult:
         first = self.recorder.next_seq
@@ -260,6 +268,7 @@ class ServedChargePoint:
         return [_frame(r) for r in self.recorder.records if r.seq > after]
 
     async def close(self) -> None:
+        self.closed = True
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
