@@ -33,9 +33,17 @@ def test_generated_pages_are_current() -> None:
 def test_every_command_has_a_reference_page_and_an_introduction() -> None:
     group = docs.command_group()
     assert set(group.commands) <= set(docs.INTROS)
-    assert {"run", "load", "merge", "csms", "shell", "record", "validate", "schema"} <= set(
-        group.commands
-    )
+    assert {
+        "run",
+        "load",
+        "merge",
+        "csms",
+        "shell",
+        "serve",
+        "record",
+        "validate",
+        "schema",
+    } <= set(group.commands)
     for name in group.commands:
         assert (ROOT / docs.REFERENCE_DIR / f"{name}.md").is_file()
 
@@ -74,6 +82,40 @@ def test_scenario_format_names_every_step_kind_and_top_level_key() -> None:
             k for k in schema["$defs"][name]["required"] if k not in docs._COMMON_STEP_FIELDS
         )
         assert f"### `{kind}`" in page
+
+
+def test_serve_api_names_every_operation_and_schema() -> None:
+    from mockpoint.serve.app import create_app
+
+    app = create_app()
+    document = app.openapi()
+    page = docs.render_serve_api(app)
+    assert (ROOT / docs.SERVE_API).read_text(encoding="utf-8") == page
+    for path, item in document["paths"].items():
+        for method in item:
+            assert f"### `{method.upper()} {path}`" in page
+    assert "### `WS /events/ws`" in page
+    # Every link within the page lands on a heading of it.
+    headings = {docs._github_anchor(h) for h in re.findall(r"^#+ (.+)$", page, re.MULTILINE)}
+    for anchor in re.findall(r"\]\(#([^)]+)\)", page):
+        assert anchor in headings, f"serve-api.md links to a missing #{anchor}"
+    # The step union is a link to the scenario format, not its 23 schemas again; FastAPI's
+    # stock 422, which the server never gives, is left out.
+    assert "(../scenario-format.md#steps)" in page
+    assert "### SendStep" not in page and "HTTPValidationError" not in page.split("## Schemas")[1]
+    assert "### CreateChargePoint" in page and "### StepResult" in page
+
+
+def test_serve_api_does_not_change_with_the_version() -> None:
+    from mockpoint.serve.app import create_app
+
+    app = create_app()
+    page = docs.render_serve_api(app)
+    app.version = "99.0.0"
+    app.openapi_schema = None  # FastAPI caches the document
+    assert app.openapi()["info"]["version"] == "99.0.0"
+    assert docs.render_serve_api(app) == page
+    assert "99.0.0" not in page
 
 
 def test_readme_links_resolve() -> None:

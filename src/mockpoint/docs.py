@@ -1,27 +1,37 @@
 """The reference pages, generated from the command line and the scenario model.
 
 ``python -m mockpoint.docs`` writes ``docs/reference/<command>.md`` (each command's own
-``--help`` text under a short introduction kept here) and ``docs/scenario-format.md`` (drawn
-from :func:`mockpoint.scenario.model.json_schema`). ``--check`` writes nothing and exits 1
-listing the files that differ, so a CLI or model change without regenerated pages fails CI.
+``--help`` text under a short introduction kept here), ``docs/scenario-format.md`` (drawn
+from :func:`mockpoint.scenario.model.json_schema`) and ``docs/reference/serve-api.md`` (drawn
+from the OpenAPI document of ``mockpoint serve``, its version left out so that a release
+does not make the page stale). ``--check`` writes nothing and exits 1 listing the files
+that differ, so a CLI, model or API change without regenerated pages fails CI.
 
-Rendering is deterministic: help text at a fixed width, keys in the schema's own order.
+Rendering is deterministic: help text at a fixed width, keys in the schema's own order,
+routes in the order the app declares them.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 #: Where the pages go, relative to the project root.
 REFERENCE_DIR = Path("docs") / "reference"
 SCENARIO_FORMAT = Path("docs") / "scenario-format.md"
+#: The HTTP API of ``mockpoint serve``, drawn from its OpenAPI document.
+SERVE_API = REFERENCE_DIR / "serve-api.md"
 
 #: Help text is wrapped at this width whatever the terminal, so the pages never depend on it.
 HELP_WIDTH = 100
@@ -109,6 +119,29 @@ INTROS: dict[str, str] = {
         "mockpoint validate scenarios/\n"
         "```"
     ),
+    "serve": (
+        "Serves an HTTP JSON API for driving simulated charge points from any language or "
+        "test framework: create charge points, take any scenario step on them as a verb "
+        "(`POST /charge-points/CP-1/plug_in`), wait for the CSMS's requests, run scenario "
+        "files and load runs, and follow every frame and status change live (Server-Sent "
+        "Events or a WebSocket). [serve.md](../serve.md) is the guide; "
+        "[serve-api.md](serve-api.md) lists every route and schema, as `/openapi.json` "
+        "describes them.\n\n"
+        "It listens on loopback (127.0.0.1) unless `--host` says otherwise, and any other "
+        "address needs `--token-file`: every request must then bear "
+        "`Authorization: Bearer <token>`. Once it serves, it prints "
+        "`mockpoint serve listening on http://HOST:PORT` (with `--port 0`, the port it "
+        "picked).\n\n"
+        "Exit codes: 0 after Ctrl-C or SIGTERM (its charge points, runs and load runs are "
+        "stopped first), 2 for a usage error: a non-loopback `--host` without "
+        "`--token-file`, a token file that cannot be read or is empty, a port in use.\n\n"
+        "```sh\n"
+        "mockpoint serve --port 8180     # then, from another terminal:\n"
+        'curl -s --json \'{"charge_point": {"id": "CP-1"}}\' '
+        "http://127.0.0.1:8180/charge-points\n"
+        "curl -s --json '{\"connector\": 1}' http://127.0.0.1:8180/charge-points/CP-1/plug_in\n"
+        "```"
+    ),
     "schema": (
         "Prints the JSON Schema of the scenario format, for editors (for example with the "
         "YAML language server's `# yaml-language-server: $schema=scenario.schema.json`). "
@@ -165,7 +198,8 @@ def render_index(group: click.Group) -> str:
         f"# Command reference\n\n{_GENERATED}\n\n"
         "Each page holds the command's `--help` text, generated from the code, so it always "
         "matches the installed version. The scenario format is in "
-        "[scenario-format.md](../scenario-format.md).\n\n"
+        "[scenario-format.md](../scenario-format.md), the HTTP API of `mockpoint serve` "
+        "in [serve-api.md](serve-api.md).\n\n"
         "| command | |\n|---|---|\n" + "\n".join(rows) + "\n\n"
         f"```text\n$ mockpoint --help\n{help_text(group, 'mockpoint')}```\n"
     )
@@ -365,21 +399,29 @@ class _SchemaPage:
         ]
         out += [section for _, section in sections]
         out.append("## Other types")
-        done: set[str] = set()
-        # Rendering a type may link to further types: render until none is left.
-        while any(n not in done for n in self.linked):
-            name = next(n for n in self.linked if n not in done)
-            done.add(name)
-            node = self.defs[name]
-            body = [f"### {name}"]
-            if node.get("description"):
-                body.append(_prose(node["description"]))
-            if "enum" in node:
-                body.append("One of " + ", ".join(f"`{v}`" for v in node["enum"]) + ".")
-            else:
-                body.append(self.table(node) or f"A {self.type_of(node)}.")
-            out.append("\n\n".join(body))
+        out += self.linked_definitions().values()
         return "\n\n".join(out) + "\n"
+
+    def definition(self, name: str) -> str:
+        """The section of one definition: its description, then its fields or values."""
+        node = self.defs[name]
+        body = [f"### {name}"]
+        if node.get("description"):
+            body.append(_prose(node["description"]))
+        if "enum" in node:
+            body.append("One of " + ", ".join(f"`{v}`" for v in node["enum"]) + ".")
+        else:
+            body.append(self.table(node) or f"A {self.type_of(node)}.")
+        return "\n\n".join(body)
+
+    def linked_definitions(self) -> dict[str, str]:
+        """The section of every definition linked so far, in the order of first mention."""
+        sections: dict[str, str] = {}
+        # Rendering a type may link to further types: render until none is left.
+        while any(n not in sections for n in self.linked):
+            name = next(n for n in self.linked if n not in sections)
+            sections[name] = self.definition(name)
+        return sections
 
 
 def render_scenario_format(schema: Mapping[str, Any] | None = None) -> str:
@@ -391,12 +433,248 @@ def render_scenario_format(schema: Mapping[str, Any] | None = None) -> str:
     return _SchemaPage(schema).render()
 
 
+# --- the HTTP API of mockpoint serve, from its OpenAPI document --------------------------------
+
+#: FastAPI's stock answer to a body or query that fails validation. The server never gives
+#: it (its handler answers 400 with an ``ErrorBody`` naming the field), so the page leaves
+#: these responses and their schemas out.
+_UNUSED_SCHEMAS = frozenset({"HTTPValidationError", "ValidationError"})
+
+_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+
+
+def _github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as '-'."""
+    kept = "".join(c for c in heading.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def _non_null(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``node`` without its null option: an optional body or query value is left out."""
+    options = node.get("anyOf")
+    if not options:
+        return node
+    return {**node, "anyOf": [o for o in options if o.get("type") != "null"]}
+
+
+def _cell(text: str) -> str:
+    return _prose(text).replace("|", "\\|")
+
+
+@dataclass(frozen=True)
+class _WebSocketRoute:
+    """A WebSocket route: OpenAPI has no operation for one, so the app is asked instead."""
+
+    path: str
+    description: str
+    query: tuple[str, ...]
+
+
+class _ApiPage(_SchemaPage):
+    """Renders ``mockpoint serve``'s OpenAPI document as Markdown: the operations by tag, in
+    route order, then every schema they name (sorted). The union of scenario steps that
+    ``/steps`` takes is not unfolded: docs/scenario-format.md is that schema as a page."""
+
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        steps: Mapping[str, str],
+        sockets: Sequence[_WebSocketRoute] = (),
+        pages: Sequence[str] = (),
+    ) -> None:
+        super().__init__({"$defs": document.get("components", {}).get("schemas", {})})
+        self.document = document
+        #: the step kind (``plug_in``) of each step definition (``PlugInStep``)
+        self.steps = steps
+        self.sockets = sockets
+        self.pages = pages
+        self.left_out = False  # whether a FastAPI-default 422 was dropped
+
+    def is_step_union(self, node: Mapping[str, Any]) -> bool:
+        """Whether ``node`` is the scenario format's step union (what ``/steps`` takes)."""
+        options = node.get("oneOf") or node.get("anyOf") or ()
+        names = [_ref_name(o["$ref"]) for o in options if "$ref" in o]
+        return bool(names) and len(names) == len(options) and set(names) == set(self.steps)
+
+    def type_of(self, node: Mapping[str, Any]) -> str:
+        if self.is_step_union(node):
+            return (
+                f"a scenario step, one of {len(self.steps)} kinds "
+                "([scenario-format.md](../scenario-format.md#steps))"
+            )
+        kind = super().type_of(node)
+        if any(option.get("type") == "null" for option in node.get("anyOf", ())):
+            kind += " or null"  # in an answer, a field that may be null is worth knowing
+        return kind
+
+    def content(self, content: Mapping[str, Any]) -> str:
+        """A response's or body's content: its schema, with the media type unless JSON."""
+        parts = []
+        for media, spec in content.items():
+            schema = spec.get("schema")
+            kind = self.type_of(_non_null(schema)) if schema else ""
+            if media == "application/json":
+                parts.append(kind or "JSON")
+            else:
+                parts.append(f"`{media}`" + (f": {kind}" if kind else ""))
+        return ", ".join(parts)
+
+    def parameters(self, operation: Mapping[str, Any]) -> str:
+        """A table of the operation's parameters, but those of its path."""
+        rows = ["| parameter | in | type | default | description |", "|---|---|---|---|---|"]
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path":  # the path shows them
+                continue
+            schema = parameter.get("schema", {})
+            described = parameter.get("description") or self.description(schema)
+            rows.append(
+                f"| `{parameter['name']}` | {parameter['in']} | {self.type_of(_non_null(schema))} "
+                f"| {self.default(schema, bool(parameter.get('required')))} "
+                f"| {_cell(described)} |"
+            )
+        return "\n".join(rows) if len(rows) > 2 else ""
+
+    def responses(self, operation: Mapping[str, Any]) -> str:
+        """A table of the operation's answers, by status."""
+        rows = ["| status | meaning | body |", "|---|---|---|"]
+        answers: Mapping[str, Any] = operation.get("responses", {})
+        for status in sorted(answers, key=lambda s: (not s.isdigit(), s)):
+            answer = answers[status]
+            refs = {
+                _ref_name(spec.get("schema", {}).get("$ref", ""))
+                for spec in answer.get("content", {}).values()
+            }
+            if refs & _UNUSED_SCHEMAS:
+                self.left_out = True
+                continue
+            body = self.content(answer.get("content", {})) or "none"
+            rows.append(f"| {status} | {_cell(answer.get('description', ''))} | {body} |")
+        return "\n".join(rows)
+
+    def operation(self, method: str, path: str, operation: Mapping[str, Any]) -> str:
+        """The section of one operation: what it does, its parameters, body and answers."""
+        parts = [f"### `{method.upper()} {path}`"]
+        summary = _prose(operation.get("summary", ""))
+        lead = [f"**{summary.rstrip('.')}.**"] if summary else []
+        if operation.get("description"):
+            lead.append(_prose(operation["description"]))
+        kind = path.rsplit("/", 1)[-1]
+        if method == "post" and kind in self.steps.values():
+            anchor = _github_anchor(f"`{kind}`")
+            lead.append(f"The scenario step [`{kind}`](../scenario-format.md#{anchor}).")
+        if lead:
+            parts.append(" ".join(lead))
+        query = self.parameters(operation)
+        if query:
+            parts.append(query)
+        body = operation.get("requestBody")
+        if body is not None:
+            line = f"Body: {self.content(body.get('content', {}))}"
+            if not body.get("required"):
+                line += " (optional: left out, every field takes its default)"
+            parts.append(line + ".")
+        parts.append(self.responses(operation))
+        return "\n\n".join(parts)
+
+    def tags(self) -> dict[str, list[str]]:
+        """The operations' sections by tag, tags in order of first appearance."""
+        sections: dict[str, list[str]] = {}
+        for path, item in self.document.get("paths", {}).items():
+            for method in _METHODS:
+                if method in item:
+                    operation = item[method]
+                    tag = (operation.get("tags") or ["other"])[0]
+                    sections.setdefault(tag, []).append(self.operation(method, path, operation))
+        return sections
+
+    def socket(self, route: _WebSocketRoute) -> str:
+        parts = [f"### `WS {route.path}`"]
+        if route.description:
+            parts.append(_prose(route.description))
+        if route.query:
+            names = ", ".join(f"`{name}`" for name in route.query)
+            parts.append(f"Query parameters: {names}.")
+        return "\n\n".join(parts)
+
+    def render(self) -> str:
+        info = self.document.get("info", {})
+        sections = self.tags()  # first: rendering them links the schemas they name
+        definitions = self.linked_definitions()
+        served = "the OpenAPI document the server serves at `/openapi.json`"
+        if self.pages:
+            pages = " and ".join(f"`{page}`" for page in self.pages)
+            served += f" (with FastAPI's interactive pages at {pages})"
+        out = [
+            f"# {info.get('title', 'HTTP API')}: HTTP API",
+            _GENERATED,
+            f"{_prose(info.get('description', ''))} This page is drawn from {served}; "
+            "[serve.md](../serve.md) is the guide to it and "
+            "[serve-clients.md](../serve-clients.md) shows clients. The version, which "
+            "`/openapi.json` and `GET /health` give, is left out.",
+        ]
+        if self.left_out:
+            out.append(
+                "A body or query value that cannot be answers 400 with an "
+                "[ErrorBody](#errorbody) naming the field. The document also lists FastAPI's "
+                "stock `422 Validation Error` (HTTPValidationError) for it, which the server "
+                "never gives: this page leaves it out."
+            )
+        headings = [*sections, *(["WebSocket"] if self.sockets else []), "Schemas"]
+        contents = ", ".join(f"[{name}](#{_github_anchor(name)})" for name in headings)
+        out.append(f"Sections: {contents}.")
+        for tag, operations in sections.items():
+            out.append(f"## {tag}")
+            out += operations
+        if self.sockets:
+            out.append("## WebSocket")
+            out.append(
+                "OpenAPI has no WebSocket operations, so the document leaves these routes "
+                "out; [serve.md](../serve.md#events) says what they send."
+            )
+            out += [self.socket(route) for route in self.sockets]
+        out.append("## Schemas")
+        out += [definitions[name] for name in sorted(definitions)]
+        return "\n\n".join(out) + "\n"
+
+
+def render_serve_api(app: FastAPI | None = None) -> str:
+    """``docs/reference/serve-api.md`` from the OpenAPI document of ``mockpoint serve``."""
+    from fastapi.routing import APIWebSocketRoute
+
+    from mockpoint.scenario.model import json_schema
+
+    if app is None:
+        from mockpoint.serve.app import create_app
+
+        app = create_app()
+    schema = json_schema()
+    steps: dict[str, str] = {}
+    for option in schema["properties"]["steps"]["items"]["oneOf"]:
+        name = _ref_name(option["$ref"])
+        node = schema["$defs"][name]
+        steps[name] = next(
+            k for k in node.get("required", node["properties"]) if k not in _COMMON_STEP_FIELDS
+        )
+    sockets = [
+        _WebSocketRoute(
+            route.path,
+            inspect.getdoc(route.endpoint) or "",
+            tuple(field.name for field in route.dependant.query_params),
+        )
+        for route in app.routes
+        if isinstance(route, APIWebSocketRoute)
+    ]
+    pages = [url for url in (app.docs_url, app.redoc_url) if url]
+    return _ApiPage(app.openapi(), steps, sockets, pages).render()
+
+
 def render_all() -> dict[Path, str]:
     """Every generated page, by its path relative to the project root."""
     group = command_group()
     pages = {REFERENCE_DIR / "README.md": render_index(group)}
     for name in sorted(group.commands):
         pages[REFERENCE_DIR / f"{name}.md"] = render_command(name, group.commands[name], group)
+    pages[SERVE_API] = render_serve_api()
     pages[SCENARIO_FORMAT] = render_scenario_format()
     return pages
 

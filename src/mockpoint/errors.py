@@ -90,6 +90,11 @@ class UsageError(MockpointError):
     exit_code = ExitCode.USAGE
 
 
+class Refused(UsageError):
+    """The station's state forbids what was asked: a second transaction on a connector, a
+    stop where none runs. What was asked is sound; its moment is not."""
+
+
 class ConnectError(MockpointError):
     """The CSMS could not be reached: refused, DNS, TLS, upgrade or subprotocol.
 

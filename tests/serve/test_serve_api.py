@@ -158,6 +158,8 @@ async def test_the_status_of_a_verb_says_what_happened() -> None:
             assert refused.status_code == 409
             assert refused.json()["cause"] == "refused"
             assert "not allowed in status Available" in refused.json()["message"]
+            stop = await client.post("/charge-points/CP-S/stop_transaction")
+            assert stop.status_code == 409 and "no running transaction" in stop.json()["message"]
             # 400: no such connector; a body that breaks the model names the field
             invalid = await client.post("/charge-points/CP-S/plug_in", json={"connector": 3})
             assert invalid.status_code == 400
@@ -165,6 +167,12 @@ async def test_the_status_of_a_verb_says_what_happened() -> None:
             bad = await client.post("/charge-points/CP-S/charge", json={"power": "fast"})
             assert bad.status_code == 400
             assert bad.json()["fields"][0]["field"] == "power"
+            broken = await client.post(
+                "/charge-points/CP-S/plug_in",
+                content=b"{connector: 1",
+                headers={"content-type": "application/json"},
+            )
+            assert broken.status_code == 400 and broken.json()["fields"][0]["field"] == "body"
             unknown = await client.post("/charge-points/CP-S/plug_in", json={"connectr": 1})
             assert unknown.status_code == 400 and unknown.json()["error"].startswith("connectr")
             off_schema = await client.post(
@@ -382,7 +390,8 @@ async def test_steps_take_a_whole_scenario_step(api: tuple[httpx.AsyncClient, Hu
         "/charge-points/CP-T/send",
         json={"action": "DataTransfer", "payload": {"vendorId": "v", "data": "${HOME}"}},
     )
-    assert env.status_code == 422 and "${HOME}" in env.json()["message"]
+    assert env.status_code == 400
+    assert env.json()["message"] == "${HOME} is not a saved variable"
     saved_var = await client.post(
         "/charge-points/CP-T/send",
         json={"action": "DataTransfer", "payload": {"vendorId": "v", "data": "${now}"}},
@@ -602,6 +611,28 @@ async def test_a_token_is_refused_or_accepted() -> None:
                     assert json.loads(await ws.recv())["type"] in ("frame", "connector")
 
 
+async def test_only_loopback_host_names_are_answered_without_a_token() -> None:
+    async with serving() as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+            assert (await client.get("/health")).status_code == 200
+            localhost = await client.get("/health", headers={"Host": "localhost:8180"})
+            assert localhost.status_code == 200
+            rebound = await client.get("/health", headers={"Host": "evil.example:8180"})
+            assert rebound.status_code == 400
+            nowhere = await client.get("/nowhere")
+            assert nowhere.status_code == 404
+            assert nowhere.json() == {"error": "no such endpoint: GET /nowhere"}
+            assert (await client.put("/health")).status_code == 405
+            assert (await client.get("/docs")).status_code == 404
+    async with serving(token="tok") as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
+            assert (await client.get("/openapi.json")).status_code == 401
+            any_host = await client.get(
+                "/openapi.json", headers={"Host": "ci-runner:8180", "Authorization": "Bearer tok"}
+            )
+            assert any_host.status_code == 200 and "paths" in any_host.json()
+
+
 async def test_the_openapi_document_describes_the_verbs(
     api: tuple[httpx.AsyncClient, Hub],
 ) -> None:
@@ -649,6 +680,8 @@ async def test_a_run_of_uploaded_and_named_files(api: tuple[httpx.AsyncClient, H
     junit = await client.get(f"/runs/{run_id}/junit")
     assert junit.headers["content-type"].startswith("application/xml")
     assert junit.text.count("<testcase") == 2
+    assert 'file="session.yaml"' in junit.text or "session.yaml" in junit.text
+    assert "mockpoint-run" not in junit.text  # no folder of the server's
     markdown = await client.get(f"/runs/{run_id}/markdown")
     assert "session over the API" in markdown.text
     assert [r["id"] for r in (await client.get("/runs")).json()] == [run_id]
@@ -661,7 +694,8 @@ async def test_a_broken_upload_is_400_with_file_and_line(
     broken = SCENARIO.replace("power: 11kW", "power: fast")
     response = await client.post("/runs", json={"files": [{"name": "b.yaml", "content": broken}]})
     assert response.status_code == 400
-    assert "b.yaml:7" in response.json()["error"] and "power" in response.json()["error"]
+    error = response.json()["error"]
+    assert error.startswith("b.yaml:7") and "power" in error, error  # as uploaded
     named = await client.post("/runs", json={"files": [{"name": "../x.yaml", "content": SCENARIO}]})
     assert named.status_code == 400 and "files.0.name" in named.json()["error"]
     nothing = await client.post("/runs", json={})

@@ -163,6 +163,8 @@ def _lookup(name: str, variables: Mapping[str, Any], env: Mapping[str, str]) -> 
         return variables[name]
     if name in env:
         return env[name]
+    if not env:  # mockpoint serve's verbs read no environment
+        raise UnknownVariable(f"${{{name}}} is not a saved variable")
     raise UnknownVariable(f"${{{name}}} is neither a saved variable nor an environment variable")
 
 

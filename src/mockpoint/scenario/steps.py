@@ -26,6 +26,7 @@ from mockpoint.errors import (
     LocalProtocolError,
     MockpointError,
     OcppError,
+    Refused,
     RemoteProtocolError,
     UsageError,
 )
@@ -124,7 +125,7 @@ class StepContext:
         try:
             return resolve(value, self.variables, self.env)
         except UnknownVariable as exc:
-            raise StepFailed(str(exc)) from None
+            raise StepFailed(str(exc), cause=Cause.INVALID) from None
 
     async def settle(self, step: model.StepBase, capture: Callable[[], Any] | None = None) -> Any:
         """Until everything the station queued is sent and answered; what ``capture``
@@ -230,6 +231,8 @@ def _station(call: Callable[[], Any]) -> Any:
     """Run a station operation; what the model refuses fails the step."""
     try:
         return call()
+    except Refused as exc:
+        raise StepFailed(str(exc), cause=Cause.REFUSED) from None
     except UsageError as exc:
         raise StepFailed(str(exc), cause=Cause.INVALID) from None
     except MockpointError as exc:

@@ -15,14 +15,16 @@ import contextlib
 import hmac
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any
 
 import pydantic
 from fastapi import Body, Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection
 
 from mockpoint import __version__
@@ -70,10 +72,30 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
+#: the Host headers a server without a token answers: a web page that a DNS name of its own
+#: points at 127.0.0.1 (DNS rebinding) is refused
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _problem(error: Any) -> dict[str, str]:
+    """One problem of a body as ``{field, message}``."""
+    if error.get("type") == "json_invalid":
+        return {"field": "body", "message": f"not valid JSON ({error.get('msg')})"}
+    return {"field": _field(error["loc"]), "message": error["msg"]}
+
+
+def create_app(
+    hub: Hub | None = None,
+    *,
+    token: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
+) -> FastAPI:
     """The API over ``hub`` (a new one by default); with ``token``, every request must bear
-    it (``Authorization: Bearer <token>``)."""
+    it (``Authorization: Bearer <token>``). Only requests for ``allowed_hosts`` are
+    answered: by default the loopback names without a token, and any with one."""
     the_hub = hub if hub is not None else Hub()
+    if allowed_hosts is None:
+        allowed_hosts = ["*"] if token is not None else list(LOOPBACK_HOSTS)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -96,20 +118,37 @@ def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
         description="Drive simulated OCPP 1.6J charge points over HTTP (docs/serve.md).",
         lifespan=lifespan,
         dependencies=[Depends(authorized)],
+        # Served below, behind the token; no interactive pages (they load from the web).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
         responses={
             400: {"model": ErrorBody, "description": "a body or value that cannot be"},
             401: {"model": ErrorBody, "description": "no token, or the wrong one"},
         },
     )
     app.state.hub = the_hub
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> dict[str, Any]:
+        return app.openapi()
 
     # --- errors ------------------------------------------------------------------------------
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        fields = [_problem(e) for e in exc.errors()]
         first = fields[0] if fields else {"field": "body", "message": "invalid"}
         return _error(400, f"{first['field']}: {first['message']}", fields=fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return _error(404, f"no such endpoint: {request.method} {request.url.path}")
+        if exc.status_code == 405:
+            return _error(405, f"{request.url.path} does not take {request.method}")
+        return _error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(_Unauthorized)
     async def unauthorized(_request: Request, _exc: _Unauthorized) -> JSONResponse:
@@ -190,7 +229,11 @@ def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
         return the_hub.charge_point(cp_id).frames(after)
 
     verb_responses: dict[int | str, dict[str, Any]] = {
-        400: {"model": StepResult, "description": "no such connector, a payload off-schema"},
+        400: {
+            "model": StepResult | ErrorBody,
+            "description": "no such connector, a payload off-schema (StepResult); a body "
+            "that cannot be read (ErrorBody)",
+        },
         404: {"model": ErrorBody, "description": "no such charge point"},
         409: {"model": StepResult, "description": "the station's state forbids the verb"},
         422: {"model": StepResult, "description": "done, but not as expected"},
@@ -203,7 +246,7 @@ def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
             try:
                 step = _STEP.validate_python(step)
             except pydantic.ValidationError as exc:
-                fields = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+                fields = [_problem(e) for e in exc.errors()]
                 return _error(400, f"{fields[0]['field']}: {fields[0]['message']}", fields=fields)
         assert isinstance(step, model.StepBase)
         result = await served.take(step)
@@ -338,11 +381,19 @@ def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
             raise Conflict(f"run {run_id} has no outcome yet ({job.view().status})")
         return job.outcome
 
+    report_responses: dict[int | str, dict[str, Any]] = {
+        404: {"model": ErrorBody, "description": "no such run"},
+        409: {"model": ErrorBody, "description": "the run has not ended"},
+    }
+
     @app.get(
         "/runs/{run_id}/junit",
         tags=["runs"],
-        response_class=PlainTextResponse,
-        responses={200: {"content": {"application/xml": {}}}, 409: {"model": ErrorBody}},
+        response_class=Response,
+        responses={
+            200: {"content": {"application/xml": {"schema": {"type": "string"}}}},
+            **report_responses,
+        },
     )
     async def run_junit(run_id: str) -> Response:
         import xml.etree.ElementTree as ET
@@ -355,8 +406,11 @@ def create_app(hub: Hub | None = None, *, token: str | None = None) -> FastAPI:
     @app.get(
         "/runs/{run_id}/markdown",
         tags=["runs"],
-        response_class=PlainTextResponse,
-        responses={200: {"content": {"text/markdown": {}}}, 409: {"model": ErrorBody}},
+        response_class=Response,
+        responses={
+            200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+            **report_responses,
+        },
     )
     async def run_markdown(run_id: str) -> Response:
         return Response(render_markdown(finished(run_id)), media_type="text/markdown")

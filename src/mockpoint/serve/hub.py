@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import re
 import shutil
 import tempfile
@@ -351,6 +352,7 @@ class LoadJob:
         if not snapshots:
             return None, 0
         merged = LoadStats.merged(LoadStats.from_dict(s) for s in snapshots)
+        merged.finished_at = time.time()  # so far: duration and throughput up to now
         return merged, sum(int(s.get("connected", 0)) for s in snapshots)
 
     def view(self) -> LoadView:
@@ -381,7 +383,8 @@ class Hub:
         self.runs: dict[str, RunJob] = {}
         self.loads: dict[str, LoadJob] = {}
         self._creating: set[str] = set()
-        self._ids = itertools.count(1)
+        self._run_ids = itertools.count(1)
+        self._load_ids = itertools.count(1)
         self._reporter = EventReporter(self.events)
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -501,7 +504,7 @@ class Hub:
             raise UsageError("only: it selects cases of a pack")
         if body.csms is not None:
             check_csms_url(body.csms, "csms")
-        run_id = f"run-{next(self._ids)}"
+        run_id = f"run-{next(self._run_ids)}"
         folder = _uploads(body.files, run_id) if body.files else None
         try:
             files = [Path(p) for p in body.paths]
@@ -509,7 +512,10 @@ class Hub:
                 files += sorted(folder.iterdir())
             if body.pack:
                 files += pack_files(body.pack, body.only)
-            items = load_paths(files)
+            try:
+                items = load_paths(files)
+            except UsageError as exc:
+                raise UsageError(_shown(str(exc), folder)) from None
             variables = dict(body.variables)
             if body.csms:
                 variables.setdefault("CSMS_URL", body.csms)
@@ -551,6 +557,8 @@ class Hub:
             job.error = f"internal error: {type(exc).__name__}: {exc}"
         else:
             job.outcome = task.result()
+            if job.folder is not None:
+                _name_uploads(job.outcome, job.folder)
         if job.folder is not None:
             shutil.rmtree(job.folder, ignore_errors=True)
         view = job.view()
@@ -576,12 +584,15 @@ class Hub:
         if body.loop and body.duration is None:
             raise UsageError("loop: needs duration (it says when the loop ends)")
         check_id_pattern(body.id_pattern, body.charge_points)
-        load_id = f"load-{next(self._ids)}"
+        load_id = f"load-{next(self._load_ids)}"
         folder = _uploads([body.file], load_id) if body.file is not None else None
         path = next(folder.iterdir()) if folder is not None else Path(body.scenario or "")
         stack = contextlib.AsyncExitStack()
         try:
-            scenario = load_scenario(path)
+            try:
+                scenario = load_scenario(path)
+            except UsageError as exc:
+                raise UsageError(_shown(str(exc), folder)) from None
             url = body.csms or (scenario.target.url if scenario.target else None)
             if url is not None:
                 check_csms_url(url, "csms")
@@ -711,6 +722,22 @@ def _brief(served: ServedChargePoint) -> dict[str, Any]:
 def _load_figures(stats: LoadStats) -> dict[str, Any]:
     data = stats.to_dict(timeline=False)
     return {"summary": data["summary"], "connections": data["connections"]}
+
+
+def _shown(text: str, folder: Path | None) -> str:
+    """``text`` with the uploads' folder left out of file names: they are shown as uploaded."""
+    return text if folder is None else text.replace(f"{folder}{os.sep}", "")
+
+
+def _name_uploads(outcome: RunOutcome, folder: Path) -> None:
+    for scenario in outcome.scenarios:
+        scenario.file = _shown(scenario.file, folder)
+        if scenario.error is not None:
+            scenario.error = _shown(scenario.error, folder)
+        for step in scenario.steps:
+            step.location = _shown(step.location, folder)
+            if step.message is not None:
+                step.message = _shown(step.message, folder)
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")

@@ -220,4 +220,3 @@ class ErrorBody(BaseModel):
     fields: list[dict[str, Any]] | None = Field(
         None, description="for 400: {field, message} of each problem"
     )
-    result: StepResult | None = Field(None, description="the verb's outcome, when it ran")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mockpoint.clock import Clock, format_timestamp
-from mockpoint.errors import UsageError
+from mockpoint.errors import Refused, UsageError
 from mockpoint.ocpp16.enums import (
     ChargePointErrorCode,
     ReadingContext,
@@ -475,7 +475,7 @@ class Station:
         """StartTransaction.req for ``connector_id`` (§4.10)."""
         self.connector(connector_id)
         if connector_id in self.transactions:
-            raise UsageError(f"connector {connector_id} already has a transaction")
+            raise Refused(f"connector {connector_id} already has a transaction")
         tag = id_tag or self.last_authorized
         if tag is None:
             raise UsageError("start_transaction needs an id_tag (no id tag was authorized)")
@@ -504,7 +504,7 @@ class Station:
         """StopTransaction.req for the connector's transaction (§4.11)."""
         transaction = self.transactions.get(connector_id)
         if transaction is None or transaction.stopping:
-            raise UsageError(f"connector {connector_id} has no running transaction")
+            raise Refused(f"connector {connector_id} has no running transaction")
         return self._stop(transaction, Reason(reason))
 
     def set_power(self, connector_id: int, watts: float) -> None:
