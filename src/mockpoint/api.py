@@ -32,7 +32,7 @@ from typing import Any
 
 import pydantic
 
-from mockpoint.clock import VirtualClock
+from mockpoint.assembly import Target, assemble, new_clock
 from mockpoint.errors import ExitCode, MockpointError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.runtime.charge_point import ChargePoint, Observer, Received, WireObserver
@@ -40,16 +40,8 @@ from mockpoint.scenario import model
 from mockpoint.scenario.driver import feature
 from mockpoint.scenario.loader import load_paths
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
-from mockpoint.scenario.runner import (
-    NO_FRAMES,
-    Frames,
-    RunOptions,
-    build_station,
-    connector,
-    run_scenarios,
-    run_steps,
-    seed_and_start,
-)
+from mockpoint.scenario.runner import RunOptions, run_scenarios
+from mockpoint.scenario.stepping import NO_FRAMES, Frames, run_steps
 from mockpoint.scenario.steps import StepContext, describe, station_state
 from mockpoint.station.station import Message
 from mockpoint.transport.websocket import check_csms_url
@@ -224,32 +216,6 @@ class SimulatedChargePoint:
             raise StepError(f"{failures[0].label}: {failures[0].message}")
 
 
-def scenario_driver(
-    scenario: model.Scenario,
-    url: str,
-    charge_point_id: str,
-    clock: VirtualClock,
-    *,
-    source: Path,
-    observer: Observer | WireObserver | None = None,
-    connect_timeout: float = 10.0,
-) -> ChargePoint:
-    """The charge point ``scenario`` describes, as ``charge_point_id``, ready to start
-    against ``url`` with the scenario's security settings: what :func:`charge_point` and
-    ``mockpoint shell`` drive (``source`` names the file in messages)."""
-    station = build_station(scenario, charge_point_id, clock)
-    connect = connector(url, scenario, source, station, {}, connect_timeout=connect_timeout)
-    return ChargePoint(
-        station,
-        connect,
-        clock=clock,
-        ids=SeededIds(scenario.seed or 0),
-        call_timeout=scenario.timeout,
-        connect_timeout=connect_timeout,
-        observer=observer,
-    )
-
-
 @contextlib.asynccontextmanager
 async def charge_point(
     url: str,
@@ -285,41 +251,31 @@ async def charge_point(
     """
     check_csms_url(url, "charge_point(url)")
     pinned = None if start is None else datetime.fromtimestamp(start, UTC)
-    seed, begin = seed_and_start(seed, pinned, embedded=False)
-    target: dict[str, Any] = {"url": url}
-    if security_profile:
-        target["security_profile"] = security_profile
-    if password is not None:
-        target["password"] = password
     try:
-        scenario = model.Scenario.model_validate(
-            {
-                "name": "api",
-                "csms": target,
-                "charge_point": {
-                    "id": charge_point_id,
-                    "connectors": connectors,
-                    "vendor": vendor,
-                    "model": model_name,
-                    "configuration": dict(configuration or {}),
-                },
-                "clock": {"speed": speed},
-                "seed": seed,
-                "timeout": timeout,
-                "steps": [{"wait": 0}],
-            }
+        spec = model.ChargePointSpec(
+            id=charge_point_id,
+            connectors=connectors,
+            vendor=vendor,
+            model=model_name,
+            configuration=dict(configuration or {}),
+        )
+        security = (
+            model.CsmsTarget(url=url, security_profile=security_profile, password=password)
+            if security_profile or password is not None
+            else None
         )
     except pydantic.ValidationError as exc:
         raise UsageError(str(exc)) from None
-    clock = VirtualClock(begin, speed)
-    driver = scenario_driver(
-        scenario,
-        url,
+    seed, clock = new_clock(model.ClockSpec(start=pinned, speed=speed), seed, embedded=False)
+    driver = assemble(
+        spec,
         charge_point_id,
         clock,
-        source=Path("api"),
-        observer=observer,
+        Target(url, security, source="charge_point()"),
+        ids=SeededIds(seed),
+        call_timeout=timeout,
         connect_timeout=connect_timeout,
+        observer=observer,
     )
     await driver.start(auto_boot=boot)
     try:

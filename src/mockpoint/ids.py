@@ -2,7 +2,7 @@
 
 Never ``uuid4()``: ids come from a seeded generator, so the same scenario and seed always
 produce the same ids. Where the seed comes from is decided at the edge
-(:func:`mockpoint.scenario.runner.seed_and_start`), never here.
+(:func:`mockpoint.assembly.seed_and_start`), never here.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import pytest
 
 import mockpoint
 from csms_process import Csms
+from mockpoint.assembly import PINNED_START, seed_and_start
 from mockpoint.cli.main import main
 from mockpoint.clock import parse_timestamp
-from mockpoint.scenario.runner import PINNED_START, seed_and_start
 
 #: Neither seed nor clock.start: the run decides both.
 UNPINNED = """name: {name}

@@ -107,7 +107,7 @@ def test_every_step_knows_where_it_stands() -> None:
 def test_defaults_of_a_minimal_file() -> None:
     scenario = load_scenario(VALID / "minimal.yaml")
     assert scenario.csms is None and scenario.target is None
-    # seed and clock.start not pinned: the run decides (runner.seed_and_start)
+    # seed and clock.start not pinned: the run decides (assembly.seed_and_start)
     assert scenario.description == "" and scenario.seed is None and scenario.timeout == 30.0
     assert scenario.clock.start is None
     assert scenario.clock.start is None and scenario.clock.speed == 1.0

@@ -25,7 +25,7 @@ from security_rig import (
 from conftest import UNIT, password_leaks
 from mockpoint.csms.config import config_from_mapping
 from mockpoint.errors import ExitCode
-from mockpoint.scenario.runner import InsecureWarning
+from mockpoint.transport.security import InsecureWarning
 
 pytestmark = pytest.mark.slow
 

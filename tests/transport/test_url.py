@@ -14,11 +14,11 @@ from websockets.asyncio.server import ServerConnection, serve
 from conftest import UNIT
 from mockpoint.csms.server import MockCsms
 from mockpoint.errors import UsageError
-from mockpoint.scenario.runner import Dial
 from mockpoint.transport import charge_point_url
 from mockpoint.transport import connect as websockets_connect
 from mockpoint.transport.base import Inbox
 from mockpoint.transport.picows_transport import connect as picows_connect
+from mockpoint.transport.security import Dial
 from mockpoint.transport.websocket import SUBPROTOCOL, check_csms_url
 
 

@@ -22,11 +22,11 @@ from websockets.http11 import Request, Response
 
 from conftest import UNIT
 from mockpoint.errors import ConnectError, ConnectionLost, UsageError
-from mockpoint.scenario.runner import Dial
 from mockpoint.transport import SUBPROTOCOL, WebSocketTransport, charge_point_url
 from mockpoint.transport import connect as websockets_connect
 from mockpoint.transport.base import Inbox
 from mockpoint.transport.picows_transport import connect as picows_connect
+from mockpoint.transport.security import Dial
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mockpoint.clock import VirtualClock
+from mockpoint.assembly import Target, assemble, new_clock
 from mockpoint.errors import ConnectError, MockpointError, UsageError
 from mockpoint.ids import CounterIds
 from mockpoint.load.addresses import source_for
@@ -43,21 +43,16 @@ from mockpoint.load.stats import LoadStats
 from mockpoint.ocpp16.enums import ChargePointStatus, Reason
 from mockpoint.rpc.frames import WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
-from mockpoint.runtime.charge_point import ChargePoint, Connect
+from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.runtime.timers import Timers
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import is_fleet, load_scenario
 from mockpoint.scenario.outcome import Status, StepOutcome
-from mockpoint.scenario.runner import (
-    NO_FRAMES,
-    boots_by_itself,
-    build_station,
-    connector,
-    run_steps,
-    step_labels,
-)
+from mockpoint.scenario.runner import boots_by_itself
+from mockpoint.scenario.stepping import NO_FRAMES, run_steps, step_labels
 from mockpoint.scenario.steps import StepContext
 from mockpoint.transport import picows_transport
+from mockpoint.transport.security import Dial
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -447,36 +442,39 @@ class Shard:
         if number - plan.first >= plan.count:  # a surge's: it joins the run now
             for stats in sinks:
                 stats.target += 1
-        speed = plan.speed if plan.speed is not None else scenario.clock.speed
-        start = scenario.clock.start.timestamp() if scenario.clock.start else time.time()
-        clock = VirtualClock(start, speed)
-        station = build_station(scenario, cp_id, clock)
+        # A load run's clock starts now (its ids count per charge point, seedless).
+        _seed, clock = new_clock(scenario.clock, 0, embedded=False, speed=plan.speed)
         variables: dict[str, Any] = dict(plan.variables)
-        dial = picows_transport.connect
+        member = _Member(self, number, group.name, sinks)
+        dial: Dial = functools.partial(member.connect, picows_transport.connect)
         if plan.source_addresses:
             dial = functools.partial(
-                picows_transport.connect, local_addr=source_for(number, plan.source_addresses)
+                member.connect,
+                functools.partial(
+                    picows_transport.connect, local_addr=source_for(number, plan.source_addresses)
+                ),
             )
-        connect = connector(
+        target = Target(
             plan.csms_url,
-            scenario,
-            group.path,
-            station,
-            variables,
-            connect_timeout=plan.connect_timeout,
-            dial=dial,
+            scenario.target,
+            folder=group.path.parent,
+            source=str(group.path),
+            variables=variables,
+            faults=scenario.faults,
         )
-        member = _Member(self, number, group.name, sinks, connect)
-        cp = ChargePoint(
-            station,
-            member.connect,
-            clock=clock,
+        cp = assemble(
+            scenario.charge_point,
+            cp_id,
+            clock,
+            target,
             ids=CounterIds(),
             call_timeout=scenario.timeout,
             connect_timeout=plan.connect_timeout,
             observer=group.meter,
             timers=self._timers,
+            dial=dial,
         )
+        station = cp.station
         cp.meter = group.meter
         cp.on_connection_lost = member.dropped
         cp.on_connected_change = member.connection_changed
@@ -678,27 +676,20 @@ class _Member:
     """One charge point's ties to its shard: how it connects (counted into the statistics)
     and what it tells the shard. One small object rather than a closure for each."""
 
-    __slots__ = ("_connect", "group", "number", "shard", "sinks")
+    __slots__ = ("group", "number", "shard", "sinks")
 
-    def __init__(
-        self,
-        shard: Shard,
-        number: int,
-        group: str,
-        sinks: Sequence[LoadStats],
-        connect: Connect,
-    ) -> None:
+    def __init__(self, shard: Shard, number: int, group: str, sinks: Sequence[LoadStats]) -> None:
         self.shard = shard
         self.number = number
         self.group = group
         self.sinks = sinks
-        self._connect = connect
 
-    async def connect(self) -> Any:
+    async def connect(self, dial: Dial, *args: Any, **kwargs: Any) -> Any:
+        """``dial`` under the shard's limit of handshakes in flight, counted."""
         shard, sinks = self.shard, self.sinks
         try:
             async with shard._handshakes:
-                transport = await self._connect()
+                transport = await dial(*args, **kwargs)
         except ConnectError as exc:
             for stats in sinks:
                 stats.connection_failed(_reason(str(exc)))

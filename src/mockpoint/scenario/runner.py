@@ -4,36 +4,39 @@ With no CSMS named (neither ``--csms`` nor the file's ``csms``) each scenario ge
 embedded mock CSMS on a free loopback port, sharing the scenario's virtual clock, so runs
 against it are deterministic end to end (transaction ids count from 1 in every scenario).
 Against any other CSMS a run looks like a real charge point instead: unless pinned, its
-clock starts at the wall-clock time and its seed is drawn fresh (:func:`seed_and_start`).
+clock starts at the wall-clock time and its seed is drawn fresh
+(:func:`mockpoint.assembly.seed_and_start`). The charge point is built by
+:mod:`mockpoint.assembly`, its steps taken by :mod:`mockpoint.scenario.stepping`: this
+module runs scenarios, and nothing else.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import random
 import re
-import secrets
-import ssl
 import time
-import warnings
-from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from mockpoint.assembly import (
+    Target,
+    assemble,
+    build_station,
+    csms_choice,
+    csms_url,
+    new_clock,
+)
 from mockpoint.clock import VirtualClock, format_timestamp
 from mockpoint.csms.config import CsmsConfig, config_from_mapping
-from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, UsageError
-from mockpoint.faults.transport import FaultyTransport, RandomFaults
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.secrets import redact_frame
 from mockpoint.rpc.frames import WireFrame
 from mockpoint.rpc.session import InvalidAnswer, RemoteViolation
-from mockpoint.runtime.charge_point import ChargePoint, Connect, tally
+from mockpoint.runtime.charge_point import tally
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.driver import CsmsDriver, lacking, mock_csms_examples, prompted
@@ -47,56 +50,8 @@ from mockpoint.scenario.outcome import (
 )
 from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.scenario.reports.transcript import TranscriptWriter
-from mockpoint.scenario.steps import (
-    RUNNERS,
-    NotApplicable,
-    StepContext,
-    StepFailed,
-    arm,
-    describe,
-    shapes_reply,
-)
-from mockpoint.station.configuration import Configuration
-from mockpoint.station.station import Identity, Station
-from mockpoint.transport.base import Transport
-from mockpoint.transport.websocket import check_csms_url, connect
-
-
-class Frames(Protocol):
-    """Where a failed step finds the frames that came just before it."""
-
-    @property
-    def records(self) -> list[FrameRecord]: ...
-
-
-class _NoFrames:
-    @property
-    def records(self) -> list[FrameRecord]:
-        return []
-
-
-#: For drivers that keep no frames (the load runner, the Python API): a failed step shows
-#: none before it.
-NO_FRAMES: Frames = _NoFrames()
-
-
-class Dial(Protocol):
-    """Opens a transport (:func:`mockpoint.transport.websocket.connect` or the load
-    runner's)."""
-
-    async def __call__(
-        self,
-        url: str,
-        charge_point_id: str,
-        *,
-        open_timeout: float = ...,
-        basic_auth_password: str | None = ...,
-        ssl_context: ssl.SSLContext | None = ...,
-    ) -> Transport: ...
-
-
-#: How many frames a failure shows from just before it.
-FRAMES_BEFORE_FAILURE = 8
+from mockpoint.scenario.stepping import run_steps
+from mockpoint.scenario.steps import StepContext
 
 
 @dataclass
@@ -203,16 +158,13 @@ async def run_scenario(
         return outcome, first_seq
     started = time.perf_counter()
     pinned = options.seed if options.seed is not None else scenario.seed
-    seed, start = seed_and_start(
-        pinned, scenario.clock.start, embedded=_embedded(scenario, options)
-    )
     if options.state_path is not None:
         # A restarted charge point goes on with the ids its state file saved (--state).
         saved = StateFile(options.state_path).saved_seed()
-        seed = saved if saved is not None else seed
+        pinned = saved if saved is not None else pinned
+    seed, clock = new_clock(scenario.clock, pinned, embedded=_embedded(scenario, options))
     outcome.seed = seed
     scenario = scenario.model_copy(update={"seed": seed})  # what _run seeds its ids with
-    clock = VirtualClock(start, scenario.clock.speed)
     recorder = FrameRecorder(spec.id, clock, options, first_seq)
     try:
         await _run(path, scenario, options, clock, recorder, outcome, variables)
@@ -229,53 +181,6 @@ async def run_scenario(
     outcome.duration = time.perf_counter() - started
     options.reporter.scenario_finished(outcome)
     return outcome, recorder.next_seq
-
-
-#: Where the virtual clock starts against the embedded mock CSMS, unless the file says
-#: (PRODUCT.md, "Determinism, and the CSMSs people run").
-PINNED_START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
-#: The seed against the embedded mock CSMS, unless the file or ``--seed`` says.
-PINNED_SEED = 0
-
-
-def seed_and_start(
-    seed: int | None, start: datetime | None, *, embedded: bool
-) -> tuple[int, float]:
-    """The seed and the virtual start time (Unix seconds) of a run: the ones given (by the
-    file, ``--seed``, an API argument), else (PRODUCT.md, "Determinism, and the CSMSs people
-    run"):
-
-    - against the embedded mock CSMS, seed 0 and :data:`PINNED_START`, so two runs give
-      byte-identical transcripts;
-    - against any other CSMS, a seed drawn from the operating system and the wall-clock
-      time, as a real charge point: its message ids never repeat between runs (a CSMS
-      deduplicates retransmissions by message id, OCPP-J 1.6 §4.1.3) and its timestamps
-      are not months old (a CSMS takes an old StartTransaction for history).
-
-    The one place that decides; the scenario runner and the Python API both ask it.
-    """
-    if seed is None:
-        seed = PINNED_SEED if embedded else secrets.randbits(32)
-    if start is not None:
-        return seed, start.timestamp()
-    return seed, PINNED_START.timestamp() if embedded else time.time()
-
-
-@contextlib.asynccontextmanager
-async def _csms_url(
-    scenario: model.Scenario, options: RunOptions, clock: VirtualClock
-) -> AsyncIterator[str]:
-    target = scenario.target
-    if options.csms_url is not None:
-        yield options.csms_url
-    elif target is not None:
-        yield target.url
-    else:
-        config = options.csms_config
-        if config is None and scenario.mock_csms is not None:
-            config = config_from_mapping(scenario.mock_csms, "mock_csms")
-        async with MockCsms(config=config, clock=clock) as csms:
-            yield csms.url
 
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -354,117 +259,6 @@ def _embedded(scenario: model.Scenario, options: RunOptions) -> bool:
     return options.csms_url is None and scenario.target is None
 
 
-def connector(
-    url: str,
-    scenario: model.Scenario,
-    path: Path,
-    station: Station,
-    variables: dict[str, Any],
-    *,
-    connect_timeout: float,
-    dial: Dial = connect,
-) -> Connect:
-    """How the charge point connects: the URL, and the security profile's credentials
-    (OCPP 1.6 security whitepaper: 1 Basic auth, 2 Basic auth over TLS, 3 mutual TLS).
-
-    The Basic-auth password is the AuthorizationKey; a new one the CSMS sets is used from the
-    next connection on. Passwords are never printed.
-    """
-    target = scenario.target
-    profile = target.security_profile if target else 0
-
-    def setting(value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return str(resolve(value, variables))
-        except UnknownVariable as exc:
-            raise UsageError(f"{path}: csms: {exc}") from None
-
-    url = str(setting(url))
-    check_csms_url(url, f"{path}: csms")  # once more after ${NAME} expansion
-    scheme = url.split(":", 1)[0].lower()
-    if (profile >= 2 and scheme != "wss") or (profile == 1 and scheme != "ws"):
-        expected = "ws://" if profile == 1 else "wss://"
-        raise UsageError(
-            f"{path}: security_profile {profile} needs a {expected} URL, got {scheme}://"
-        )
-    if target is not None and profile:
-        with contextlib.suppress(UsageError):
-            station.configuration.set_internal("SecurityProfile", profile)
-    ssl_context = None
-    if url.startswith("wss://"):
-        ssl_context = _tls(target, path, setting)
-    if target is not None and profile in (1, 2):
-        password = setting(target.password)
-        with contextlib.suppress(UsageError):  # a password the key's rules refuse is kept aside
-            station.configuration.set_internal("AuthorizationKey", password)
-    else:
-        password = None
-    cp_id = station.identity.charge_point_id
-    open_timeout = min(connect_timeout, 10.0)
-    spec = scenario.faults
-    faults = RandomFaults(spec.seed, spec.latency, spec.drop, spec.disconnect) if spec else None
-    # One generator for the whole scenario, reconnections included: reproducible. (Only
-    # with faults: its state is 2.5 KB, which a load run would pay per charge point.)
-    rng = random.Random(spec.seed) if spec else None
-
-    async def make() -> Transport:
-        current = None
-        if profile in (1, 2):
-            current = station.configuration.get("AuthorizationKey") or password
-        transport: Transport = await dial(
-            url,
-            cp_id,
-            open_timeout=open_timeout,
-            basic_auth_password=current,
-            ssl_context=ssl_context,
-        )
-        if faults is not None and rng is not None:
-            transport = FaultyTransport(transport, faults, rng)
-        return transport
-
-    return make
-
-
-def _tls(
-    target: model.CsmsTarget | None, path: Path, setting: Callable[[str | None], str | None]
-) -> ssl.SSLContext:
-    """TLS for wss://: the CSMS's certificate is verified against ``ca`` or the system's
-    store, unless ``insecure: true`` says otherwise (with a warning)."""
-
-    def located(value: str | None) -> Path | None:
-        # A file the scenario names is next to it; one given through a variable (--var, the
-        # environment) is where the user is.
-        resolved = setting(value)
-        if value is None or resolved is None:
-            return None
-        return Path(resolved) if "${" in value else path.parent / resolved
-
-    ca = located(target.ca) if target else None
-    try:
-        context = ssl.create_default_context(cafile=str(ca) if ca else None)
-        if target is not None and target.cert and target.key:
-            cert, key = located(target.cert), located(target.key)
-            assert cert is not None and key is not None
-            context.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"{path}: csms TLS files: {exc}") from None
-    if target is not None and target.insecure:
-        warnings.warn(
-            f"{path}: TLS verification of the CSMS is off (insecure: true)",
-            InsecureWarning,
-            stacklevel=2,
-        )
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-class InsecureWarning(UserWarning):
-    """TLS verification was turned off by a scenario."""
-
-
 async def _run(
     path: Path,
     scenario: model.Scenario,
@@ -474,23 +268,35 @@ async def _run(
     outcome: ScenarioOutcome,
     variables: dict[str, Any],
 ) -> None:
-    station = build_station(scenario, scenario.charge_point.id, clock)
+    spec = scenario.charge_point
+    station = build_station(spec, spec.id, clock)
     state = None
     if options.state_path is not None:
         state = StateFile(options.state_path)
         state.restore(station)
     boots_itself = boots_by_itself(scenario)
-    async with _csms_url(scenario, options, clock) as url:
-        cp = ChargePoint(
-            station,
-            connector(
-                url, scenario, path, station, variables, connect_timeout=options.connect_timeout
-            ),
-            clock=clock,
+    named, config = csms_choice(
+        options.csms_url, scenario.target, options.csms_config, scenario.mock_csms
+    )
+    async with csms_url(named, config, clock) as url:
+        target = Target(
+            url,
+            scenario.target,
+            folder=path.parent,
+            source=str(path),
+            variables=variables,
+            faults=scenario.faults,
+        )
+        cp = assemble(
+            spec,
+            spec.id,
+            clock,
+            target,
             ids=SeededIds(scenario.seed or 0),
             call_timeout=scenario.timeout,
             connect_timeout=options.connect_timeout,
             observer=recorder,
+            station=station,
         )
         if state is not None:
             await state.start(cp, auto_boot=boots_itself)
@@ -543,22 +349,7 @@ def check_state(scenario: model.Scenario, options: RunOptions) -> None:
         raise UsageError(f"state file {options.state_path}: the folder {folder} does not exist")
     cp_id = options.charge_point_id or scenario.charge_point.id
     clock = VirtualClock(time.time(), 0)
-    StateFile(options.state_path).restore(build_station(scenario, cp_id, clock))
-
-
-def build_station(scenario: model.Scenario, charge_point_id: str, clock: VirtualClock) -> Station:
-    """The station the scenario describes, under ``charge_point_id``."""
-    spec = scenario.charge_point
-    identity = Identity(
-        charge_point_id,
-        vendor=spec.vendor,
-        model=spec.model,
-        serial_number=spec.serial_number,
-        firmware_version=spec.firmware_version,
-        connectors=spec.connectors,
-    )
-    configuration = Configuration(spec.configuration, number_of_connectors=spec.connectors)
-    return Station(identity, clock, configuration)
+    StateFile(options.state_path).restore(build_station(scenario.charge_point, cp_id, clock))
 
 
 def boots_by_itself(scenario: model.Scenario) -> bool:
@@ -566,131 +357,3 @@ def boots_by_itself(scenario: model.Scenario) -> bool:
     start with its own)."""
     first = scenario.steps[0]
     return not (isinstance(first, model.SendStep) and first.send == "BootNotification")
-
-
-async def run_steps(
-    ctx: StepContext,
-    steps: list[model.Step],
-    recorder: Frames,
-    finished: Callable[[StepOutcome], None],
-    *,
-    boot: Path | None = None,
-    labels: Sequence[tuple[str, str]] | None = None,
-) -> Status:
-    """Take ``steps`` in order on a started charge point, each outcome to ``finished``;
-    after a failure the rest are skipped. With ``boot`` (the scenario's file), the
-    automatic boot comes first, as step 0. The scenario and load runners share this;
-    the load runner passes the steps' :func:`step_labels`, made once for all its passes.
-    """
-    if labels is None:
-        labels = step_labels(steps)
-    status = Status.PASSED
-    if boot is not None:
-        result = await _boot(ctx, boot, recorder)
-        finished(result)
-        if result.status is Status.FAILED:
-            status = Status.FAILED
-    for index, step in enumerate(steps, start=1):
-        following = steps[index] if index < len(steps) else None
-        if following is not None and shapes_reply(following) and not shapes_reply(step):
-            assert isinstance(following, model.AwaitStep)
-            arm(ctx, following)  # this step may trigger the request it replies to
-        location, label = labels[index - 1]
-        if status is not Status.PASSED:
-            result = StepOutcome(index, step.kind, label, location, Status.SKIPPED)
-        else:
-            result = await _step(ctx, index, step, recorder, location, label)
-            if result.status is Status.FAILED and not result.tolerated:
-                status = Status.FAILED
-            elif result.status is Status.NOT_APPLICABLE:
-                status = Status.NOT_APPLICABLE
-        finished(result)
-    return status
-
-
-async def _boot(ctx: StepContext, path: Path, recorder: Frames) -> StepOutcome:
-    """The automatic boot: until Accepted (Pending / Rejected are retried), then the
-    status reports."""
-    started = time.perf_counter()
-    result = StepOutcome(0, "boot", "boot (automatic)", f"{path}:1:1", Status.PASSED)
-    try:
-        async with asyncio.timeout(ctx.timeout):
-            await ctx.cp.wait_registered(ctx.timeout)
-            await ctx.cp.wait_idle()
-    except TimeoutError:
-        result.status = Status.FAILED
-        if ctx.station.accepted:  # its status reports, or what followed, got no answer
-            in_flight = ctx.cp.in_flight_action
-            waiting = f" (waiting for the answer to {in_flight})" if in_flight else ""
-            result.message = (
-                f"the boot was accepted, but the station was still busy after "
-                f"{ctx.timeout:g} s{waiting}"
-            )
-        else:
-            result.message = (
-                f"the CSMS did not accept the boot within {ctx.timeout:g} s "
-                f"(last answer: {ctx.station.registration or 'none'})"
-            )
-        result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
-    problems = _new_problems(ctx, 0)
-    if problems and result.status is Status.PASSED:
-        result.status = Status.FAILED
-        result.message = "\n".join(problems)
-        result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
-    elif problems:  # they say why the boot got nowhere (an answer that broke the schema)
-        result.message = "\n".join([result.message or "", *problems])
-    result.duration = time.perf_counter() - started
-    return result
-
-
-def step_labels(steps: Sequence[model.StepBase]) -> list[tuple[str, str]]:
-    """(location, label) of each step, for its outcome."""
-    return [
-        (str(step.location) if step.location else f"step {index}", describe(step))
-        for index, step in enumerate(steps, start=1)
-    ]
-
-
-async def _step(
-    ctx: StepContext,
-    index: int,
-    step: model.StepBase,
-    recorder: Frames,
-    location: str,
-    label: str,
-) -> StepOutcome:
-    result = StepOutcome(index, step.kind, label, location, Status.PASSED)
-    carry, ctx.problems_carry, ctx.problems_until = ctx.problems_carry, None, None
-    problems_before = len(ctx.cp.problems) if carry is None else carry
-    started = time.perf_counter()
-    try:
-        await RUNNERS[step.kind](ctx, step)
-        problems = _new_problems(ctx, problems_before)
-        if problems:
-            raise StepFailed("\n".join(problems))
-    except StepFailed as failure:
-        result.status = Status.FAILED
-        also = [p for p in _new_problems(ctx, problems_before) if p not in failure.message]
-        result.message = "\n".join([failure.message, *also])
-        result.expected = failure.expected
-        result.actual = failure.actual
-        result.cause = failure.cause.value
-        result.frames_before = recorder.records[-FRAMES_BEFORE_FAILURE:]
-        result.tolerated = step.continue_on_failure
-    except NotApplicable as lacking_:
-        result.status = Status.NOT_APPLICABLE
-        result.message = f"the CSMS lacks this, says the CSMS driver: {lacking_.reason}"
-    result.duration = time.perf_counter() - started
-    return result
-
-
-def _new_problems(ctx: StepContext, since: int) -> list[str]:
-    """The problems a step answers for: since it started, up to the moment its condition
-    was met (``ctx.problems_until``); later ones are carried to the next step."""
-    problems = ctx.cp.problems
-    until = ctx.problems_until
-    if until is None or until >= len(problems):
-        return problems[since:]
-    until = max(until, since)
-    ctx.problems_carry = until
-    return problems[since:until]

@@ -2,8 +2,8 @@
 event stream they all report to (docs/serve.md).
 
 A charge point here is the one ``mockpoint run`` drives: the station and driver built by
-:func:`mockpoint.api.scenario_driver`, every verb a scenario step taken by
-:func:`mockpoint.scenario.runner.run_steps`. Nothing about OCPP is done here.
+:func:`mockpoint.assembly.assemble`, every verb a scenario step taken by
+:func:`mockpoint.scenario.stepping.run_steps`. Nothing about OCPP is done here.
 """
 
 from __future__ import annotations
@@ -21,13 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pydantic
-
-from mockpoint.api import scenario_driver
-from mockpoint.clock import VirtualClock, format_timestamp
-from mockpoint.csms.config import config_from_mapping
-from mockpoint.csms.server import MockCsms
+from mockpoint.assembly import Target, assemble, csms_choice, csms_url, new_clock
+from mockpoint.clock import format_timestamp
 from mockpoint.errors import ConnectError, MockpointError, UsageError
+from mockpoint.ids import SeededIds
 from mockpoint.load.engines import plans_for, run_in_workers
 from mockpoint.load.shard import Shard, ShardPlan, check_id_pattern
 from mockpoint.load.stats import LoadStats
@@ -46,13 +43,8 @@ from mockpoint.scenario.outcome import (
 )
 from mockpoint.scenario.reports.console import NullReporter
 from mockpoint.scenario.reports.json_report import json_summary
-from mockpoint.scenario.runner import (
-    FrameRecorder,
-    RunOptions,
-    run_scenarios,
-    run_steps,
-    seed_and_start,
-)
+from mockpoint.scenario.runner import FrameRecorder, RunOptions, run_scenarios
+from mockpoint.scenario.stepping import run_steps
 from mockpoint.scenario.steps import StepContext, describe, station_state
 from mockpoint.serve.events import EventStream
 from mockpoint.serve.models import (
@@ -68,7 +60,7 @@ from mockpoint.serve.models import (
     TransactionView,
     UploadedFile,
 )
-from mockpoint.transport.websocket import check_csms_url
+from mockpoint.transport.websocket import check_csms_url, without_credentials
 
 
 class NotFound(MockpointError):
@@ -189,7 +181,7 @@ class ServedChargePoint:
             link=self.driver.link.value,
             connected=self.driver.connected,
             registration=state["registration"],
-            csms_url=_without_credentials(self.csms_url),
+            csms_url=without_credentials(self.csms_url),
             embedded_csms=self.embedded,
             seed=self.seed,
             virtual_time=format_timestamp(station.clock.now()),
@@ -279,13 +271,6 @@ class ServedChargePoint:
             if self.state is not None:
                 self.state.detach()
             await self.stack.aclose()
-
-
-_CREDENTIALS = re.compile(r"^(wss?://)[^/@]*@", re.IGNORECASE)
-
-
-def _without_credentials(url: str) -> str:
-    return _CREDENTIALS.sub(r"\1", url)
 
 
 # --- scenario runs and load runs --------------------------------------------------------------
@@ -410,53 +395,37 @@ class Hub:
         return served
 
     async def _connect(self, cp_id: str, body: CreateChargePoint) -> ServedChargePoint:
-        target = body.csms
-        embedded = target is None
-        url = None if target is None else target if isinstance(target, str) else target.url
-        if url is not None:
-            check_csms_url(url, "csms")
-        try:
-            scenario = model.Scenario(
-                name=f"serve {cp_id}",
-                csms=target,
-                charge_point=body.charge_point,
-                clock=body.clock,
-                timeout=body.timeout,
-                steps=[model.WaitStep(wait=0)],
-            )
-        except pydantic.ValidationError as exc:  # pragma: no cover - the body was validated
-            raise UsageError(str(exc)) from None
+        security = None if body.csms is None or isinstance(body.csms, str) else body.csms
+        override = body.csms if isinstance(body.csms, str) else None
+        named, config = csms_choice(override, security, None, body.mock_csms)
+        if named is not None:
+            check_csms_url(named, "csms")
         state = StateFile(body.state) if body.state is not None else None
         if state is not None and not Path(body.state or "").parent.is_dir():
             raise UsageError(f"state: the folder of {body.state} does not exist")
-        seed, start = seed_and_start(body.seed, body.clock.start, embedded=embedded)
+        pinned = body.seed
         if state is not None and (saved := state.saved_seed()) is not None:
-            seed = saved
-        scenario = scenario.model_copy(update={"seed": seed})
-        clock = VirtualClock(start, body.clock.speed)
+            pinned = saved
+        seed, clock = new_clock(body.clock, pinned, embedded=named is None)
         stack = contextlib.AsyncExitStack()
         try:
-            if url is None:
-                config = (
-                    config_from_mapping(body.mock_csms, "mock_csms") if body.mock_csms else None
-                )
-                csms = await stack.enter_async_context(MockCsms(config=config, clock=clock))
-                url = csms.url
+            url = await stack.enter_async_context(csms_url(named, config, clock))
             recorder = FrameRecorder(cp_id, clock, RunOptions(reporter=self._reporter))
-            driver = scenario_driver(
-                scenario,
-                url,
+            driver = assemble(
+                body.charge_point,
                 cp_id,
                 clock,
-                source=Path("serve"),
-                observer=recorder,
+                Target(url, security, source="serve"),
+                ids=SeededIds(seed),
+                call_timeout=body.timeout,
                 connect_timeout=body.connect_timeout,
+                observer=recorder,
             )
             if state is not None:
                 state.restore(driver.station)
             ctx = StepContext(driver, driver.station, body.timeout, reporter=self._reporter, env={})
             served = ServedChargePoint(
-                cp_id, driver, ctx, recorder, url, embedded, seed, stack, state, self._reporter
+                cp_id, driver, ctx, recorder, url, named is None, seed, stack, state, self._reporter
             )
             self._reporter.stations[cp_id] = served.statuses
             driver.on_connected_change = lambda up: self.events.publish(
@@ -593,17 +562,10 @@ class Hub:
                 scenario = load_scenario(path)
             except UsageError as exc:
                 raise UsageError(_shown(str(exc), folder)) from None
-            url = body.csms or (scenario.target.url if scenario.target else None)
-            if url is not None:
-                check_csms_url(url, "csms")
-            else:
-                config = (
-                    config_from_mapping(scenario.mock_csms, f"{path}: mock_csms")
-                    if scenario.mock_csms
-                    else None
-                )
-                csms = await stack.enter_async_context(MockCsms(config=config))
-                url = csms.url
+            named, config = csms_choice(body.csms, scenario.target, None, scenario.mock_csms)
+            if named is not None:
+                check_csms_url(named, "csms")
+            url = await stack.enter_async_context(csms_url(named, config))
         except BaseException:
             await stack.aclose()
             if folder is not None:
@@ -713,7 +675,7 @@ def dataclass_replace(plan: ShardPlan, **changes: Any) -> ShardPlan:
 
 def _brief(served: ServedChargePoint) -> dict[str, Any]:
     return {
-        "csms_url": _without_credentials(served.csms_url),
+        "csms_url": without_credentials(served.csms_url),
         "registration": served.view().registration,
         "link": served.driver.link.value,
     }

@@ -1,8 +1,8 @@
 """``mockpoint shell``: one charge point, driven by hand or by a script, line by line.
 
-The charge point is the scenario runner's (:func:`build_station`, :func:`connector`,
-:class:`ChargePoint`) and every station verb runs as a scenario step through
-:func:`run_steps`, so the shell does what a scenario file would. Frames in both directions,
+The charge point is built as every other (:func:`mockpoint.assembly.assemble`) and every
+station verb runs as a scenario step through :func:`run_steps`, so the shell does what a
+scenario file would. Frames in both directions,
 CSMS-initiated requests included, are printed as they happen: at a terminal through
 prompt_toolkit's ``patch_stdout``, so they appear above the prompt without breaking what is
 being typed. A bad line is one line of error, never the end of the shell.
@@ -26,11 +26,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mockpoint.api import scenario_driver
-from mockpoint.clock import VirtualClock
-from mockpoint.csms.config import config_from_mapping
-from mockpoint.csms.server import MockCsms
+from mockpoint.assembly import Target, assemble, csms_choice, csms_url, new_clock
 from mockpoint.errors import ConnectError, ConnectionLost, MockpointError
+from mockpoint.ids import SeededIds
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import load_scenario
@@ -38,14 +36,8 @@ from mockpoint.scenario.outcome import Status, StepOutcome
 from mockpoint.scenario.record import read_records, record_scenario, to_yaml
 from mockpoint.scenario.reports.console import ConsoleReporter
 from mockpoint.scenario.reports.transcript import TranscriptWriter, transcript_line
-from mockpoint.scenario.runner import (
-    FrameRecorder,
-    RunOptions,
-    boots_by_itself,
-    run_steps,
-    seed_and_start,
-    step_labels,
-)
+from mockpoint.scenario.runner import FrameRecorder, RunOptions, boots_by_itself
+from mockpoint.scenario.stepping import run_steps, step_labels
 from mockpoint.scenario.steps import StepContext, describe, station_state
 from mockpoint.shell.commands import (
     HELP,
@@ -74,17 +66,10 @@ class ShellOptions:
     script: bool = False
 
 
-def default_scenario(charge_point_id: str | None) -> model.Scenario:
-    """The charge point of a shell started without ``--scenario``: one connector, the
-    defaults of the scenario format, real time."""
-    return model.Scenario.model_validate(
-        {
-            "name": "shell",
-            "charge_point": {"id": charge_point_id or "CP-SHELL"},
-            "clock": {"speed": 1},
-            "steps": [{"wait": 1}],
-        }
-    )
+#: the clock of a shell started without ``--scenario``: real time
+SHELL_CLOCK = model.ClockSpec(speed=1.0)
+#: how long a verb waits for the CSMS, without ``--scenario``
+SHELL_TIMEOUT = 30.0
 
 
 class Shell:
@@ -105,16 +90,23 @@ class Shell:
         :attr:`ShellOptions.script`), 1 when one of its lines or the scenario's steps failed."""
         options = self.options
         path = options.scenario
-        scenario = load_scenario(path) if path else default_scenario(options.charge_point_id)
-        cp_id = options.charge_point_id or scenario.charge_point.id
-        speed = options.speed if options.speed is not None else scenario.clock.speed
-        # The run's rule (PRODUCT.md): pinned against the embedded CSMS, fresh against any
-        # other, so a shell against a real CSMS never repeats the message ids of the last one.
-        embedded = options.csms_url is None and scenario.target is None
-        seed, start = seed_and_start(scenario.seed, scenario.clock.start, embedded=embedded)
-        scenario = scenario.model_copy(update={"seed": seed})
+        scenario = load_scenario(path) if path else None
+        spec = scenario.charge_point if scenario else model.ChargePointSpec(id="CP-SHELL")
+        cp_id = options.charge_point_id or spec.id
+        security = scenario.target if scenario else None
+        named, config = csms_choice(
+            options.csms_url, security, None, scenario.mock_csms if scenario else None
+        )
+        # Pinned against the embedded CSMS, fresh against any other, as `mockpoint run`
+        # (docs/reference/run.md): a shell against a real CSMS never repeats the message ids
+        # of the last one.
+        seed, clock = new_clock(
+            scenario.clock if scenario else SHELL_CLOCK,
+            scenario.seed if scenario else None,
+            embedded=named is None,
+            speed=options.speed,
+        )
         self.seed = seed
-        clock = VirtualClock(start, speed)
         with contextlib.ExitStack() as stack:
             writer = None
             if options.transcript is not None:
@@ -122,15 +114,25 @@ class Shell:
             reporter = ConsoleReporter(self.console, 1)
             run_options = RunOptions(reporter=reporter, transcript=writer)
             self.recorder = FrameRecorder(cp_id, clock, run_options)
-            async with self._csms(scenario, clock) as url:
-                cp = scenario_driver(
-                    scenario,
+            async with csms_url(named, config, clock) as url:
+                if named is None:
+                    self.console.print("[dim]no CSMS named: using the embedded mock CSMS[/dim]")
+                target = Target(
                     url,
+                    security,
+                    folder=path.parent if path else Path("."),
+                    source=str(path or "shell"),
+                    faults=scenario.faults if scenario else None,
+                )
+                cp = assemble(
+                    spec,
                     cp_id,
                     clock,
-                    source=path or Path("shell"),
-                    observer=self.recorder,
+                    target,
+                    ids=SeededIds(seed),
+                    call_timeout=scenario.timeout if scenario else SHELL_TIMEOUT,
                     connect_timeout=options.connect_timeout,
+                    observer=self.recorder,
                 )
                 station = cp.station
                 state = StateFile(options.state) if options.state is not None else None
@@ -139,17 +141,17 @@ class Shell:
                     self.console.print(f"[dim]restored from {escape(str(options.state))}[/dim]")
                 cp.on_connection_lost = self._lost
                 self.console.print(f"[dim]{cp_id} connecting to {url} (seed {seed})[/dim]")
-                boots_itself = boots_by_itself(scenario) or path is None
+                boots_itself = scenario is None or boots_by_itself(scenario)
                 if state is not None:
                     await state.start(cp, auto_boot=boots_itself)
                 else:
                     await cp.start(auto_boot=boots_itself)
                 self.cp = cp
-                self.ctx = StepContext(cp, station, scenario.timeout, reporter=reporter)
+                self.ctx = StepContext(cp, station, cp.call_timeout, reporter=reporter)
                 try:
                     # The boot first (unless the scenario sends its own), then its steps.
                     boot = (path or Path("shell")) if boots_itself else None
-                    steps = scenario.steps if path is not None else []
+                    steps = scenario.steps if scenario is not None else []
                     await self._steps(steps, step_labels(steps), boot=boot)
                     number = 0
                     async for line in lines:
@@ -164,19 +166,6 @@ class Shell:
                     if state is not None:
                         state.detach()
         return 1 if self.failures and self.options.script else 0
-
-    @contextlib.asynccontextmanager
-    async def _csms(self, scenario: model.Scenario, clock: VirtualClock) -> AsyncIterator[str]:
-        url = self.options.csms_url or (scenario.target.url if scenario.target else None)
-        if url is not None:
-            yield url
-            return
-        config = None
-        if scenario.mock_csms is not None:
-            config = config_from_mapping(scenario.mock_csms, "mock_csms")
-        async with MockCsms(config=config, clock=clock) as csms:
-            self.console.print("[dim]no CSMS named: using the embedded mock CSMS[/dim]")
-            yield csms.url
 
     async def execute(self, line: str) -> None:
         """Carry out one line; whatever goes wrong is one line of error."""

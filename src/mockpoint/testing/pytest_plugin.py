@@ -348,8 +348,8 @@ async def charge_point(
     A CSMS that cannot be reached or refuses the boot fails the test with mockpoint's
     message, not a traceback through the plugin."""
     from mockpoint.api import charge_point as open_charge_point
+    from mockpoint.assembly import seed_and_start
     from mockpoint.errors import MockpointError
-    from mockpoint.scenario.runner import seed_and_start
 
     _skip_a_mock_the_charge_point_does_not_use(request)
     node = request.node
