@@ -26,7 +26,6 @@ import json
 import math
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,10 +33,10 @@ from urllib.parse import urlsplit
 import click
 from rich.console import Console
 
+from mockpoint.assembly import csms_url as embedded_or
 from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.cli.run import _assignments
 from mockpoint.csms.config import config_from_mapping, load_config
-from mockpoint.csms.server import MockCsms
 from mockpoint.errors import ConnectError, ExitCode, UsageError
 from mockpoint.load.addresses import (
     limit_warnings,
@@ -390,7 +389,7 @@ def load(
         console.file.flush()  # a log reader (or a scraper's setup) needs it now
 
     async def main() -> LoadStats:
-        async with _target(url, config) as target:
+        async with embedded_or(url, config) as target:
             host = urlsplit(target.replace("{id}", "x")).hostname or "127.0.0.1"
             addresses = plan_source_addresses(host, count, explicit)
             plans = [
@@ -505,16 +504,6 @@ def _console() -> Console:
     if not console.is_terminal and console.width < 160:
         console = Console(highlight=False, width=160)
     return console
-
-
-@contextlib.asynccontextmanager
-async def _target(url: str | None, config: Any) -> AsyncIterator[str]:
-    """The CSMS URL: the one given, or an embedded mock CSMS's for the run."""
-    if url is not None:
-        yield url
-        return
-    async with MockCsms(config=config) as csms:
-        yield csms.url
 
 
 async def _execute(
