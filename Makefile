@@ -26,13 +26,20 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+# The TypeScript client of docs/serve-clients.md needs its node packages for its test; where
+# npm is missing, the test says so and skips.
+NPM := $(shell command -v npm 2>/dev/null)
+
+unit: venv $(if $(NPM),examples/serve/node_modules/.package-lock.json)
 	$(BIN)/python -m pytest
+
+examples/serve/node_modules/.package-lock.json: examples/serve/package-lock.json
+	npm ci --prefix examples/serve --no-audit --no-fund
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache examples/serve/node_modules
 
 bench: venv
 	$(BIN)/python benchmarks/bench_core.py
