@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import UNIT, run_bash
-from mockpoint import docs
+from mockpoint.cli import reference
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -23,16 +23,16 @@ def runnable_blocks(text: str) -> list[str]:
 
 
 def test_generated_pages_are_current() -> None:
-    stale = docs.stale(ROOT)
+    stale = reference.stale(ROOT)
     assert not stale, (
         f"out of date: {', '.join(p.as_posix() for p in stale)}; "
-        "run python -m mockpoint.docs and commit the result"
+        "run python -m mockpoint.cli.reference and commit the result"
     )
 
 
 def test_every_command_has_a_reference_page_and_an_introduction() -> None:
-    group = docs.command_group()
-    assert set(group.commands) <= set(docs.INTROS)
+    group = reference.command_group()
+    assert set(group.commands) <= set(reference.INTROS)
     assert {
         "run",
         "load",
@@ -45,41 +45,41 @@ def test_every_command_has_a_reference_page_and_an_introduction() -> None:
         "schema",
     } <= set(group.commands)
     for name in group.commands:
-        assert (ROOT / docs.REFERENCE_DIR / f"{name}.md").is_file()
+        assert (ROOT / reference.REFERENCE_DIR / f"{name}.md").is_file()
 
 
 def test_help_text_does_not_depend_on_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    group = docs.command_group()
+    group = reference.command_group()
     monkeypatch.setenv("COLUMNS", "40")
-    narrow = docs.render_command("run", group.commands["run"], group)
+    narrow = reference.render_command("run", group.commands["run"], group)
     monkeypatch.setenv("COLUMNS", "250")
-    assert docs.render_command("run", group.commands["run"], group) == narrow
+    assert reference.render_command("run", group.commands["run"], group) == narrow
 
 
 def test_check_reports_a_stale_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert docs.main(["--root", str(tmp_path)]) == 0
-    assert docs.main(["--check", "--root", str(tmp_path)]) == 0
-    page = tmp_path / docs.REFERENCE_DIR / "run.md"
+    assert reference.main(["--root", str(tmp_path)]) == 0
+    assert reference.main(["--check", "--root", str(tmp_path)]) == 0
+    page = tmp_path / reference.REFERENCE_DIR / "run.md"
     page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
-    (tmp_path / docs.REFERENCE_DIR / "gone.md").write_text("# gone\n", encoding="utf-8")
+    (tmp_path / reference.REFERENCE_DIR / "gone.md").write_text("# gone\n", encoding="utf-8")
     capsys.readouterr()
-    assert docs.main(["--check", "--root", str(tmp_path)]) == 1
+    assert reference.main(["--check", "--root", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
     assert "docs/reference/run.md" in out and "docs/reference/gone.md" in out
-    assert "python -m mockpoint.docs" in err
+    assert "python -m mockpoint.cli.reference" in err
 
 
 def test_scenario_format_names_every_step_kind_and_top_level_key() -> None:
     from mockpoint.scenario.model import json_schema
 
     schema = json_schema()
-    page = docs.render_scenario_format(schema)
+    page = reference.render_scenario_format(schema)
     for key in schema["properties"]:
         assert f"| `{key}` |" in page
     for step in schema["properties"]["steps"]["items"]["oneOf"]:
         name = step["$ref"].rsplit("/", 1)[-1]
         kind = next(
-            k for k in schema["$defs"][name]["required"] if k not in docs._COMMON_STEP_FIELDS
+            k for k in schema["$defs"][name]["required"] if k not in reference._COMMON_STEP_FIELDS
         )
         assert f"### `{kind}`" in page
 
@@ -89,14 +89,14 @@ def test_serve_api_names_every_operation_and_schema() -> None:
 
     app = create_app()
     document = app.openapi()
-    page = docs.render_serve_api(app)
-    assert (ROOT / docs.SERVE_API).read_text(encoding="utf-8") == page
+    page = reference.render_serve_api(app)
+    assert (ROOT / reference.SERVE_API).read_text(encoding="utf-8") == page
     for path, item in document["paths"].items():
         for method in item:
             assert f"### `{method.upper()} {path}`" in page
     assert "### `WS /events/ws`" in page
     # Every link within the page lands on a heading of it.
-    headings = {docs._github_anchor(h) for h in re.findall(r"^#+ (.+)$", page, re.MULTILINE)}
+    headings = {reference._github_anchor(h) for h in re.findall(r"^#+ (.+)$", page, re.MULTILINE)}
     for anchor in re.findall(r"\]\(#([^)]+)\)", page):
         assert anchor in headings, f"serve-api.md links to a missing #{anchor}"
     # The step union is a link to the scenario format, not its 23 schemas again; FastAPI's
@@ -110,11 +110,11 @@ def test_serve_api_does_not_change_with_the_version() -> None:
     from mockpoint.serve.app import create_app
 
     app = create_app()
-    page = docs.render_serve_api(app)
+    page = reference.render_serve_api(app)
     app.version = "99.0.0"
     app.openapi_schema = None  # FastAPI caches the document
     assert app.openapi()["info"]["version"] == "99.0.0"
-    assert docs.render_serve_api(app) == page
+    assert reference.render_serve_api(app) == page
     assert "99.0.0" not in page
 
 
@@ -127,7 +127,7 @@ def test_readme_links_resolve() -> None:
 
 
 def test_readme_names_only_commands_that_exist() -> None:
-    commands = set(docs.command_group().commands)
+    commands = set(reference.command_group().commands)
     text = README.read_text(encoding="utf-8")
     # A command line, or code in backquotes: not prose such as "mockpoint itself".
     named = set(re.findall(r"(?:^|`|\| )mockpoint ([a-z]+)\b", text, re.MULTILINE))

@@ -4,8 +4,8 @@ TRANSCRIPT is the ``--transcript`` of ``mockpoint run`` or ``mockpoint shell``, 
 ``--log`` of ``mockpoint csms`` (told apart by the frames; ``--from`` forces it). A session
 at a clock that ran (the shell at real time) is recorded as it was typed, on whole seconds.
 The scenario goes to standard output, or to ``-o FILE``; what could not be reproduced
-exactly is listed on standard error. See :mod:`mockpoint.scenario.record` for how frames
-become steps.
+exactly is listed on standard error. See :mod:`mockpoint.scenario.record.replay` for how
+frames become steps.
 """
 
 from __future__ import annotations

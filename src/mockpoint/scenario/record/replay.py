@@ -1,11 +1,11 @@
-"""Record and replay: frames of a session → a scenario that reproduces the charge point's side.
+"""Replaying a recorded session through a shadow station: which frames become which steps.
 
-The input is either a ``--transcript`` of ``mockpoint run`` or ``mockpoint shell``
-(``direction`` from the charge point's point of view) or the mock CSMS's ``--log`` (the
-other way round); which one is told by the frames themselves: the direction of the first
-CALL whose action only a charge point sends (BootNotification, StatusNotification, ...).
-The output is a plain dict in the style of ``examples/`` and :func:`to_yaml` turns it into
-the file's text.
+:func:`record_scenario` takes the :class:`~mockpoint.scenario.record.reading.Record` s of
+one charge point and gives a :class:`Recording`: the scenario as a plain dict in the style
+of ``examples/`` (the step kinds of docs/scenario-format.md), which
+:func:`~mockpoint.scenario.record.writing.to_yaml` turns into the file's text, and what
+could not be reproduced. The ``charge_point`` block comes from the boot's payload and the
+configuration :mod:`~mockpoint.scenario.record.configuration` guesses.
 
 How frames become steps. A *shadow* station, the same sans-I/O :class:`Station` that the
 replay will run, is driven through the recorded session: it sees every answer of the CSMS
@@ -45,10 +45,10 @@ read from the charge point's own timestamps, and a frame without one takes the t
 which the shadow would send it.
 
 The CSMS's part. For a replay against the embedded mock CSMS the scenario gets a
-``mock_csms`` block: each CSMS request is sent ``on_request`` after the charge point's
-request that the CSMS answered just before it (so it arrives at the same point), boot
-answers other than Accepted / 300 s become ``boot``, and id tags the CSMS refused are
-listed under ``id_tags``. A real CSMS ignores the block.
+``mock_csms`` block (docs/scenario-format.md): each CSMS request is sent ``on_request``
+after the charge point's request that the CSMS answered just before it (so it arrives at
+the same point), boot answers other than Accepted / 300 s become ``boot``, and id tags the
+CSMS refused are listed under ``id_tags``. A real CSMS ignores the block.
 
 A clock that ran. A session at any clock speed but 0 (the shell at its default real time)
 cannot be replayed to the millisecond: every frame went out a little after its cause and
@@ -77,43 +77,38 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal
-
-import yaml
+from typing import Any
 
 from mockpoint.clock import VirtualClock, format_timestamp, parse_timestamp
 from mockpoint.errors import CallErrorReceived, MockpointError, OcppError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import ACTIONS
-from mockpoint.rpc.frames import MessageType
 from mockpoint.rpc.validation import check_request
+from mockpoint.scenario.record.configuration import _infer_configuration
+from mockpoint.scenario.record.reading import (
+    _CALL,
+    _ERROR,
+    _RESULT,
+    Origin,
+    Record,
+    _clock_ran,
+    _is_time,
+    _parse_time,
+    _payload_time,
+    _reading,
+    charge_points,
+)
+from mockpoint.scenario.record.writing import _duration, _Flow, _loose, _power_text
 from mockpoint.station.configuration import Configuration, ConfigurationError
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Identity, Message, Reboot, Reconnect, Station
 
-__all__ = [
-    "Origin",
-    "Record",
-    "Recording",
-    "charge_points",
-    "find_seed",
-    "read_records",
-    "record_scenario",
-    "to_yaml",
-]
-
-#: ``transcript``: ``mockpoint run --transcript``; ``csms-log``: ``mockpoint csms --log``.
-Origin = Literal["transcript", "csms-log"]
-
 #: Seeds tried when looking for the one that made the recorded unique ids.
 SEED_SEARCH = 10_000
 
-_CALL, _RESULT, _ERROR = MessageType.CALL, MessageType.CALLRESULT, MessageType.CALLERROR
-_ENERGY = "Energy.Active.Import.Register"
 #: A running clock: how far apart two meter readings may be and still be the same frame
 #: (the rounded times move the replay's a little), and what a charge's power may miss by.
 _WITHIN = 0.03
-_POWER = "Power.Active.Import"
 _DEFAULT_BOOT = ("Accepted", 300)
 #: idTagInfo status -> the mock CSMS's id_tags list, and the prefix it refuses by itself
 #: (README, "The embedded mock CSMS")
@@ -131,115 +126,12 @@ _PREFIXES = {
 }
 
 
-@dataclass(frozen=True)
-class Record:
-    """One frame; ``direction`` is always from the charge point's point of view."""
-
-    #: the line of the input it came from (1-based)
-    line: int
-    cp: str
-    direction: Literal["out", "in"]
-    frame: Any
-    virtual_time: str | None
-
-    @property
-    def kind(self) -> int | None:
-        frame = self.frame
-        if isinstance(frame, list) and frame and frame[0] in (_CALL, _RESULT, _ERROR):
-            return int(frame[0])
-        return None
-
-    @property
-    def unique_id(self) -> str | None:
-        frame = self.frame
-        return frame[1] if self.kind and len(frame) > 1 and isinstance(frame[1], str) else None
-
-
 @dataclass
 class Recording:
     """A scenario (plain data, ready for YAML) and what could not be reproduced exactly."""
 
     scenario: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def read_records(
-    text: str, source: str, origin: Origin | None = None
-) -> tuple[list[Record], Origin]:
-    """The records of a transcript or a frame log, and which of the two it is.
-
-    Raises :class:`UsageError` naming ``source`` and the line of the first broken record.
-    """
-    raw: list[tuple[int, dict[str, Any]]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            raise UsageError(f"{source}:{number}: not a JSON object: {exc}") from None
-        raw.append((number, _checked(data, source, number)))
-    if not raw:
-        raise UsageError(f"{source}: no frames in it")
-    found = origin or _detect(raw)
-    records = []
-    for number, data in raw:
-        direction: Literal["out", "in"] = "out" if data["direction"] == "out" else "in"
-        if found == "csms-log":
-            direction = "in" if direction == "out" else "out"
-        time = data.get("virtual_time")
-        records.append(Record(number, data["cp"], direction, data["frame"], time))
-    return records, found
-
-
-def _checked(data: object, source: str, number: int) -> dict[str, Any]:
-    where = f"{source}:{number}"
-    if not isinstance(data, dict):
-        raise UsageError(f"{where}: expected a JSON object with cp, direction and frame")
-    for key in ("cp", "direction", "frame"):
-        if key not in data:
-            raise UsageError(f"{where}: no {key!r} (is this a transcript or a frame log?)")
-    if not isinstance(data["cp"], str) or not data["cp"]:
-        raise UsageError(f"{where}: 'cp' must be a charge point id, got {data['cp']!r}")
-    if data["direction"] not in ("in", "out"):
-        raise UsageError(f'{where}: \'direction\' must be "in" or "out"')
-    time = data.get("virtual_time")
-    if time is not None:
-        try:
-            parse_timestamp(str(time))
-        except ValueError:
-            raise UsageError(f"{where}: 'virtual_time' is not an RFC 3339 time: {time!r}") from None
-    return data
-
-
-def _detect(raw: list[tuple[int, dict[str, Any]]]) -> Origin:
-    """By the first CALL whose action only one side sends: who sent it."""
-    for _, data in raw:
-        frame = data["frame"]
-        if not (isinstance(frame, list) and len(frame) >= 3 and frame[0] == _CALL):
-            continue
-        info = ACTIONS.get(str(frame[2]))
-        if info is None or info.sent_by_charge_point() == info.sent_by_central_system():
-            continue
-        by_cp = data["direction"] == "out"
-        return "transcript" if by_cp == info.sent_by_charge_point() else "csms-log"
-    return "transcript"
-
-
-def charge_points(records: Sequence[Record]) -> list[str]:
-    """The charge point ids of ``records``, in order of appearance."""
-    return list(dict.fromkeys(record.cp for record in records))
-
-
-def find_seed(first_id: str, limit: int = SEED_SEARCH) -> int | None:
-    """The scenario seed whose first unique id is ``first_id``, if one below ``limit`` is."""
-    for seed in range(limit):
-        if SeededIds(seed)() == first_id:
-            return seed
-    return None
 
 
 # --- recording ----------------------------------------------------------------------------
@@ -271,6 +163,14 @@ def record_scenario(
     if not mine or cp is None:
         raise UsageError("no frames to record")
     return _Recorder(mine, cp, origin).run(name, source, seed)
+
+
+def find_seed(first_id: str, limit: int = SEED_SEARCH) -> int | None:
+    """The scenario seed whose first unique id is ``first_id``, if one below ``limit`` is."""
+    for seed in range(limit):
+        if SeededIds(seed)() == first_id:
+            return seed
+    return None
 
 
 def _some(ids: list[str]) -> str:
@@ -1069,179 +969,8 @@ class _Recorder:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _parse_time(text: str) -> float | None:
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        return None
-
-
-def _payload_time(action: str, payload: object) -> float | None:
-    """The charge point's own time in a request it sent, where it says one."""
-    if not isinstance(payload, dict):
-        return None
-    if action in ("StatusNotification", "StartTransaction", "StopTransaction"):
-        stamp = payload.get("timestamp")
-        return _parse_time(stamp) if isinstance(stamp, str) else None
-    if action == "MeterValues":
-        times = [
-            _parse_time(value["timestamp"])
-            for value in payload.get("meterValue", [])
-            if isinstance(value, dict) and isinstance(value.get("timestamp"), str)
-        ]
-        known = [time for time in times if time is not None]
-        return max(known) if known else None
-    return None
-
-
-def _reading(value: object) -> tuple[float, int, float | None] | None:
-    """(time, Wh, W or None) of one MeterValue (§7.17), if it reads the energy register."""
-    if not isinstance(value, dict) or not isinstance(value.get("timestamp"), str):
-        return None
-    when = _parse_time(value["timestamp"])
-    energy: int | None = None
-    power: float | None = None
-    for sample in value.get("sampledValue", []):
-        if not isinstance(sample, dict) or sample.get("phase"):
-            continue
-        try:
-            number = float(sample.get("value", ""))
-        except ValueError:
-            continue
-        unit = sample.get("unit", "")
-        measurand = sample.get("measurand", _ENERGY)
-        if measurand == _ENERGY and energy is None:
-            energy = round(number * 1000) if unit == "kWh" else round(number)
-        elif measurand == _POWER and power is None:
-            power = number * 1000 if unit == "kW" else number
-    if when is None or energy is None:
-        return None
-    return when, energy, power
-
-
-def _infer_configuration(
-    calls: list[tuple[int, str, dict[str, Any]]], times: list[float | None]
-) -> dict[str, Any]:
-    """The meter keys the recorded MeterValues and StopTransactions show (defaults left out)."""
-    config: dict[str, Any] = {}
-    periodic: dict[int, list[float]] = {}
-    aligned: list[float] = []
-    starts: dict[int, float] = {}
-    gaps: list[float] = []
-    sampled: list[str] | None = None
-    aligned_data: list[str] | None = None
-    stop_data: list[str] | None = None
-    stops: dict[int, float] = {}
-    last = max((time for time in times if time is not None), default=0.0)
-    for index, action, payload in calls:
-        when = times[index] if times[index] is not None else _payload_time(action, payload)
-        connector = payload.get("connectorId")
-        if action == "StartTransaction" and isinstance(connector, int) and when is not None:
-            starts[connector] = when
-            stops.pop(connector, None)
-            periodic[connector] = []
-        elif action == "MeterValues" and isinstance(connector, int):
-            for value in payload.get("meterValue", []):
-                samples = value.get("sampledValue", []) if isinstance(value, dict) else []
-                contexts = {s.get("context", "Sample.Periodic") for s in samples}
-                measurands = _measurands(samples)
-                stamp = _parse_time(str(value.get("timestamp", "")))
-                if contexts == {"Sample.Periodic"} and stamp is not None:
-                    sampled = sampled if sampled is not None else measurands
-                    earlier = periodic.setdefault(connector, [])
-                    previous = earlier[-1] if earlier else starts.get(connector)
-                    if previous is not None and stamp > previous:
-                        gaps.append(stamp - previous)
-                    earlier.append(stamp)
-                elif contexts == {"Sample.Clock"} and stamp is not None:
-                    aligned_data = aligned_data if aligned_data is not None else measurands
-                    aligned.append(stamp)
-        elif action == "StopTransaction":
-            running = [number for number in starts if number not in stops]
-            if len(running) == 1 and when is not None:
-                stops[running[0]] = when
-            if stop_data is not None:
-                continue
-            begin = [
-                s
-                for value in payload.get("transactionData", [])
-                for s in value.get("sampledValue", [])
-                if s.get("context") == "Transaction.Begin"
-            ]
-            stop_data = _measurands(begin)
-    if gaps:
-        # The key takes whole seconds; a session whose clock ran shows 60.017 s
-        config["MeterValueSampleInterval"] = round(min(gaps))
-    elif not any(periodic.values()) and any(
-        (stops.get(connector, last) - started) >= 60 for connector, started in starts.items()
-    ):
-        config["MeterValueSampleInterval"] = 0  # transactions longer than the default, unsampled
-    if sampled is not None and sampled != [_ENERGY]:
-        config["MeterValuesSampledData"] = ",".join(sampled)
-    if stop_data is not None and stop_data != [_ENERGY]:
-        config["StopTxnSampledData"] = ",".join(stop_data)
-    if len(aligned) > 1:
-        interval = min(b - a for a, b in zip(aligned, aligned[1:], strict=False) if b > a)
-        config["ClockAlignedDataInterval"] = round(interval)
-    if aligned_data is not None and aligned_data != [_ENERGY]:
-        config["MeterValuesAlignedData"] = ",".join(aligned_data)
-    if config.get("MeterValueSampleInterval") == 60:
-        del config["MeterValueSampleInterval"]  # the default
-    return config
-
-
-def _measurands(samples: list[Any]) -> list[str]:
-    found = [s.get("measurand", _ENERGY) for s in samples if isinstance(s, dict)]
-    return list(dict.fromkeys(found))
-
-
-def _is_time(value: object) -> bool:
-    if not isinstance(value, str) or len(value) < 19 or value[4] != "-" or "T" not in value:
-        return False
-    return _parse_time(value) is not None
-
-
-def _loose(value: Any, variables: dict[int, str], *, request: bool = False, key: str = "") -> Any:
-    """What an ``expect`` keeps of ``value``: times by type, the CSMS's transaction ids by
-    variable (or by type when there is none)."""
-    if isinstance(value, dict):
-        return {k: _loose(v, variables, request=request, key=k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_loose(item, variables, request=request) for item in value]
-    if key == "currentTime" or _is_time(value):
-        return {"$type": "string"}
-    if key == "transactionId" and isinstance(value, int) and not isinstance(value, bool):
-        if request and value in variables:
-            return f"${{{variables[value]}}}"
-        return {"$type": "integer"}
-    return value
-
-
 def _stopping(connector: int, reason: str) -> Callable[[Station], object]:
     return lambda station: station.stop_transaction(connector, reason)
-
-
-def _clock_ran(records: Sequence[Record], origin: Origin, times: list[float | None]) -> bool:
-    """Whether the session's clock ran by itself (any speed but 0). In a transcript an
-    answer then comes later in virtual time than its request (at speed 0 time stands while
-    the peer answers); a frame log has only the charge point's own times, which a frozen
-    clock sets whole seconds apart (as scenarios wait), a running one anywhere."""
-    if origin == "transcript":
-        asked: dict[tuple[str, str], str | None] = {}
-        for record in records:
-            if record.unique_id is None:
-                continue
-            if record.kind == _CALL:
-                asked[(record.direction, record.unique_id)] = record.virtual_time
-                continue
-            other = "in" if record.direction == "out" else "out"
-            sent = asked.get((other, record.unique_id))
-            if sent and record.virtual_time and sent != record.virtual_time:
-                return True
-        return False
-    known = [time for time in times if time is not None]
-    first = min(known, default=0.0)
-    return any(abs(t - first - round(t - first)) > 0.0005 for t in known)
 
 
 def _nice(seconds: float) -> int:
@@ -1310,58 +1039,3 @@ def _contains(payload: Any, wanted: Any) -> bool:
 def _short(payload: Any) -> str:
     text = json.dumps(payload, separators=(",", ":"))
     return text if len(text) <= 80 else text[:79] + "…"
-
-
-def _duration(seconds: float) -> str:
-    """``30s``, ``5m``, ``2h``, ``1.5s``, ``250ms``: what the scenario format reads."""
-    millis = round(seconds * 1000)
-    if millis % 1000:
-        return f"{millis}ms"
-    whole = millis // 1000
-    if whole and whole % 3600 == 0:
-        return f"{whole // 3600}h"
-    if whole and whole % 60 == 0:
-        return f"{whole // 60}m"
-    return f"{whole}s"
-
-
-def _power_text(watts: float) -> str | int:
-    if watts == 0:
-        return 0
-    if watts == int(watts) and int(watts) % 1000 == 0:
-        return f"{int(watts) // 1000}kW"
-    if watts == int(watts):
-        return f"{int(watts)}W"
-    return f"{watts!r}W"
-
-
-# --- YAML -----------------------------------------------------------------------------------
-
-
-class _Flow(dict[str, Any]):
-    """A mapping written in flow style: ``{connector: 1, power: 11kW}``."""
-
-
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)  # "  - step", as the examples are written
-
-
-def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
-
-
-_Dumper.add_representer(_Flow, _represent_flow)
-
-
-def to_yaml(scenario: dict[str, Any]) -> str:
-    """The scenario file's text, in the style of ``examples/``."""
-    text: str = yaml.dump(
-        scenario,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-        default_flow_style=False,
-    )
-    return text
