@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mockpoint.load.stats import LoadStats
-from mockpoint.scenario.reports._text import one_line
+from mockpoint.scenario.reports.text import one_line
 
 __all__ = ["PLAIN_EVERY", "RATE_WINDOW", "LiveProgress", "Progress"]
 

@@ -34,7 +34,7 @@ from rich.text import Text
 
 from mockpoint.load.stats import ActionStats, EventRecord, Histogram, LoadStats, TimelinePoint
 from mockpoint.load.thresholds import Silence, ThresholdResult
-from mockpoint.scenario.reports._text import make_parent, one_line
+from mockpoint.scenario.reports.text import make_parent, one_line
 
 __all__ = [
     "console_report",

@@ -36,8 +36,8 @@ from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.scenario import model
 from mockpoint.scenario.driver import CsmsDriver, DriverAnswer, describe_request
 from mockpoint.scenario.matchers import UnknownVariable, extract, match, resolve
-from mockpoint.scenario.reports._text import compact
 from mockpoint.scenario.reports.console import NullReporter, Reporter
+from mockpoint.scenario.reports.text import compact
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Message, Station
 

@@ -517,7 +517,7 @@ class ScenarioFailed(Exception):
     def report(self) -> str:
         """The failing steps as the JUnit report tells them: step, file:line:column, the
         message, expected and actual, and the frames around the failure."""
-        from mockpoint.scenario.reports._text import failure_text
+        from mockpoint.scenario.reports.text import failure_text
 
         outcome = self.outcome
         seed = "" if outcome.seed is None else f" (seed {outcome.seed})"

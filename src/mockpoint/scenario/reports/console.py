@@ -21,7 +21,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from mockpoint.scenario.outcome import FrameRecord, RunOutcome, ScenarioOutcome, Status, StepOutcome
-from mockpoint.scenario.reports._text import (
+from mockpoint.scenario.reports.text import (
     FrameDescriber,
     FrameView,
     counts,

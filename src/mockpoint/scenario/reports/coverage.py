@@ -63,7 +63,7 @@ from mockpoint.errors import ErrorCode
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.scenario.outcome import FrameRecord, RunOutcome
-from mockpoint.scenario.reports._text import (
+from mockpoint.scenario.reports.text import (
     IGNORED,
     NOT_SUPPORTED,
     FrameDescriber,

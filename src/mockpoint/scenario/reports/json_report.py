@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
-from mockpoint.scenario.reports._text import counts, make_parent, safe_jsonable
+from mockpoint.scenario.reports.text import counts, make_parent, safe_jsonable
 
 VERSION = 1
 

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status
-from mockpoint.scenario.reports._text import (
+from mockpoint.scenario.reports.text import (
     counts,
     display_file,
     failure_text,

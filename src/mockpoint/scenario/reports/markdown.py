@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mockpoint.scenario.outcome import RunOutcome, ScenarioOutcome, Status, StepOutcome
-from mockpoint.scenario.reports._text import (
+from mockpoint.scenario.reports.text import (
     FrameView,
     counts,
     describe_frames,

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import TextIO
 
 from mockpoint.scenario.outcome import FrameRecord
-from mockpoint.scenario.reports._text import make_parent
+from mockpoint.scenario.reports.text import make_parent
 
 
 def transcript_line(record: FrameRecord) -> str:
