@@ -33,7 +33,7 @@ from typing import Any
 import pydantic
 
 from mockpoint.assembly import Target, assemble, new_clock
-from mockpoint.errors import ExitCode, MockpointError, UsageError
+from mockpoint.errors import StepError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.runtime.charge_point import ChargePoint, Observer, Received, WireObserver
 from mockpoint.scenario import model
@@ -55,13 +55,6 @@ __all__ = [
 ]
 
 _STEP: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(model.Step)
-
-
-class StepError(MockpointError):
-    """A verb of :class:`SimulatedChargePoint` did not do what it says (its message tells
-    why, as a scenario step's failure would)."""
-
-    exit_code = ExitCode.FAILED
 
 
 class SimulatedChargePoint:

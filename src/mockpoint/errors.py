@@ -34,7 +34,7 @@ Every exception that crosses a layer boundary is one of these; third-party excep
 from __future__ import annotations
 
 import enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ExitCode(enum.IntEnum):
@@ -216,3 +216,64 @@ OCPP_ERRORS: dict[ErrorCode, type[OcppError]] = {
         InternalOcppError,
     )
 }
+
+
+# --- steps and commands ---------------------------------------------------------------------
+
+
+class StepCause(enum.StrEnum):
+    """Why a step failed, for those who act on it (``mockpoint serve`` answers 409 for a
+    verb the station refuses and 504 for an answer that never came; docs/serve.md)."""
+
+    #: an expectation not met, a CALLERROR, a protocol violation by the CSMS
+    CHECK = "check"
+    #: the station model refused the verb in its current state (no cable, no transaction)
+    REFUSED = "refused"
+    #: what the step asked for cannot be: a connector that does not exist, a payload that
+    #: breaks the OCA schema, a variable never saved
+    INVALID = "invalid"
+    #: the CSMS did not answer, or did not send what was awaited, in time
+    TIMEOUT = "timeout"
+
+
+class StepFailed(MockpointError):
+    """A step did not get what it expected; its scenario fails."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: Any = None,
+        actual: Any = None,
+        cause: StepCause = StepCause.CHECK,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.actual = actual
+        self.cause = cause
+
+
+class NotApplicable(MockpointError):
+    """The CSMS lacks what a step needs (its CSMS driver said so): the scenario is not
+    applicable, never failed."""
+
+    exit_code = ExitCode.OK
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StepError(MockpointError):
+    """A verb of the Python API's charge point did not do what it says (its message tells
+    why, as a scenario step's failure would)."""
+
+    exit_code = ExitCode.FAILED
+
+
+class CommandError(UsageError):
+    """A line of ``mockpoint shell`` that cannot be carried out; its message is the one line
+    the shell prints."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mockpoint.errors import CommandError
 from mockpoint.scenario import model
-from mockpoint.shell.commands import Command, CommandError, StepCommand, parse, payload
+from mockpoint.shell.commands import Command, StepCommand, parse, payload
 from mockpoint.shell.completion import candidates
 
 

@@ -15,17 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from mockpoint.errors import NotApplicable, StepFailed
 from mockpoint.scenario import model
 from mockpoint.scenario.outcome import FrameRecord, Status, StepOutcome
-from mockpoint.scenario.steps import (
-    RUNNERS,
-    NotApplicable,
-    StepContext,
-    StepFailed,
-    arm,
-    describe,
-    shapes_reply,
-)
+from mockpoint.scenario.steps import RUNNERS, StepContext, arm, describe, shapes_reply
 
 
 class Frames(Protocol):

@@ -9,7 +9,6 @@ bounded by real seconds (the step's ``timeout``, else the scenario's; ``within``
 from __future__ import annotations
 
 import asyncio
-import enum
 import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,11 +24,14 @@ from mockpoint.errors import (
     GenericOcppError,
     LocalProtocolError,
     MockpointError,
+    NotApplicable,
     OcppError,
     Refused,
     RemoteProtocolError,
+    StepFailed,
     UsageError,
 )
+from mockpoint.errors import StepCause as Cause
 from mockpoint.ocpp16.enums import AuthorizationStatus
 from mockpoint.rpc.frames import Call, CallError, CallResult, readable_id
 from mockpoint.runtime.charge_point import ChargePoint
@@ -40,48 +42,6 @@ from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.scenario.reports.text import compact
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Message, Station
-
-
-class NotApplicable(Exception):
-    """The CSMS lacks what the step needs (its CSMS driver said so): the scenario is not
-    applicable, never failed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Cause(enum.StrEnum):
-    """Why a step failed, for those who act on it (``mockpoint serve`` answers 409 for a
-    verb the station refuses and 504 for an answer that never came; docs/serve.md)."""
-
-    #: an expectation not met, a CALLERROR, a protocol violation by the CSMS
-    CHECK = "check"
-    #: the station model refused the verb in its current state (no cable, no transaction)
-    REFUSED = "refused"
-    #: what the step asked for cannot be: a connector that does not exist, a payload that
-    #: breaks the OCA schema
-    INVALID = "invalid"
-    #: the CSMS did not answer, or did not send what was awaited, in time
-    TIMEOUT = "timeout"
-
-
-class StepFailed(Exception):
-    """A step did not get what it expected."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        expected: Any = None,
-        actual: Any = None,
-        cause: Cause = Cause.CHECK,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.expected = expected
-        self.actual = actual
-        self.cause = cause
 
 
 @dataclass(slots=True)  # a load run holds thousands

@@ -27,7 +27,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mockpoint.assembly import Target, assemble, csms_choice, csms_url, new_clock
-from mockpoint.errors import ConnectError, ConnectionLost, MockpointError
+from mockpoint.errors import CommandError, ConnectError, ConnectionLost, MockpointError
 from mockpoint.ids import SeededIds
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
@@ -42,7 +42,6 @@ from mockpoint.scenario.steps import StepContext, describe, station_state
 from mockpoint.shell.commands import (
     HELP,
     Command,
-    CommandError,
     StepCommand,
     did_you_mean,
     parse,

@@ -25,6 +25,7 @@ from typing import Any
 
 import pydantic
 
+from mockpoint.errors import CommandError
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.enums import ChargePointErrorCode, Reason
 from mockpoint.ocpp16.schemas import load_schema
@@ -66,10 +67,6 @@ HELP: dict[str, tuple[str, str]] = {
 #: what ``stop`` and ``fault`` take: the Reason and ChargePointErrorCode values of OCPP 1.6
 REASONS = [reason.value for reason in Reason]
 ERROR_CODES = [code.value for code in ChargePointErrorCode]
-
-
-class CommandError(Exception):
-    """A line that cannot be carried out; its message is the one line the shell prints."""
 
 
 @dataclass(frozen=True)
