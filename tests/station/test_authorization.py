@@ -352,6 +352,6 @@ def test_remote_start_without_cable_authorized_locally_waits_for_the_cable() -> 
     send_list(rig, 1, [entry("TAG-R")])
     assert rig.call("RemoteStartTransaction", {"idTag": "TAG-R", "connectorId": 2}) == ACCEPTED
     assert statuses(rig.csms.drain()) == [(2, "Preparing")]
-    assert rig.station.remote_starts_authorizing == set()
+    assert rig.station.remote_starts.authorizing() == []
     rig.station.plug_in(2)
     assert rig.csms.expect("StartTransaction").payload["connectorId"] == 2

@@ -59,7 +59,7 @@ def test_remote_start_without_a_cable_prepares_and_waits_for_plug_in() -> None:
     rig = make_rig()
     assert rig.call("RemoteStartTransaction", {"idTag": "TAG-R", "connectorId": 2}) == ACCEPTED
     assert statuses(rig.csms.drain()) == [(2, "Preparing")]
-    assert rig.station.pending_remote_starts == {2: "TAG-R"}
+    assert rig.station.remote_starts.waiting() == {2: "TAG-R"}
     assert rig.station.next_timer() == T0 + 60  # ConnectionTimeOut default
 
     rig.run_until(20)
@@ -70,7 +70,7 @@ def test_remote_start_without_a_cable_prepares_and_waits_for_plug_in() -> None:
     assert start.payload["timestamp"] == ts(20)
     rig.csms.answer(start)
     assert statuses(rig.csms.drain()) == [(2, "Charging")]
-    assert rig.station.pending_remote_starts == {}
+    assert rig.station.remote_starts.waiting() == {}
     # The ConnectionTimeOut timer went with the wait: nothing happens at 60 s.
     seen = rig.run_until(150)
     assert [(when, m.action) for when, m in seen] == [(80, "MeterValues"), (140, "MeterValues")]
@@ -85,7 +85,7 @@ def test_remote_start_lapses_after_connection_timeout() -> None:
     assert [(when, m.payload["connectorId"], m.payload["status"]) for when, m in seen] == [
         (30, 1, "Available")
     ]
-    assert rig.station.pending_remote_starts == {}
+    assert rig.station.remote_starts.waiting() == {}
     rig.station.plug_in(1)  # too late: an ordinary plug-in, no start
     assert statuses(rig.csms.drain()) == [(1, "Preparing")]
     assert rig.station.transactions == {}
@@ -107,7 +107,7 @@ def test_remote_start_on_a_busy_or_missing_connector_is_rejected(connector_id: i
     assert response == {"status": "Rejected"}
     assert rig.station.next_item() is None
     assert rig.csms.log == before
-    assert rig.station.pending_remote_starts == {}
+    assert rig.station.remote_starts.waiting() == {}
 
 
 def test_remote_start_is_rejected_while_a_start_awaits_its_answer() -> None:
@@ -129,7 +129,7 @@ def test_remote_start_is_rejected_when_a_remote_start_already_waits_there() -> N
     rig.csms.drain()
     response = rig.call("RemoteStartTransaction", {"idTag": "TAG-S", "connectorId": 1})
     assert response == {"status": "Rejected"}
-    assert rig.station.pending_remote_starts == {1: "TAG-R"}
+    assert rig.station.remote_starts.waiting() == {1: "TAG-R"}
 
 
 def test_remote_start_is_rejected_when_every_connector_is_busy() -> None:

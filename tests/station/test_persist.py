@@ -173,6 +173,56 @@ def test_a_message_being_sent_stays_first_in_the_queue_until_answered() -> None:
     assert [m["action"] for m in through_json(rig)["outbox"]] == queued[1:]
 
 
+def test_timers_and_remote_starts_are_saved_under_the_names_they_always_had() -> None:
+    """mockpoint-state/1 stays as it was: each timer under its name (a file written before
+    timers had a type of their own loads the same), a remote start by its connector."""
+    rig = make_rig(
+        {
+            "MeterValueSampleInterval": 60,
+            "ClockAlignedDataInterval": 900,
+            "ConnectionTimeOut": 45,
+            "AuthorizeRemoteTxRequests": True,
+        }
+    )
+    rig.boot()
+    reserve = {"connectorId": 2, "expiryDate": ts(3600), "idTag": "RES-1", "reservationId": 9}
+    assert rig.call("ReserveNow", reserve) == {"status": "Accepted"}
+    rig.csms.drain()
+    assert rig.charging(1, "TAG-001") == 1
+    start = {"connectorId": 2, "idTag": "RES-1"}
+    assert rig.call("RemoteStartTransaction", start) == {"status": "Accepted"}
+    saved = through_json(rig)
+    assert saved["timers"] == {
+        "aligned": T0 + 900,
+        "connection_timeout:2": T0 + 45,
+        "heartbeat": T0 + 300,
+        "reservation:9": T0 + 3600,
+        "sample:1": T0 + 60,
+    }
+    assert saved["pending_remote_starts"] == {"2": "RES-1"}
+    assert saved["remote_starts_authorizing"] == [2]
+    other = fresh()
+    restore(other.station, copy.deepcopy(saved), source=SOURCE, power_cut=False)
+    assert through_json(other) == saved
+
+    pending = make_rig({})
+    pending.station.on_connected()
+    pending.csms.answer(
+        pending.csms.expect("BootNotification"),
+        {"status": "Pending", "currentTime": ts(0), "interval": 30},
+    )
+    assert through_json(pending)["timers"] == {"boot": T0 + 30}
+
+
+def test_restored_timers_are_due_without_a_power_cut() -> None:
+    """The schedule read back knows its earliest timer: it fires on time."""
+    saved = through_json(mid_transaction())
+    other = fresh(offset=200)
+    assert other.station.next_timer() is None
+    restore(other.station, saved, source=SOURCE, power_cut=False)
+    assert other.station.next_timer() == min(saved["timers"].values())
+
+
 def test_authorization_cache_and_pending_availability_survive() -> None:
     rig = make_rig()
     rig.boot()
@@ -241,6 +291,8 @@ BROKEN_FIELDS = [
     (("reservations", 0, "connectors"), [7], "reservations[0].connectors[0]", "no connector 7"),
     (("registration",), "Maybe", "registration", "Maybe"),
     (("timers", "heartbeat"), "later", "timers.heartbeat", "a number"),
+    (("timers", "sample:x"), 60.0, "timers.sample:x", "not a timer of this station"),
+    (("timers", "soon"), 60.0, "timers.soon", "not a timer of this station"),
 ]
 
 

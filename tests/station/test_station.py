@@ -656,7 +656,7 @@ def test_start_transaction_without_any_id_tag_is_a_usage_error() -> None:
         rig.station.plug_in(3)
 
 
-# --- explicit sends (PRODUCT.md "Message steps") ----------------------------------------------
+# --- explicit sends (docs/scenario-format.md, the send step) ----------------------------------
 
 
 def test_explicit_sends_go_out_before_the_boot_is_accepted() -> None:

@@ -26,14 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from mockpoint.ocpp16.enums import ReadingContext
 from mockpoint.station.metering import SUPPORTED_MEASURANDS as SUPPORTED
+from mockpoint.station.outbox import Message
+from mockpoint.station.timers import StationTimer
 
 if TYPE_CHECKING:
     from mockpoint.station.station import Station
 
 __all__ = ["TIMER", "next_aligned", "sample", "schedule"]
 
-#: The station timer's name.
-TIMER = "aligned"
+#: The station timer of the next aligned reading.
+TIMER = StationTimer.ALIGNED
 _DAY = 86_400
 
 
@@ -48,16 +50,13 @@ def schedule(station: Station, now: float) -> None:
     """Arm (or disarm) the timer from ClockAlignedDataInterval; only once boot is accepted."""
     interval = station.configuration.get_int("ClockAlignedDataInterval")
     if interval > 0 and station.accepted:
-        station._timers.set(TIMER, next_aligned(now, interval))
+        station.timers.set(TIMER, next_aligned(now, interval))
     else:
-        station._timers.cancel(TIMER)
+        station.timers.cancel(TIMER)
 
 
 def sample(station: Station, now: float) -> None:
     """The timer fired: read every connector, send and keep what the keys ask for."""
-    # Imported here: station.py imports this module.
-    from mockpoint.station.station import Message
-
     configuration = station.configuration
     # The keys take only measurands this meter reads (configuration.py refuses others);
     # the filter guards a key table of someone else's.
@@ -81,7 +80,7 @@ def sample(station: Station, now: float) -> None:
             if transaction is not None:
                 payload["transactionId"] = transaction.transaction_id
             payload["meterValue"] = [_only(reading, sent)]
-            station._enqueue(
+            station.enqueue(
                 Message(
                     "MeterValues",
                     payload,

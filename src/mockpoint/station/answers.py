@@ -1,9 +1,8 @@
 """What the Central System's answers to the station's own requests change, by action.
 
 ``Station.on_result`` looks the action up in :data:`APPLY`. Answers are applied from the
-request payload that was actually sent, so a message a scenario sends by hand has the same
-effects as one the station made (PRODUCT.md, "Message steps"). These functions work on the
-station's internals as part of the station package.
+request payload that was actually sent, so a message a scenario sends by hand (the ``send``
+step of docs/scenario-format.md) has the same effects as one the station made.
 """
 
 from __future__ import annotations
@@ -16,9 +15,11 @@ from mockpoint.ocpp16.enums import AuthorizationStatus, Reason, RegistrationStat
 from mockpoint.station import aligned, remote, reservation
 from mockpoint.station.configuration import ConfigurationError
 from mockpoint.station.connector import ConnectorEvent
+from mockpoint.station.outbox import Message
+from mockpoint.station.timers import StationTimer
 
 if TYPE_CHECKING:
-    from mockpoint.station.station import Message, Station
+    from mockpoint.station.station import Station
 
 __all__ = ["APPLY"]
 
@@ -26,37 +27,25 @@ __all__ = ["APPLY"]
 def boot_answered(station: Station, message: Message, response: dict[str, Any]) -> None:
     """BootNotification.conf (§4.2): registered, or a retry after ``interval``."""
     # Imported here: station.py imports this module.
-    from mockpoint.station.station import DEFAULT_BOOT_RETRY, Message
+    from mockpoint.station.station import DEFAULT_BOOT_RETRY
 
     status = RegistrationStatus(response["status"])
     interval = int(response.get("interval", 0))
     now = station.clock.now()
     station.registration = status
     station.boot_count += 1
-    station._timers.cancel("boot")
+    station.timers.cancel(StationTimer.BOOT)
     if status is not RegistrationStatus.ACCEPTED:
-        station.boot_retry_delay = interval if interval > 0 else DEFAULT_BOOT_RETRY
-        station._timers.set("boot", now + station.boot_retry_delay)
+        station.retry_boot(interval if interval > 0 else DEFAULT_BOOT_RETRY, now)
         return
     if interval > 0:
         with contextlib.suppress(ConfigurationError):  # out of the key's range
             station.configuration.set_internal("HeartbeatInterval", interval)
-    # §4.2: after an accepted boot, the status of every connector; statuses queued before it
-    # are stale by now and go, the others wait behind these.
-    waiting = [
-        item
-        for item in station._outbox
-        if not (isinstance(item, Message) and item.action == "StatusNotification")
-        or item.before_boot
-    ]
-    station._outbox = []
-    for connector_id in station.connectors:
-        station.status_notification(connector_id)
-    station._outbox.extend(waiting)
-    station._schedule_heartbeat(now)
+    station.report_every_connector()
+    station.schedule_heartbeat(now)
     aligned.schedule(station, now)
     for connector_id in station.transactions:
-        station._schedule_sample(connector_id, now)
+        station.schedule_sample(connector_id, now)
 
 
 def authorize_answered(station: Station, message: Message, response: dict[str, Any]) -> None:
@@ -81,7 +70,7 @@ def start_answered(station: Station, message: Message, response: dict[str, Any])
             return
         if connector_id in station.transactions:
             return
-        transaction = station._open(connector_id, request, remote=False)
+        transaction = station.open_transaction(connector_id, request, remote=False)
         message.transaction = transaction
         wanted = request.get("reservationId")
         used = station.reservations.get(wanted) if isinstance(wanted, int) else None
@@ -98,20 +87,20 @@ def start_answered(station: Station, message: Message, response: dict[str, Any])
     now = station.clock.now()
     if info.get("status") == AuthorizationStatus.ACCEPTED:
         if not connector.in_transaction and connector.can_apply(ConnectorEvent.START):
-            station._transition(connector, ConnectorEvent.START)
-        if f"sample:{connector_id}" not in station._timers.due:  # started offline: it runs
-            station._schedule_sample(connector_id, now)
+            station.transition(connector, ConnectorEvent.START)
+        if not station.is_sampling(connector_id):  # started offline: it runs
+            station.schedule_sample(connector_id, now)
         return
     # §4.10: the Central System did not accept the id tag of a started transaction.
     if station.configuration.get_bool("StopTransactionOnInvalidId"):
         if connector.can_apply(ConnectorEvent.START):
             connector.apply(ConnectorEvent.START)
-        station._stop(transaction, Reason.DE_AUTHORIZED)
+        station.stop(transaction, Reason.DE_AUTHORIZED)
     elif connector.can_apply(ConnectorEvent.START):
         # SuspendedEVSE: the charge point offers the EV no energy, whatever it drew before
         # the answer came (an offline start answered after reconnecting).
         station.meters[connector_id].set_power(0, now)
-        station._transition(connector, ConnectorEvent.START, ConnectorEvent.EVSE_SUSPEND)
+        station.transition(connector, ConnectorEvent.START, ConnectorEvent.EVSE_SUSPEND)
 
 
 def stop_answered(station: Station, message: Message, response: dict[str, Any]) -> None:
@@ -132,11 +121,11 @@ def stop_answered(station: Station, message: Message, response: dict[str, Any]) 
     for connector_id, transaction in list(station.transactions.items()):
         if transaction.transaction_id == wanted and not transaction.stopping:
             del station.transactions[connector_id]
-            station._timers.cancel(f"sample:{connector_id}")
+            station.stop_sampling(connector_id)
             station.meters[connector_id].set_power(0, station.clock.now())
             connector = station.connectors[connector_id]
             if connector.can_apply(ConnectorEvent.STOP):
-                station._transition(connector, ConnectorEvent.STOP)
+                station.transition(connector, ConnectorEvent.STOP)
 
 
 APPLY: dict[str, Callable[[Station, Message, dict[str, Any]], None]] = {

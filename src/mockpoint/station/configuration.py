@@ -391,8 +391,8 @@ class Configuration:
         return problems
 
     def _derived_problems(self, values: Mapping[str, str]) -> list[tuple[str, str]]:
-        """Keys that restate other facts must agree with them (PRODUCT.md, "Configuration
-        in the scenario")."""
+        """Keys that restate other facts must agree with them (docs/scenario-format.md,
+        ChargePointSpec's ``configuration``)."""
         problems: list[tuple[str, str]] = []
         count = values.get(NUMBER_OF_CONNECTORS)
         if count is not None and int(count) != self._number_of_connectors:

@@ -1,9 +1,9 @@
-"""Defaults for explicit sends (PRODUCT.md, "Message steps").
+"""Defaults for explicit sends (docs/scenario-format.md, the ``send`` step).
 
 A scenario's ``send`` names an action and the fields it cares about; the station fills in
 the rest from what it knows (its identity, a connector's status, the running transaction,
 the meter), so that a hand-made message is complete and schema-valid unless the scenario
-makes it otherwise. Works on the station's internals as part of the station package.
+makes it otherwise.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ def default_payload(station: Station, action: str, given: dict[str, Any]) -> dic
     now = station.clock.now()
     defaults: dict[str, Any] = {}
     if action == "BootNotification":
-        defaults = dict(station.boot().payload)
-        station._outbox.pop()  # only its payload was wanted
+        defaults = station.boot_payload()
     elif action == "StatusNotification":
         connector_id = given.get("connectorId", 0)
         connector = station.connectors.get(connector_id) if isinstance(connector_id, int) else None
@@ -39,7 +38,7 @@ def default_payload(station: Station, action: str, given: dict[str, Any]) -> dic
     elif action == "StartTransaction":
         connector_id = given.get("connectorId", 1)
         if isinstance(connector_id, int) and connector_id in station.meters:
-            defaults = station._start_payload(connector_id, station.last_authorized or "", None)
+            defaults = station.start_payload(connector_id, station.last_authorized or "", None)
             if not station.last_authorized:
                 del defaults["idTag"]
         defaults.setdefault("connectorId", 1)
@@ -60,7 +59,7 @@ def default_payload(station: Station, action: str, given: dict[str, Any]) -> dic
             if transaction is not None and transaction.transaction_id is not None:
                 defaults["transactionId"] = transaction.transaction_id
             defaults["meterValue"] = [
-                station._meter_value(connector_id, ReadingContext.SAMPLE_PERIODIC)
+                station.read_meter(connector_id, ReadingContext.SAMPLE_PERIODIC)
             ]
     return {**defaults, **given}
 

@@ -68,7 +68,7 @@ def _can_start(station: Station, connector_id: int, id_tag: str) -> bool:
         connector is not None
         and connector_id > 0
         and connector_id not in station.transactions
-        and connector_id not in station.pending_remote_starts
+        and not station.remote_starts.is_waiting(connector_id)
         and connector.status in _STARTABLE
         and station.connectors[0].status is not ChargePointStatus.UNAVAILABLE
         and reservation.admits(station, connector_id, id_tag)
@@ -133,7 +133,7 @@ def change_availability(station: Station, payload: dict[str, Any]) -> dict[str, 
         # The charge point as a whole: while any transaction runs, all of it waits.
         targets = list(station.connectors)
         if not operative and station.transactions:
-            station.pending_availability.update({n: operative for n in targets})
+            station.schedule_availability(targets, operative)
             return {"status": AvailabilityStatus.SCHEDULED.value}
     else:
         targets = [connector_id]

@@ -44,8 +44,10 @@ from mockpoint.ocpp16.enums import ChargePointErrorCode, ChargePointStatus, Regi
 from mockpoint.station.configuration import ConfigurationError
 from mockpoint.station.connector import Connector
 from mockpoint.station.metering import Meter
+from mockpoint.station.outbox import Message
 from mockpoint.station.reservation import Reservation
-from mockpoint.station.station import Message, Station
+from mockpoint.station.station import Station
+from mockpoint.station.timers import StationTimer
 from mockpoint.station.transaction import Transaction
 
 __all__ = ["FORMAT", "IdsPosition", "read_ids", "restore", "snapshot"]
@@ -59,9 +61,7 @@ _T = TypeVar("_T")
 def snapshot(station: Station) -> dict[str, Any]:
     """The station's state as JSON values (see the module docstring for what is kept)."""
     now = station.clock.now()
-    queue = ([station.sending] if station.sending is not None else []) + [
-        item for item in station._outbox if isinstance(item, Message)
-    ]
+    queue = ([station.sending] if station.sending is not None else []) + station.outbox.messages()
     keys: dict[int, int] = {}  # id(transaction) -> its key in the file
     transactions: list[dict[str, Any]] = []
 
@@ -105,10 +105,12 @@ def snapshot(station: Station) -> dict[str, Any]:
         "cache": station.cache.entries,
         "reservations": [_reservation_state(r) for r in station.reservations.values()],
         "last_authorized": station.last_authorized,
-        "pending_remote_starts": {str(n): tag for n, tag in station.pending_remote_starts.items()},
-        "remote_starts_authorizing": sorted(station.remote_starts_authorizing),
+        "pending_remote_starts": {
+            str(n): tag for n, tag in station.remote_starts.waiting().items()
+        },
+        "remote_starts_authorizing": station.remote_starts.authorizing(),
         "pending_availability": {str(n): op for n, op in station.pending_availability.items()},
-        "timers": dict(sorted(station._timers.due.items())),
+        "timers": station.timers.to_state(),
     }
 
 
@@ -277,7 +279,7 @@ class _Restored:
     pending_remote_starts: dict[int, str]
     remote_starts_authorizing: set[int]
     pending_availability: dict[int, bool]
-    timers: dict[str, float]
+    timers: dict[StationTimer, float]
 
 
 def restore(station: Station, data: object, *, source: str, power_cut: bool = True) -> None:
@@ -450,7 +452,10 @@ def _read(top: _Field, station: Station) -> _Restored:
         pending_remote_starts=numbered(top["pending_remote_starts"], str),
         remote_starts_authorizing={n.of(int) for n in top["remote_starts_authorizing"].items()},
         pending_availability=numbered(top["pending_availability"], bool),
-        timers={name: value.of(float) for name, value in top["timers"].entries()},
+        timers={
+            _Field(value.source, name, value.path).convert(StationTimer.parse): value.of(float)
+            for name, value in top["timers"].entries()
+        },
     )
 
 
@@ -463,13 +468,12 @@ def _apply(station: Station, restored: _Restored, *, power_cut: bool) -> None:
     for number, state in restored.meters.items():
         station.meters[number].restore_state(state, power_cut=power_cut)
     station.transactions = dict(sorted(restored.open_transactions.items()))
-    station._outbox = list(restored.outbox)
+    station.outbox.load(restored.outbox)
     station.sending = None
     station.local_list.version, station.local_list.entries = restored.local_list
     station.cache.entries = restored.cache
-    station.reservations = restored.reservations
+    station.reservations.load(restored.reservations)
     station.last_authorized = restored.last_authorized
-    station.pending_remote_starts = restored.pending_remote_starts
-    station.remote_starts_authorizing = restored.remote_starts_authorizing
+    station.remote_starts.load(restored.pending_remote_starts, restored.remote_starts_authorizing)
     station.pending_availability = restored.pending_availability
-    station._timers.due = restored.timers
+    station.timers.load(restored.timers)

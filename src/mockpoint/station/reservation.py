@@ -22,11 +22,13 @@ reservation can charge, on any available connector"). Starting a transaction for
 reserved idTag on any connector ends it; a held connector that becomes Faulted or
 Unavailable is only let go, the reservation ends with the charge point's (connector 0's).
 
-These functions work on the station's internals as part of the station package.
+:class:`Reservations` keeps a station's reservations (its ``reservations``); the functions
+below decide what ReserveNow and CancelReservation answer and keep the connectors in step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +41,14 @@ from mockpoint.ocpp16.enums import (
 )
 from mockpoint.station.authorization import parent_of
 from mockpoint.station.connector import Connector, ConnectorEvent
+from mockpoint.station.timers import StationTimer
 
 if TYPE_CHECKING:
     from mockpoint.station.station import Station
 
 __all__ = [
     "Reservation",
+    "Reservations",
     "admits",
     "after_transition",
     "cancel",
@@ -82,16 +86,67 @@ class Reservation:
         return bool({id_tag, parent} & mine)
 
     @property
-    def timer(self) -> str:
-        return f"reservation:{self.reservation_id}"
+    def timer(self) -> StationTimer:
+        """The station timer of its expiryDate."""
+        return StationTimer.reservation(self.reservation_id)
+
+
+class Reservations(Mapping[int, Reservation]):
+    """A station's reservations by reservationId, read as a mapping, changed by name."""
+
+    # Slots: a load run holds thousands of these.
+    __slots__ = ("_by_id",)
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Reservation] = {}
+
+    def __getitem__(self, reservation_id: int) -> Reservation:
+        return self._by_id[reservation_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._by_id)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __repr__(self) -> str:
+        return f"Reservations({self._by_id!r})"
+
+    def put(self, reservation: Reservation) -> Reservation | None:
+        """Keep ``reservation``, after the others; the one it replaces (the same
+        reservationId, §5.13), if any, is returned."""
+        old = self._by_id.pop(reservation.reservation_id, None)
+        self._by_id[reservation.reservation_id] = reservation
+        return old
+
+    def discard(self, reservation: Reservation) -> None:
+        """Forget ``reservation`` if it is still the one kept under its id."""
+        if self._by_id.get(reservation.reservation_id) is reservation:
+            del self._by_id[reservation.reservation_id]
+
+    def holder(self, connector_id: int) -> Reservation | None:
+        """The reservation holding ``connector_id``, if any."""
+        for reservation in self._by_id.values():
+            if connector_id in reservation.connectors:
+                return reservation
+        return None
+
+    def for_any_connector(self, id_tag: str, parent: str | None) -> Reservation | None:
+        """The first reservation of the charge point as a whole (connector 0) that admits
+        ``id_tag`` (or its ``parent``), if any."""
+        for reservation in self._by_id.values():
+            if reservation.connector_id == 0 and reservation.admits(id_tag, parent):
+                return reservation
+        return None
+
+    def load(self, reservations: Mapping[int, Reservation]) -> None:
+        """Replace every reservation (a state file read back)."""
+        self._by_id = dict(reservations)
 
 
 def holder(station: Station, connector_id: int) -> Reservation | None:
     """The reservation holding ``connector_id``, if any."""
-    for reservation in station.reservations.values():
-        if connector_id in reservation.connectors:
-            return reservation
-    return None
+    return station.reservations.holder(connector_id)
 
 
 def reserve_now(station: Station, request: dict[str, Any]) -> ReservationStatus:
@@ -117,19 +172,18 @@ def reserve_now(station: Station, request: dict[str, Any]) -> ReservationStatus:
         targets = [connector_id]
     if status is not _R.ACCEPTED:
         return status
-    old = station.reservations.pop(reservation_id, None)
     parent = request.get("parentIdTag")
     reservation = Reservation(
         reservation_id, connector_id, request["idTag"], parent, expiry, set(targets)
     )
-    station.reservations[reservation_id] = reservation
-    station._timers.set(reservation.timer, expiry)
+    old = station.reservations.put(reservation)
+    station.timers.set(reservation.timer, expiry)
     if old is not None:
         _release(station, old.connectors - reservation.connectors)
     for number in sorted(reservation.connectors):
         connector = station.connectors[number]
         if connector.status is _S.AVAILABLE:
-            station._transition(connector, ConnectorEvent.RESERVE)
+            station.transition(connector, ConnectorEvent.RESERVE)
     return _R.ACCEPTED
 
 
@@ -140,7 +194,7 @@ def _connector_answer(station: Station, connector_id: int, reservation_id: int) 
         return _R.FAULTED
     if _S.UNAVAILABLE in (connector.status, charge_point.status):
         return _R.UNAVAILABLE
-    if connector_id in station.transactions or connector_id in station.pending_remote_starts:
+    if connector_id in station.transactions or station.remote_starts.is_waiting(connector_id):
         return _R.OCCUPIED
     current = holder(station, connector_id)
     if current is not None:
@@ -185,9 +239,8 @@ def expire(station: Station, reservation_id: int) -> None:
 
 def end(station: Station, reservation: Reservation) -> None:
     """Forget ``reservation`` and let its connectors go (G1: Reserved -> Available)."""
-    if station.reservations.get(reservation.reservation_id) is reservation:
-        del station.reservations[reservation.reservation_id]
-    station._timers.cancel(reservation.timer)
+    station.reservations.discard(reservation)
+    station.timers.cancel(reservation.timer)
     _release(station, reservation.connectors)
 
 
@@ -195,7 +248,7 @@ def _release(station: Station, connector_ids: set[int]) -> None:
     for number in sorted(connector_ids):
         connector = station.connectors[number]
         if connector.reserved and connector.can_apply(ConnectorEvent.RESERVATION_END):
-            station._transition(connector, ConnectorEvent.RESERVATION_END)
+            station.transition(connector, ConnectorEvent.RESERVATION_END)
 
 
 def claim(station: Station, connector_id: int, id_tag: str) -> Reservation | None:
@@ -214,10 +267,7 @@ def claim(station: Station, connector_id: int, id_tag: str) -> Reservation | Non
                 "transaction there (OCPP 1.6 §5.13)"
             )
         return current
-    for reservation in station.reservations.values():
-        if reservation.connector_id == 0 and reservation.admits(id_tag, parent):
-            return reservation
-    return None
+    return station.reservations.for_any_connector(id_tag, parent)
 
 
 def admits(station: Station, connector_id: int, id_tag: str) -> bool:
@@ -244,7 +294,7 @@ def after_transition(station: Station, connector: Connector) -> None:
         _release(station, {connector.connector_id})
     elif connector.status is _S.AVAILABLE:
         # The claim was abandoned (B1) while the reservation is still valid (A7).
-        station._transition(connector, ConnectorEvent.RESERVE)
+        station.transition(connector, ConnectorEvent.RESERVE)
 
 
 def rearm(station: Station) -> None:
@@ -254,7 +304,7 @@ def rearm(station: Station) -> None:
     accepted boot reports every connector anyway (§4.2).
     """
     for reservation in station.reservations.values():
-        station._timers.set(reservation.timer, reservation.expiry)
+        station.timers.set(reservation.timer, reservation.expiry)
         for number in reservation.connectors:
             connector = station.connectors[number]
             if connector.status is _S.AVAILABLE:

@@ -1,30 +1,35 @@
 """The charge point model: registration, heartbeats, connectors, transactions, metering.
 
 A :class:`Station` is sans-I/O. It never sends anything itself: what it wants to send goes
-into its outbox as :class:`Message` values (and :class:`Reboot` directives), in the order a
-real charge point would send them; the driver takes them with :meth:`Station.next_item`,
-puts them on the wire one at a time, and hands the answer back with
-:meth:`Station.on_result`. Time is read from the injected clock; background work
-(heartbeats, sampled meter values, boot retries, ConnectionTimeOut) is kept as timers that
-the driver fires with :meth:`Station.on_timer` when virtual time reaches them. Requests of
-the Central System are answered by ``handlers.handle(station, action, payload)``, through
-the table in ``handlers.py``.
+into its :class:`~mockpoint.station.outbox.Outbox` as :class:`Message` values (and
+:class:`Reboot` directives), in the order a real charge point would send them; the driver
+takes them with :meth:`Station.next_item`, puts them on the wire one at a time, and hands
+the answer back with :meth:`Station.on_result`. Time is read from the injected clock;
+background work (heartbeats, sampled meter values, boot retries, ConnectionTimeOut) is kept
+as :class:`~mockpoint.station.timers.StationTimer` values in its
+:class:`~mockpoint.station.timers.StationTimers`, which the driver fires with
+:meth:`Station.on_timer` when virtual time reaches them; :data:`ON_TIMER` says what each
+kind of timer does. Requests of the Central System are answered by
+``handlers.handle(station, action, payload)``, through the table in ``handlers.py``.
 
 Answers are applied from the request payload that was actually sent, not from what the
-station meant to send, so a message a scenario sends by hand has the same effects
-(PRODUCT.md, "Message steps").
+station meant to send, so a message a scenario sends by hand (the ``send`` step of
+docs/scenario-format.md) has the same effects.
 
 This class keeps the state and the driver's interface; behaviour with rules of its own lives
-beside it: ``answers.py`` (what each answer changes), ``authorization.py`` (the Local
-Authorization List, the cache, local decisions, §3.5), ``reservation.py`` (§5.13),
-``remote.py`` (RemoteStartTransaction's waits, §5.11), ``aligned.py`` (clock-aligned meter
-data, §4.7) and ``explicit.py`` (defaults for a scenario's explicit sends).
+beside it, and works on the station through its public methods and the objects it owns:
+``outbox.py`` (the queue, §4.2's order), ``timers.py`` (the schedule), ``answers.py`` (what
+each answer changes), ``authorization.py`` (the Local Authorization List, the cache, local
+decisions, §3.5), ``reservation.py`` (:class:`~mockpoint.station.reservation.Reservations`,
+§5.13), ``remote.py`` (:class:`~mockpoint.station.remote.RemoteStarts`,
+RemoteStartTransaction's waits, §5.11), ``aligned.py`` (clock-aligned meter data, §4.7) and
+``explicit.py`` (defaults for a scenario's explicit sends).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mockpoint.clock import Clock, format_timestamp
@@ -52,8 +57,24 @@ from mockpoint.station.metering import (
     Meter,
     main_meter_value,
 )
-from mockpoint.station.reservation import Reservation
+from mockpoint.station.outbox import Item, Message, Outbox, Reboot, Reconnect
+from mockpoint.station.remote import RemoteStarts
+from mockpoint.station.reservation import Reservations
+from mockpoint.station.timers import StationTimer, StationTimers, TimerKind
 from mockpoint.station.transaction import AuthorizationCache, Transaction
+
+__all__ = [
+    "DEFAULT_BOOT_RETRY",
+    "FIRMWARE_MANAGEMENT_NOTIFICATIONS",
+    "IDLE",
+    "ON_TIMER",
+    "Identity",
+    "Item",
+    "Message",
+    "Reboot",
+    "Reconnect",
+    "Station",
+]
 
 #: Retry delay for a Pending / Rejected boot whose answer gives no usable interval (s).
 DEFAULT_BOOT_RETRY = 60
@@ -83,90 +104,7 @@ class Identity:
             raise UsageError(f"a charge point needs at least one connector: {self.connectors}")
 
 
-@dataclass(eq=False)
-class Message:
-    """A request the station wants to send."""
-
-    action: str
-    payload: dict[str, Any]
-    #: may go out before the boot is accepted (the boot itself, a scenario's explicit send)
-    before_boot: bool = False
-    #: StartTransaction, StopTransaction and transaction MeterValues (OCPP 1.6 §4.7, §4.10)
-    transactional: bool = False
-    #: validate against the OCA schema before sending (a scenario may send invalid ones)
-    validate: bool = True
-    #: seconds to wait for the answer; None: the driver's default
-    timeout: float | None = None
-    #: the answer, once applied
-    response: dict[str, Any] | None = None
-    #: why it failed: a CALLERROR, an invalid answer, a timeout, a lost connection
-    error: Exception | None = None
-    #: the transaction it belongs to; its id is filled in when the message goes out, since
-    #: the StartTransaction answer that assigns it may still be on its way when it is queued
-    transaction: Transaction | None = None
-    #: decided by the station itself (an Authorize answered from the Local Authorization
-    #: List or the cache, OCPP 1.6 §3.5): ``response`` is set, it never goes out
-    local: bool = False
-    #: a boot retried after a Pending / Rejected / failed one: the driver holds it until
-    #: :attr:`Station.boot_retry_delay` has passed in wall time too (§4.2)
-    retry: bool = False
-
-
-@dataclass(eq=False)
-class Reboot:
-    """A directive to the driver: close the connection, reconnect and boot (§5.14 Reset)."""
-
-    hard: bool
-
-
-@dataclass(eq=False)
-class Reconnect:
-    """A directive to the driver: close the connection and open it again, without a boot.
-
-    OCPP 1.6 security whitepaper: after a new AuthorizationKey or a higher SecurityProfile is
-    accepted, the charge point reconnects with the new credentials.
-    """
-
-    reason: str
-
-
-Item = Message | Reboot | Reconnect
 _ItemT = TypeVar("_ItemT", Message, Reboot, Reconnect)
-
-
-@dataclass
-class _Timers:
-    due: dict[str, float] = field(default_factory=dict)
-
-    #: the earliest due time, while it is known (the driver asks after every change)
-    _earliest: float | None = None
-    _known: bool = True
-
-    def set(self, name: str, when: float) -> None:
-        if name in self.due:
-            self._known = False
-        elif self._known and (self._earliest is None or when < self._earliest):
-            self._earliest = when
-        self.due[name] = when
-
-    def cancel(self, name: str) -> None:
-        if self.due.pop(name, None) is not None:
-            self._known = False
-
-    def next(self) -> float | None:
-        if not self._known:
-            self._earliest = min(self.due.values(), default=None)
-            self._known = True
-        return self._earliest
-
-    def pop_due(self, now: float) -> list[str]:
-        """Names of the timers due at ``now``, earliest first (ties by name: deterministic)."""
-        names = sorted((when, name) for name, when in self.due.items() if when <= now)
-        for _, name in names:
-            del self.due[name]
-        if names:
-            self._known = False
-        return [name for _, name in names]
 
 
 class Station:
@@ -174,8 +112,6 @@ class Station:
 
     # Slots: a load run holds thousands of these.
     __slots__ = (
-        "_outbox",
-        "_timers",
         "boot_count",
         "boot_retry_delay",
         "cache",
@@ -188,12 +124,13 @@ class Station:
         "local_list",
         "meters",
         "notify",
+        "outbox",
         "pending_availability",
-        "pending_remote_starts",
         "registration",
-        "remote_starts_authorizing",
+        "remote_starts",
         "reservations",
         "sending",
+        "timers",
         "transactions",
         "undeliverable",
     )
@@ -222,7 +159,7 @@ class Station:
         self.cache = AuthorizationCache()
         self.local_list = LocalAuthList()
         #: reservationId -> the reservation (§5.13)
-        self.reservations: dict[int, Reservation] = {}
+        self.reservations = Reservations()
         #: the last BootNotification answer's status; None before the first answer
         self.registration: RegistrationStatus | None = None
         #: seconds a Pending / Rejected (or failed) boot waits before its retry: the interval
@@ -232,10 +169,8 @@ class Station:
         self.boot_count = 0
         #: the id tag of the last accepted local authorization (StartTransaction's default)
         self.last_authorized: str | None = None
-        #: connector -> id tag of an accepted remote start waiting for a cable (§5.11)
-        self.pending_remote_starts: dict[int, str] = {}
-        #: connectors whose remote start waits for its Authorize answer (§9.1.3)
-        self.remote_starts_authorizing: set[int] = set()
+        #: accepted remote starts waiting for a cable or an authorization (§5.11, §9.1.3)
+        self.remote_starts = RemoteStarts()
         #: connector -> operative? for a ChangeAvailability answered Scheduled (§5.2)
         self.pending_availability: dict[int, bool] = {}
         self.connected = False
@@ -246,10 +181,10 @@ class Station:
         self.sending: Message | None = None
         #: called whenever the outbox or the timers change, so the driver can wake up
         self.notify: Callable[[], None] = lambda: None
-        # A list, not a deque: it rarely holds more than a few items, and an empty deque
-        # costs 624 bytes, which a load run pays per charge point.
-        self._outbox: list[Item] = []
-        self._timers = _Timers()
+        #: what waits to be sent (:meth:`enqueue` puts a message there and wakes the driver)
+        self.outbox = Outbox()
+        #: the schedule of background work; :data:`ON_TIMER` says what each timer does
+        self.timers = StationTimers()
 
     # --- the driver's side -----------------------------------------------------------------
 
@@ -263,14 +198,13 @@ class Station:
         Until a boot is accepted only BootNotification and explicit sends go out
         (OCPP 1.6 §4.2: a charge point that is not accepted sends nothing else).
         """
-        for index, item in enumerate(self._outbox):
-            if not isinstance(item, Message) or self.accepted or item.before_boot:
-                del self._outbox[index]
-                if isinstance(item, Message) and not self._finalize(item):
-                    self.undeliverable.append(item)
-                    return self.next_item()
-                self.sending = item if isinstance(item, Message) else None
-                return item
+        accepted = self.accepted
+        while (item := self.outbox.take_sendable(accepted)) is not None:
+            if isinstance(item, Message) and not self._finalize(item):
+                self.undeliverable.append(item)
+                continue
+            self.sending = item if isinstance(item, Message) else None
+            return item
         return None
 
     def _finalize(self, message: Message) -> bool:
@@ -286,27 +220,21 @@ class Station:
 
     def has_pending(self) -> bool:
         """Whether anything is waiting in the outbox (sendable now or not)."""
-        return bool(self._outbox)
+        return self.outbox.has_pending()
 
     def queued(self) -> list[str]:
         """What waits in the outbox, oldest first: the action of each message, or
         ``Reboot`` / ``Reconnect``."""
-        return [
-            item.action if isinstance(item, Message) else type(item).__name__
-            for item in self._outbox
-        ]
+        return self.outbox.actions()
 
     def has_sendable(self) -> bool:
         """Whether :meth:`next_item` would return something now."""
-        return any(
-            not isinstance(item, Message) or self.accepted or item.before_boot
-            for item in self._outbox
-        )
+        return self.outbox.has_sendable(self.accepted)
 
     def requeue(self, message: Message) -> None:
         """Put ``message`` back at the head of the outbox (its connection was lost)."""
         self._done_sending(message)
-        self._outbox.insert(0, message)
+        self.outbox.requeue(message)
         self.notify()
 
     def dropped(self, message: Message) -> None:
@@ -318,32 +246,39 @@ class Station:
             self.sending = None
 
     def next_timer(self) -> float | None:
-        return self._timers.next()
+        """When the next timer is due (virtual time), or None: fire it with :meth:`on_timer`."""
+        return self.timers.next_due()
 
     def on_timer(self, now: float) -> None:
-        """Fire every timer due at ``now``."""
-        for name in self._timers.pop_due(now):
-            kind, _, arg = name.partition(":")
-            if kind == "boot":
-                self.boot(retry=True)
-            elif kind == "heartbeat":
-                # Offline there is no one to keep alive: skip it, keep the schedule.
-                if self.connected:
-                    self._enqueue(Message("Heartbeat", {}))
-                self._schedule_heartbeat(now)
-            elif kind == "sample":
-                self._sample(int(arg), now)
-            elif kind == "connection_timeout":
-                remote.connection_timeout(self, int(arg))
-            elif kind == "reservation":
-                reservation.expire(self, int(arg))
-            elif kind == aligned.TIMER:
-                aligned.sample(self, now)
+        """Fire every timer due at ``now``, earliest first (:data:`ON_TIMER`)."""
+        for timer in self.timers.pop_due(now):
+            ON_TIMER[timer.kind](self, timer, now)
+
+    def _boot_due(self, timer: StationTimer, now: float) -> None:
+        self.boot(retry=True)
+
+    def _heartbeat_due(self, timer: StationTimer, now: float) -> None:
+        # Offline there is no one to keep alive: skip it, keep the schedule.
+        if self.connected:
+            self.enqueue(Message("Heartbeat", {}))
+        self.schedule_heartbeat(now)
+
+    def _sample_due(self, timer: StationTimer, now: float) -> None:
+        self._sample(timer.connector_id, now)
+
+    def _connection_timeout_due(self, timer: StationTimer, now: float) -> None:
+        remote.connection_timeout(self, timer.connector_id)
+
+    def _reservation_due(self, timer: StationTimer, now: float) -> None:
+        reservation.expire(self, timer.reservation_id)
+
+    def _aligned_due(self, timer: StationTimer, now: float) -> None:
+        aligned.sample(self, now)
 
     def on_connected(self, *, auto_boot: bool = True) -> None:
         """The transport is up: boot if this is a (re)start, else carry on (§4.2)."""
         self.connected = True
-        if self.registration is None and auto_boot and not self._boot_queued():
+        if self.registration is None and auto_boot and not self.outbox.has_boot():
             self.boot()
 
     def on_disconnected(self) -> None:
@@ -364,8 +299,7 @@ class Station:
         self._done_sending(message)
         if message.action == "BootNotification":
             # Treat like a rejection: retry after the interval we have (§4.2).
-            self.boot_retry_delay = DEFAULT_BOOT_RETRY
-            self._timers.set("boot", self.clock.now() + DEFAULT_BOOT_RETRY)
+            self.retry_boot(DEFAULT_BOOT_RETRY, self.clock.now())
         self.notify()
 
     # --- station operations (what a user or scenario makes happen) -------------------------
@@ -373,6 +307,11 @@ class Station:
     def boot(self, *, retry: bool = False) -> Message:
         """BootNotification.req with the identity's vendor, model, serial and firmware;
         ``retry`` for the one the boot timer sends after a Pending / Rejected answer."""
+        message = Message("BootNotification", self.boot_payload(), before_boot=True, retry=retry)
+        return self.enqueue(message)
+
+    def boot_payload(self) -> dict[str, Any]:
+        """The payload of BootNotification.req (§4.2): vendor, model, serial, firmware."""
         payload: dict[str, Any] = {
             "chargePointVendor": self.identity.vendor,
             "chargePointModel": self.identity.model,
@@ -381,15 +320,29 @@ class Station:
             payload["chargePointSerialNumber"] = self.identity.serial_number
         if self.identity.firmware_version:
             payload["firmwareVersion"] = self.identity.firmware_version
-        return self._enqueue(Message("BootNotification", payload, before_boot=True, retry=retry))
+        return payload
+
+    def retry_boot(self, delay: float, now: float) -> None:
+        """A Pending / Rejected / failed boot: BootNotification again ``delay`` seconds after
+        ``now`` (§4.2), a delay the driver also holds in wall time (:attr:`boot_retry_delay`)."""
+        self.boot_retry_delay = delay
+        self.timers.set(StationTimer.BOOT, now + delay)
+
+    def report_every_connector(self) -> None:
+        """§4.2: after an accepted boot, the status of every connector; statuses queued
+        before it are stale by now and go, the others wait behind these."""
+        self.outbox.drop_stale_statuses()
+        waiting = self.outbox.withdraw()
+        for connector_id in self.connectors:
+            self.status_notification(connector_id)
+        self.outbox.enqueue_all(waiting)
 
     def rebooted(self) -> None:
         """The charge point restarted: a new boot is due, registration starts over."""
         self.registration = None
-        self._timers = _Timers()
-        self.pending_remote_starts.clear()
-        self.remote_starts_authorizing.clear()
-        self._outbox = [m for m in self._outbox if isinstance(m, Message) and m.transactional]
+        self.timers.clear()
+        self.remote_starts.clear()
+        self.outbox.keep_transactional()
         for connector in self.connectors.values():
             if connector.connector_id and connector.authorized and not connector.plugged:
                 connector.apply(ConnectorEvent.PREPARING_TIMEOUT)
@@ -398,7 +351,7 @@ class Station:
     def send(self, action: str, payload: dict[str, Any], *, validate: bool = True) -> Message:
         """An explicit message (a scenario's ``send``): defaults filled, sent at once."""
         filled = self.default_payload(action, payload)
-        return self._enqueue(
+        return self.enqueue(
             Message(
                 action,
                 filled,
@@ -411,13 +364,8 @@ class Station:
     def plug_in(self, connector_id: int) -> None:
         """An EV's cable is connected (Available → Preparing, §4.9)."""
         connector = self.connector(connector_id)
-        self._transition(connector, ConnectorEvent.PLUG_IN)
-        if connector_id in self.remote_starts_authorizing:
-            return  # the start follows the Authorize answer
-        id_tag = self.pending_remote_starts.pop(connector_id, None)
-        if id_tag is not None:
-            self._timers.cancel(f"connection_timeout:{connector_id}")
-            self.start_transaction(connector_id, id_tag, remote=True)
+        self.transition(connector, ConnectorEvent.PLUG_IN)
+        remote.plugged_in(self, connector_id)  # a remote start waiting for the cable
 
     def unplug(self, connector_id: int) -> None:
         """The cable is removed (Preparing or Finishing → Available, §4.9).
@@ -434,20 +382,20 @@ class Station:
         transaction = self.transactions.get(connector_id)
         if transaction is None or transaction.stopping or not connector.plugged:
             # With no cable in (the EV left a transaction that went on), UNPLUG is refused.
-            self._transition(connector, ConnectorEvent.UNPLUG)
+            self.transition(connector, ConnectorEvent.UNPLUG)
             return
         if not self.configuration.get_bool("StopTransactionOnEVSideDisconnect"):
             # The transaction goes on without an EV to charge (SuspendedEV).
             self.meters[connector_id].set_power(0, self.clock.now())
-            self._transition(connector, ConnectorEvent.EV_DISCONNECT)
+            self.transition(connector, ConnectorEvent.EV_DISCONNECT)
             return
         if connector.in_transaction:
             # Not before the StartTransaction answer: the connector is still Preparing then,
             # and the stop reports its end (Finishing) without a Charging in between.
-            self._transition(connector, ConnectorEvent.EV_SIDE_UNPLUG)
-        self._stop(transaction, Reason.EV_DISCONNECTED)
+            self.transition(connector, ConnectorEvent.EV_SIDE_UNPLUG)
+        self.stop(transaction, Reason.EV_DISCONNECTED)
         if self.configuration.get_bool("UnlockConnectorOnEVSideDisconnect"):
-            self._transition(connector, ConnectorEvent.UNPLUG)
+            self.transition(connector, ConnectorEvent.UNPLUG)
 
     def authorize(self, id_tag: str) -> Message:
         """Present an id tag: Authorize.req (§4.1), unless it is decided locally (§3.5).
@@ -457,7 +405,7 @@ class Station:
         """
         info = authorization.decide(self, id_tag)
         if info is None:
-            return self._enqueue(Message("Authorize", {"idTag": id_tag}))
+            return self.enqueue(Message("Authorize", {"idTag": id_tag}))
         response = {"idTagInfo": info}
         message = Message("Authorize", {"idTag": id_tag}, response=response, local=True)
         remote.on_verdict(self, id_tag, info)
@@ -484,9 +432,9 @@ class Station:
         used = reservation.claim(self, connector_id, tag)
         if used is not None and reservation_id is None:
             reservation_id = used.reservation_id
-        payload = self._start_payload(connector_id, tag, reservation_id)
-        transaction = self._open(connector_id, payload, remote=remote)
-        message = self._enqueue(
+        payload = self.start_payload(connector_id, tag, reservation_id)
+        transaction = self.open_transaction(connector_id, payload, remote=remote)
+        message = self.enqueue(
             Message("StartTransaction", payload, transactional=True, transaction=transaction)
         )
         if used is not None:
@@ -496,8 +444,8 @@ class Station:
             # the StartTransaction and its MeterValues wait for the connection.
             connector = self.connectors[connector_id]
             if connector.can_apply(ConnectorEvent.START):
-                self._transition(connector, ConnectorEvent.START)
-            self._schedule_sample(connector_id, self.clock.now())
+                self.transition(connector, ConnectorEvent.START)
+            self.schedule_sample(connector_id, self.clock.now())
         return message
 
     def stop_transaction(self, connector_id: int, reason: str = Reason.LOCAL) -> Message:
@@ -505,7 +453,7 @@ class Station:
         transaction = self.transactions.get(connector_id)
         if transaction is None or transaction.stopping:
             raise Refused(f"connector {connector_id} has no running transaction")
-        return self._stop(transaction, Reason(reason))
+        return self.stop(transaction, Reason(reason))
 
     def set_power(self, connector_id: int, watts: float) -> None:
         """The EV draws ``watts`` on ``connector_id`` from now on."""
@@ -519,7 +467,7 @@ class Station:
         info: str | None = None,
         vendor_code: str | None = None,
     ) -> None:
-        self._transition(
+        self.transition(
             self.connector(connector_id),
             ConnectorEvent.FAULT,
             error_code=ChargePointErrorCode(error_code),
@@ -528,7 +476,7 @@ class Station:
         )
 
     def clear_fault(self, connector_id: int) -> None:
-        self._transition(self.connector(connector_id), ConnectorEvent.CLEAR_FAULT)
+        self.transition(self.connector(connector_id), ConnectorEvent.CLEAR_FAULT)
 
     def connector(self, connector_id: int) -> Connector:
         try:
@@ -553,28 +501,27 @@ class Station:
         if connector.vendor_error_code:
             payload["vendorErrorCode"] = connector.vendor_error_code
         message = Message("StatusNotification", payload)
-        return self.send_triggered(message) if triggered else self._enqueue(message)
+        return self.send_triggered(message) if triggered else self.enqueue(message)
 
     # --- defaults for explicit sends -------------------------------------------------------
 
     def default_payload(self, action: str, given: dict[str, Any]) -> dict[str, Any]:
-        """``given`` completed with what the station knows (PRODUCT.md, "Message steps")."""
+        """``given`` completed with what the station knows (docs/scenario-format.md,
+        the ``send`` step's ``payload``)."""
         return explicit.default_payload(self, action, given)
 
-    # --- internals -------------------------------------------------------------------------
+    # --- the station's rules, for its helper modules too -----------------------------------
 
-    def _enqueue(self, item: _ItemT) -> _ItemT:
-        self._outbox.append(item)
+    def enqueue(self, item: _ItemT) -> _ItemT:
+        """Queue ``item`` behind everything waiting in the outbox, and wake the driver."""
+        self.outbox.enqueue(item)
         self.notify()
         return item
 
-    def _boot_queued(self) -> bool:
-        return any(
-            isinstance(item, Message) and item.action == "BootNotification" for item in self._outbox
-        )
-
-    def _transition(self, connector: Connector, *events: ConnectorEvent, **fault: Any) -> None:
-        """Apply ``events`` in order; report the final status once if it changed."""
+    def transition(self, connector: Connector, *events: ConnectorEvent, **fault: Any) -> None:
+        """Apply ``events`` to ``connector`` in order (``connector.py``'s table, §4.9);
+        report the final status once if it changed, then apply a ChangeAvailability that
+        waited for it (§5.2) and keep the reservations in step (§5.13)."""
         before = (connector.status, connector.error_code, connector.info)
         for event in events:
             connector.apply(event, **fault)
@@ -604,16 +551,21 @@ class Station:
             connector = self.connector(connector_id)
             self.pending_availability.pop(connector_id, None)
             if connector.can_apply(event):
-                self._transition(connector, event)
+                self.transition(connector, event)
             else:
                 self.pending_availability[connector_id] = operative
                 scheduled = True
         return scheduled
 
+    def schedule_availability(self, connector_ids: Iterable[int], operative: bool) -> None:
+        """A ChangeAvailability of the whole charge point answered Scheduled: every one of
+        ``connector_ids`` changes once the last transaction ends (§5.2)."""
+        self.pending_availability.update(dict.fromkeys(connector_ids, operative))
+
     def send_triggered(self, message: Message) -> Message:
         """Queue a message a TriggerMessage asked for; it may go out while Pending (§4.2)."""
         message.before_boot = self.registration is RegistrationStatus.PENDING
-        return self._enqueue(message)
+        return self.enqueue(message)
 
     def firmware_management_idle(self, action: str) -> Message:
         """DiagnosticsStatusNotification.req or FirmwareStatusNotification.req with status
@@ -639,12 +591,13 @@ class Station:
         payload: dict[str, Any] = {"connectorId": connector_id}
         if transaction is not None:
             payload["transactionId"] = transaction.transaction_id
-        payload["meterValue"] = [self._meter_value(connector_id, context)]
+        payload["meterValue"] = [self.read_meter(connector_id, context)]
         return self.send_triggered(Message("MeterValues", payload, transaction=transaction))
 
-    def _start_payload(
+    def start_payload(
         self, connector_id: int, id_tag: str, reservation_id: int | None
     ) -> dict[str, Any]:
+        """The payload of StartTransaction.req on ``connector_id`` now."""
         now = self.clock.now()
         payload: dict[str, Any] = {
             "connectorId": connector_id,
@@ -656,7 +609,11 @@ class Station:
         payload["timestamp"] = format_timestamp(now)
         return payload
 
-    def _open(self, connector_id: int, payload: dict[str, Any], *, remote: bool) -> Transaction:
+    def open_transaction(
+        self, connector_id: int, payload: dict[str, Any], *, remote: bool
+    ) -> Transaction:
+        """The transaction a StartTransaction.req ``payload`` starts on ``connector_id``,
+        with its Transaction.Begin sample when StopTxnSampledData asks for one."""
         now = self.clock.now()
         meter = self.meters[connector_id]
         meter.start_session(now)
@@ -669,20 +626,22 @@ class Station:
             remote=remote,
         )
         if self.configuration.get_list("StopTxnSampledData"):
-            transaction.begin_sample = self._meter_value(
+            transaction.begin_sample = self.read_meter(
                 connector_id, ReadingContext.TRANSACTION_BEGIN, "StopTxnSampledData"
             )
         self.transactions[connector_id] = transaction
         return transaction
 
-    def _stop(self, transaction: Transaction, reason: Reason) -> Message:
+    def stop(self, transaction: Transaction, reason: Reason) -> Message:
+        """StopTransaction.req for ``transaction`` with ``reason``, whoever asked (see
+        :meth:`stop_transaction`); the connector's status follows (§4.9)."""
         now = self.clock.now()
         connector_id = transaction.connector_id
         meter = self.meters[connector_id]
         data = self._transaction_data(transaction, now)
         meter.set_power(0, now)
         transaction.stopping = True
-        self._timers.cancel(f"sample:{connector_id}")
+        self.stop_sampling(connector_id)
         payload: dict[str, Any] = {
             "idTag": transaction.id_tag,
             "meterStop": meter.meter_wh(now),
@@ -694,7 +653,7 @@ class Station:
             del payload["idTag"]
         if data:
             payload["transactionData"] = data
-        message = self._enqueue(
+        message = self.enqueue(
             Message("StopTransaction", payload, transactional=True, transaction=transaction)
         )
         del self.transactions[connector_id]
@@ -703,7 +662,7 @@ class Station:
             # Stopped before the StartTransaction answer came: it started all the same.
             connector.apply(ConnectorEvent.START)
         if connector.in_transaction:
-            self._transition(connector, ConnectorEvent.STOP)
+            self.transition(connector, ConnectorEvent.STOP)
         return message
 
     def _transaction_data(self, transaction: Transaction, now: float) -> list[dict[str, Any]]:
@@ -712,7 +671,7 @@ class Station:
         in time order."""
         end = None
         if self.configuration.get_list("StopTxnSampledData"):
-            end = self._meter_value(
+            end = self.read_meter(
                 transaction.connector_id,
                 ReadingContext.TRANSACTION_END,
                 "StopTxnSampledData",
@@ -721,13 +680,15 @@ class Station:
         samples = [transaction.begin_sample, *transaction.aligned_samples, end]
         return [sample for sample in samples if sample]
 
-    def _meter_value(
+    def read_meter(
         self,
         connector_id: int,
         context: str,
         key: str = "MeterValuesSampledData",
         now: float | None = None,
     ) -> dict[str, Any]:
+        """One MeterValue (§4.7) of the connector's meter: the measurands configured in
+        ``key`` (MeterValuesSampledData by default), at ``now`` (the clock's by default)."""
         # The configuration accepts only measurands the meter produces; a key table of a
         # test or a vendor may not say so, and a real meter leaves out what it cannot read.
         configured = [m for m in self.configuration.get_list(key) if m in SUPPORTED_MEASURANDS]
@@ -752,37 +713,50 @@ class Station:
         payload: dict[str, Any] = {
             "connectorId": connector_id,
             "transactionId": transaction.transaction_id,
-            "meterValue": [self._meter_value(connector_id, ReadingContext.SAMPLE_PERIODIC)],
+            "meterValue": [self.read_meter(connector_id, ReadingContext.SAMPLE_PERIODIC)],
         }
-        self._enqueue(Message("MeterValues", payload, transactional=True, transaction=transaction))
-        self._schedule_sample(connector_id, now)
+        self.enqueue(Message("MeterValues", payload, transactional=True, transaction=transaction))
+        self.schedule_sample(connector_id, now)
 
-    def _schedule_sample(self, connector_id: int, now: float) -> None:
+    def schedule_sample(self, connector_id: int, now: float) -> None:
+        """The connector's next sampled MeterValues, MeterValueSampleInterval after ``now``
+        while a transaction runs there; none with the interval 0 (§4.7)."""
+        timer = StationTimer.sample(connector_id)
         interval = self.configuration.get_int("MeterValueSampleInterval")
         if interval > 0 and connector_id in self.transactions:
-            self._timers.set(f"sample:{connector_id}", now + interval)
+            self.timers.set(timer, now + interval)
         else:
-            self._timers.cancel(f"sample:{connector_id}")
+            self.timers.cancel(timer)
 
-    def _schedule_heartbeat(self, now: float) -> None:
+    def stop_sampling(self, connector_id: int) -> None:
+        """No more sampled MeterValues on the connector (its transaction ended)."""
+        self.timers.cancel(StationTimer.sample(connector_id))
+
+    def is_sampling(self, connector_id: int) -> bool:
+        """Whether sampled MeterValues are scheduled on the connector."""
+        return self.timers.is_set(StationTimer.sample(connector_id))
+
+    def schedule_heartbeat(self, now: float) -> None:
+        """The next Heartbeat, HeartbeatInterval after ``now`` once the boot is accepted;
+        none with the interval 0 (§4.6)."""
         interval = self.configuration.get_int("HeartbeatInterval")
         if interval > 0 and self.accepted:
-            self._timers.set("heartbeat", now + interval)
+            self.timers.set(StationTimer.HEARTBEAT, now + interval)
         else:
-            self._timers.cancel("heartbeat")
+            self.timers.cancel(StationTimer.HEARTBEAT)
 
     def configuration_changed(self, key: str) -> None:
         """A key changed at run time (ChangeConfiguration): reschedule what depends on it."""
         now = self.clock.now()
         if key == "HeartbeatInterval":
-            self._schedule_heartbeat(now)
+            self.schedule_heartbeat(now)
         elif key == "MeterValueSampleInterval":
             for connector_id in self.transactions:
-                self._schedule_sample(connector_id, now)
+                self.schedule_sample(connector_id, now)
         elif key == "ClockAlignedDataInterval":
             aligned.schedule(self, now)
         elif key in ("AuthorizationKey", "SecurityProfile"):
-            self._enqueue(Reconnect(f"{key} changed"))
+            self.enqueue(Reconnect(f"{key} changed"))
         self.notify()
 
     def power_lost(self) -> None:
@@ -791,15 +765,15 @@ class Station:
         drawing. The boot that follows is :meth:`rebooted`'s."""
         for transaction in list(self.transactions.values()):
             if not transaction.stopping:
-                self._stop(transaction, Reason.POWER_LOSS)
+                self.stop(transaction, Reason.POWER_LOSS)
 
     def request_reboot(self, hard: bool) -> None:
         """Reset.req accepted: stop every transaction, then reboot (§5.14)."""
         reason = Reason.HARD_RESET if hard else Reason.SOFT_RESET
         for transaction in list(self.transactions.values()):
             if not transaction.stopping:
-                self._stop(transaction, reason)
-        self._enqueue(Reboot(hard))
+                self.stop(transaction, reason)
+        self.enqueue(Reboot(hard))
 
     def remote_start(self, connector_id: int, id_tag: str) -> None:
         """An accepted RemoteStartTransaction (§5.11): see ``remote.py``.
@@ -809,3 +783,15 @@ class Station:
         ConnectionTimeOut.
         """
         remote.start(self, connector_id, id_tag)
+
+
+#: What each kind of timer does when it is due: the station's table for
+#: :meth:`Station.on_timer`, as ``connector.py``'s is for a connector's events.
+ON_TIMER: dict[TimerKind, Callable[[Station, StationTimer, float], None]] = {
+    TimerKind.BOOT: Station._boot_due,  # BootNotification again (§4.2)
+    TimerKind.HEARTBEAT: Station._heartbeat_due,  # §4.6
+    TimerKind.SAMPLE: Station._sample_due,  # a transaction's MeterValues (§4.7)
+    TimerKind.CONNECTION_TIMEOUT: Station._connection_timeout_due,  # §5.11
+    TimerKind.RESERVATION: Station._reservation_due,  # the expiryDate (§5.13)
+    TimerKind.ALIGNED: Station._aligned_due,  # clock-aligned meter data (§4.7)
+}
