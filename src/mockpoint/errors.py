@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 
 class ExitCode(enum.IntEnum):
-    """Process exit codes of ``mockpoint run`` and ``mockpoint load`` (PRODUCT.md)."""
+    """Process exit codes of ``mockpoint run`` and ``mockpoint load`` (docs/behaviour.md, "Exit codes")."""
 
     #: every scenario passed (load: every threshold held, no step failed, calls were answered)
     OK = 0

@@ -1,4 +1,4 @@
-"""``mockpoint run PATH...``: run scenario files as test cases (PRODUCT.md, "Commands")."""
+"""``mockpoint run PATH...``: run scenario files as test cases (docs/reference/run.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``mockpoint shell``: one charge point at a prompt (PRODUCT.md; README "mockpoint shell").
+"""``mockpoint shell``: one charge point at a prompt (docs/reference/shell.md).
 
 At a terminal: a prompt with completion and history, and exit code 0 however the session
 went. With standard input not a terminal, commands are read line by line, so other tools

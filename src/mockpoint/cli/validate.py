@@ -1,4 +1,4 @@
-"""``mockpoint validate PATH...`` and ``mockpoint schema`` (PRODUCT.md, "Commands").
+"""``mockpoint validate PATH...`` and ``mockpoint schema`` (docs/reference/validate.md).
 
 ``validate`` reads scenario files as ``run`` does and fleet files as ``load`` does
 (docs/load-fleets.md), without connecting to anything, and lists

@@ -119,7 +119,7 @@ class CsmsBehaviour:
         self.config = config if config is not None else CsmsConfig()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.states: dict[str, ChargePointState] = {}
-        # Per server instance, as PRODUCT.md says: ids 1, 2, 3... across all
+        # Per server instance, as docs/behaviour.md ("Time and ids") says: ids 1, 2, 3... across all
         # charge points, so a run's transcript is the same every time.
         self._next_transaction_id = 1
 

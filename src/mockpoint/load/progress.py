@@ -9,7 +9,7 @@ On a terminal, a rich ``Live`` display redrawn at each update. Elsewhere (CI log
 one plain line at most every :data:`PLAIN_EVERY` seconds: a log of a one-hour run stays a
 few hundred lines long instead of thousands of redraws.
 
-The caller passes ``now`` (STYLE.md #4): nothing here reads a clock, so tests drive it.
+The caller passes ``now``: nothing here reads a clock, so tests drive it.
 """
 
 from __future__ import annotations

@@ -336,7 +336,7 @@ class LoadStats:
 
     The runner calls the recording methods as things happen and increments ``messages_in``
     and ``messages_out`` itself; it sets ``finished_at`` at the end. Times are epoch seconds
-    from the runner's clock (STYLE.md #4: nothing here reads a clock).
+    from the runner's clock: nothing here reads a clock, so tests drive it.
     """
 
     __slots__ = (
@@ -408,7 +408,7 @@ class LoadStats:
         #: CSMS-initiated requests received, by action
         self.received: dict[str, int] = {}
         #: those of them mockpoint does not implement, answered NotSupported: "not supported
-        #: here", never a failure (PRODUCT.md, "Charge point behaviour")
+        #: here", never a failure (docs/behaviour.md, "Requests mockpoint does not implement")
         self.not_supported: dict[str, int] = {}
         #: epoch second -> what happened in it
         self.timeline: dict[int, TimelinePoint] = {}

@@ -20,7 +20,7 @@ import fastjsonschema
 from mockpoint.errors import ErrorCode
 from mockpoint.ocpp16.schemas import load_schema
 
-# Which CALLERROR answers which broken schema keyword (PRODUCT.md, "CALLERROR codes").
+# Which CALLERROR answers which broken schema keyword (docs/behaviour.md, "CALLERROR codes").
 _CODE_BY_RULE: dict[str, ErrorCode] = {
     "required": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
     "type": ErrorCode.TYPE_CONSTRAINT_VIOLATION,
@@ -129,7 +129,7 @@ def _check(validate: Callable[[Any], Any], payload: dict[str, Any]) -> Violation
             return Violation(code, f"required field missing: {fields}", path, rule)
         if rule == "additionalProperties" and isinstance(exc.value, dict):
             # fastjsonschema names the extra keys as a set, whose order changes from run to
-            # run; CALLERROR descriptions must not (PRODUCT.md, "Determinism").
+            # run; CALLERROR descriptions must not (docs/behaviour.md, "CALLERROR codes").
             known = exc.definition.get("properties", {}) if isinstance(exc.definition, dict) else {}
             where = f"{path}." if path else ""
             fields = ", ".join(f"{where}{key}" for key in exc.value if key not in known)

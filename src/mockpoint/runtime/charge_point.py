@@ -98,7 +98,7 @@ class Received:
     @property
     def not_supported(self) -> bool:
         """Answered NotSupported by the station: an action mockpoint does not implement
-        (PRODUCT.md, "Charge point behaviour": "not supported here", never a failure)."""
+        (docs/behaviour.md, "Requests mockpoint does not implement": never a failure)."""
         return isinstance(self.error, NotSupportedAction) and self.call.action not in HANDLERS
 
 

@@ -16,7 +16,7 @@ from mockpoint.rpc.frames import Direction, MessageType
 
 @dataclass(frozen=True)
 class FrameRecord:
-    """One frame on the wire, as the transcript shows it (PRODUCT.md, "Reports").
+    """One frame on the wire, as the transcript shows it (docs/behaviour.md, "Reports").
 
     ``direction`` is ``out`` for what the charge point sent and ``in`` for what it received;
     ``frame`` is the parsed JSON, or the raw text when it is not JSON.
@@ -110,7 +110,7 @@ class ScenarioOutcome:
     #: drawn fresh against a CSMS other than the embedded one (``--seed`` replays it)
     seed: int | None = None
     #: requests of the CSMS that mockpoint does not implement, answered NotSupported (action
-    #: -> how many): "not supported here", never a failure (PRODUCT.md, "Charge point
+    #: -> how many): "not supported here", never a failure (docs/behaviour.md, "Requests mockpoint does not
     #: behaviour")
     not_supported: dict[str, int] = field(default_factory=dict)
     #: requests of the CSMS left unanswered because the boot was Rejected (§4.2: the charge
@@ -133,7 +133,7 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> ExitCode:
-        """PRODUCT.md: 4 if mockpoint broke, else 1 if any failed, else 3 if any could not
+        """docs/behaviour.md, "Exit codes": 4 if mockpoint broke, else 1 if any failed, else 3 if any could not
         reach its CSMS, else 0. (Invalid files, 2, stop the run before it starts.)"""
         statuses = {s.status for s in self.scenarios}
         if Status.ERROR in statuses:

@@ -315,7 +315,7 @@ async def charge(ctx: StepContext, step: model.ChargeStep) -> None:
 
 
 async def session(ctx: StepContext, step: model.SessionStep) -> None:
-    """Plug in, authorize, start, charge, stop, unplug (PRODUCT.md, "Station steps")."""
+    """Plug in, authorize, start, charge, stop, unplug (docs/scenario-format.md, ``session``)."""
     spec = step.session
     id_tag = ctx.resolve(spec.id_tag)
     accepted = {"idTagInfo": {"status": AuthorizationStatus.ACCEPTED.value}}

@@ -1,4 +1,4 @@
-"""The reports of ``mockpoint run`` (PRODUCT.md, "Reports"), all rendered from the outcome
+"""The reports of ``mockpoint run`` (docs/behaviour.md, "Reports"), all rendered from the outcome
 records of :mod:`mockpoint.scenario.outcome` and nothing else.
 
 - :class:`ConsoleReporter`: the live console output (``-q``, default, ``-v``).

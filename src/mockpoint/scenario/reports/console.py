@@ -1,4 +1,4 @@
-"""The live console report of ``mockpoint run``: a line per step as it runs (PRODUCT.md,
+"""The live console report of ``mockpoint run``: a line per step as it runs (docs/behaviour.md,
 "Reports"); ``-q`` shows only the result and the failures, ``-v`` every frame. Under each
 scenario's result: its seed (to replay it with ``--seed``), and the CSMS requests that were
 "not supported here" or not answered while the boot was Rejected, when there were any.
@@ -266,7 +266,7 @@ class ConsoleReporter:
 
     def _failure_details(self, step: StepOutcome) -> None:
         """Message, expected and actual, and the frames just before: everything needed to
-        see why, without opening a report file (PRODUCT.md: "Every failure names...")."""
+        see why, without opening a report file (docs/behaviour.md, "Reports": every failure names the step)."""
         # The step line may be cut to the terminal's width; the location must not be.
         self._detail(Text(f"at {step.location}", style="bold"))
         if step.message:

@@ -1,7 +1,7 @@
 """``--junit FILE``: the run as JUnit XML, the format every CI server reads.
 
 One ``<testsuites>`` holding one ``<testsuite name="mockpoint">``, one ``<testcase>`` per
-scenario (PRODUCT.md, "Reports"). The layout follows the de facto schema of Jenkins and
+scenario (docs/behaviour.md, "Reports"). The layout follows the de facto schema of Jenkins and
 pytest's ``--junitxml`` (there is no official one): a failed scenario has a ``<failure>``
 whose message is one line (CI pages show it in lists) and whose text holds every failing
 step with the frames around it; a scenario that could not run has an ``<error>`` whose

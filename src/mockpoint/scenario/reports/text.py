@@ -2,7 +2,7 @@
 
 Every report describes frames the same way, so a CSMS engineer who reads a failure in the
 console finds the same words in the JUnit text and the Markdown summary. Frames come from a
-peer that may be broken, so nothing here assumes a frame is well formed (STYLE.md #2): a raw
+peer that may be broken, so nothing here assumes a frame is well formed: a raw
 text frame, a short array or a CALLERROR without a description is described, never raised
 on.
 """
@@ -176,7 +176,7 @@ def step_line(step: StepOutcome) -> str:
     return one_line(f"{status:<20} {took:>8}  {step.location}  {step.label}")
 
 
-#: How every report names the CSMS requests mockpoint answered NotSupported (PRODUCT.md,
+#: How every report names the CSMS requests mockpoint answered NotSupported (docs/behaviour.md,
 #: "Charge point behaviour": listed, never a failure).
 NOT_SUPPORTED = "not supported here"
 #: ... and those it left unanswered because the boot was Rejected.

@@ -1,4 +1,4 @@
-"""``--transcript FILE``: every frame of a run as JSON Lines (PRODUCT.md, "Reports").
+"""``--transcript FILE``: every frame of a run as JSON Lines (docs/behaviour.md, "Reports").
 
 One object per line, keys in this order::
 
@@ -6,7 +6,7 @@ One object per line, keys in this order::
      "virtual_time":"2025-06-01T08:00:00Z","wall_time":"…"}
 
 The charge point's frames of two runs with the same seed and ``clock.start`` are
-byte-identical (PRODUCT.md, "Determinism"), so the encoding is fixed: compact separators,
+byte-identical (docs/behaviour.md, "Time and ids"), so the encoding is fixed: compact separators,
 non-ASCII text as UTF-8, no sorting. Each line is flushed as it is written: a run that
 hangs or is killed leaves the frames up to that point behind, which is when they matter.
 """
