@@ -34,11 +34,13 @@ Every exception that crosses a layer boundary is one of these; third-party excep
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
 class ExitCode(enum.IntEnum):
-    """Process exit codes of ``mockpoint run`` and ``mockpoint load`` (docs/behaviour.md, "Exit codes")."""
+    """Process exit codes of ``mockpoint run`` and ``mockpoint load`` (docs/behaviour.md,
+    "Exit codes")."""
 
     #: every scenario passed (load: every threshold held, no step failed, calls were answered)
     OK = 0
@@ -93,6 +95,32 @@ class UsageError(MockpointError):
 class Refused(UsageError):
     """The station's state forbids what was asked: a second transaction on a connector, a
     stop where none runs. What was asked is sound; its moment is not."""
+
+
+class InvalidTransition(Refused):
+    """An event the connector's status (or facts) does not allow; the connector is unchanged
+    (the status table of station/connector.py, OCPP 1.6 §4.9)."""
+
+    def __init__(self, connector_id: int, status: str, event: str, reason: str = "") -> None:
+        message = f"connector {connector_id}: event {event} is not allowed in status {status}"
+        super().__init__(f"{message} ({reason})" if reason else message)
+        self.connector_id = connector_id
+        self.status = status
+        self.event = event
+        self.reason = reason
+
+
+class ConfigurationError(UsageError):
+    """The scenario's ``configuration:`` block, or a station-internal update, is invalid.
+
+    ``problems`` holds every (key, message) found, not just the first.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems: list[tuple[str, str]] = list(problems)
+        lines = "\n".join(f"  {key}: {message}" for key, message in self.problems)
+        count = len(self.problems)
+        super().__init__(f"invalid configuration ({count} problem{'s' * (count != 1)}):\n{lines}")
 
 
 class ConnectError(MockpointError):

@@ -145,8 +145,8 @@ CHARGE_POINT_HANDLES: frozenset[str] = frozenset(
 #: Every request a Central System may legally send a charge point (OCPP 1.6 and its security
 #: whitepaper). The charge point's session takes them all: a request it does not implement is
 #: answered NotSupported by the station, listed as "not supported here", and is no violation
-#: (docs/behaviour.md, "Requests mockpoint does not implement"); only an unknown action or a request of the wrong
-#: direction is one.
+#: (docs/behaviour.md, "Requests mockpoint does not implement"); only an unknown action or a
+#: request of the wrong direction is one.
 CENTRAL_SYSTEM_REQUESTS: frozenset[str] = frozenset(
     name for name, info in ACTIONS.items() if info.sent_by_central_system()
 )

@@ -110,8 +110,8 @@ class ScenarioOutcome:
     #: drawn fresh against a CSMS other than the embedded one (``--seed`` replays it)
     seed: int | None = None
     #: requests of the CSMS that mockpoint does not implement, answered NotSupported (action
-    #: -> how many): "not supported here", never a failure (docs/behaviour.md, "Requests mockpoint does not
-    #: behaviour")
+    #: -> how many): "not supported here", never a failure (docs/behaviour.md, "Requests
+    #: mockpoint does not implement")
     not_supported: dict[str, int] = field(default_factory=dict)
     #: requests of the CSMS left unanswered because the boot was Rejected (§4.2: the charge
     #: point answers none then), action -> how many
@@ -133,8 +133,9 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> ExitCode:
-        """docs/behaviour.md, "Exit codes": 4 if mockpoint broke, else 1 if any failed, else 3 if any could not
-        reach its CSMS, else 0. (Invalid files, 2, stop the run before it starts.)"""
+        """4 if mockpoint broke, else 1 if any failed, else 3 if any could not reach its
+        CSMS, else 0 (docs/behaviour.md, "Exit codes"). Invalid files, 2, stop the run before
+        it starts."""
         statuses = {s.status for s in self.scenarios}
         if Status.ERROR in statuses:
             return ExitCode.INTERNAL

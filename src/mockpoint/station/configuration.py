@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
-from mockpoint.errors import PropertyConstraintViolation, UsageError
+from mockpoint.errors import ConfigurationError, PropertyConstraintViolation
 from mockpoint.ocpp16.actions import SUPPORTED_PROFILES
 from mockpoint.ocpp16.configuration_keys import (
     CONNECTOR_PHASE_ROTATION_MAX_LENGTH,
@@ -49,19 +49,6 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _MAX_DIGITS = 12
 _CONNECTOR_ITEM = re.compile(r"([0-9]{1,9})\.(.*)")
 _REDACTED = "***"
-
-
-class ConfigurationError(UsageError):
-    """The scenario's ``configuration:`` block, or a station-internal update, is invalid.
-
-    ``problems`` holds every (key, message) found, not just the first.
-    """
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        self.problems: list[tuple[str, str]] = list(problems)
-        lines = "\n".join(f"  {key}: {message}" for key, message in self.problems)
-        count = len(self.problems)
-        super().__init__(f"invalid configuration ({count} problem{'s' * (count != 1)}):\n{lines}")
 
 
 class ConfigurationKey(TypedDict):

@@ -54,7 +54,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from mockpoint.errors import MockpointError
+from mockpoint.errors import InvalidTransition
 from mockpoint.ocpp16.enums import ChargePointErrorCode, ChargePointStatus
 
 __all__ = [
@@ -113,24 +113,6 @@ class ConnectorEvent(StrEnum):
     FAULT = "fault"
     #: the fault is gone
     CLEAR_FAULT = "clear_fault"
-
-
-class InvalidTransition(MockpointError):
-    """An event the connector's status (or facts) does not allow; the connector is unchanged."""
-
-    def __init__(
-        self,
-        connector_id: int,
-        status: ChargePointStatus,
-        event: ConnectorEvent,
-        reason: str = "",
-    ) -> None:
-        message = f"connector {connector_id}: event {event} is not allowed in status {status}"
-        super().__init__(f"{message} ({reason})" if reason else message)
-        self.connector_id = connector_id
-        self.status = status
-        self.event = event
-        self.reason = reason
 
 
 _S = ChargePointStatus

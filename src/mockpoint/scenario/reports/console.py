@@ -266,7 +266,7 @@ class ConsoleReporter:
 
     def _failure_details(self, step: StepOutcome) -> None:
         """Message, expected and actual, and the frames just before: everything needed to
-        see why, without opening a report file (docs/behaviour.md, "Reports": every failure names the step)."""
+        see why, without opening a report file (docs/behaviour.md, "Reports")."""
         # The step line may be cut to the terminal's width; the location must not be.
         self._detail(Text(f"at {step.location}", style="bold"))
         if step.message:

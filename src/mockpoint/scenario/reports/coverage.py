@@ -16,14 +16,15 @@ the wrong way, an unknown action):
 A CSMS request mockpoint does not implement (SetChargingProfile, UpdateFirmware...) is
 answered NotSupported and counted as "not supported here" (the runner's
 ``ScenarioOutcome.not_supported``), not as an error: it is out of mockpoint's scope, not a
-failure of the CSMS (docs/behaviour.md, "Requests mockpoint does not implement"). A request left unanswered
-because the boot was Rejected (OCPP 1.6 §4.2; ``ScenarioOutcome.ignored``) is counted apart
-too.
+failure of the CSMS (docs/behaviour.md, "Requests mockpoint does not implement"). A request
+left unanswered because the boot was Rejected (OCPP 1.6 §4.2; ``ScenarioOutcome.ignored``)
+is counted apart too.
 
 The allowed values come from the schemas alone (:func:`enum_fields`), so nothing here
 repeats them. Answers are paired with their CALL by charge point, direction and unique id
-(OCPP-J 1.6 §4.2.2), afresh for each scenario, as :mod:`._text` does. Raw text frames,
-malformed frames and answers to no CALL seen are counted, never raised on: a broken peer must not break the report.
+(OCPP-J 1.6 §4.2.2), afresh for each scenario, as :mod:`.text` does. Raw text frames,
+malformed frames and answers to no CALL seen are counted, never raised on: a broken peer must
+not break the report.
 
 ``--coverage FILE`` writes the JSON document (``version`` 1)::
 

@@ -1,4 +1,5 @@
-"""``--markdown FILE`` and the GitHub job summary: the run as Markdown (docs/behaviour.md, "Reports").
+"""``--markdown FILE`` and the GitHub job summary: the run as Markdown (docs/behaviour.md,
+"Reports").
 
 A table of every scenario, a line for each scenario's CSMS requests that were "not supported
 here" or not answered while the boot was Rejected, then for each scenario that did not pass
