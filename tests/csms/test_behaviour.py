@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -323,8 +324,8 @@ def test_an_empty_file_is_the_default_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ("bot: {}", "bot: unknown key"),
-        ("boot: {statuses: Accepted}", "boot.statuses: unknown key"),
+        ("bot: {}", "unknown key 'bot'; did you mean boot?"),
+        ("boot: {statuses: Accepted}", "unknown key 'statuses' in boot; did you mean status?"),
         ("boot: {status: Maybe}", "boot.status: 'Maybe' is not one of"),
         ("boot: {status: [Pending, Nope]}", "boot.status[1]:"),
         ("boot: {interval: -1}", "boot.interval: expected an integer >= 0"),
@@ -333,11 +334,17 @@ def test_an_empty_file_is_the_default_config(tmp_path: Path) -> None:
         ("id_tags: {blocked: [A], invalid: [A]}", "id_tags.invalid: 'A' is also listed"),
         ("id_tags: {blocked: [ABCDEFGHIJKLMNOPQRSTU]}", "id_tags.blocked[0]: an idTag has at"),
         ("id_tags: {expiry_date: {T: tomorrow}}", "id_tags.expiry_date.T:"),
-        ("answers: {Reset: {ignore: true}}", "answers.Reset: unknown key"),
+        (
+            "answers: {Reset: {ignore: true}}",
+            "unknown key 'Reset' in answers (expected one of Authorize, BootNotification,",
+        ),
         ("answers: {Heartbeat: {error: Oops}}", "answers.Heartbeat.error: 'Oops'"),
         ("answers: {Heartbeat: {ignore: true, error: GenericError}}", "answers.Heartbeat:"),
         ("answers: {Heartbeat: {ignore: true, times: 0}}", "answers.Heartbeat.times:"),
-        ("answers: {Heartbeat: {ignore: true, later: 1}}", "answers.Heartbeat.later: unknown"),
+        (
+            "answers: {Heartbeat: {ignore: true, later: 1}}",
+            "unknown key 'later' in answers.Heartbeat (expected one of description, error,",
+        ),
         (
             "answers: {BootNotification: {payload: {status: Maybe}}}",
             "answers.BootNotification.payload: the answer would break the schema",
@@ -346,8 +353,8 @@ def test_an_empty_file_is_the_default_config(tmp_path: Path) -> None:
         ("on_boot: [{action: Nope}]", "on_boot[0]: 'Nope' is not an OCPP 1.6 action"),
         ("on_boot: [{action: Reset}]", "on_boot[0]: Reset request: required field missing"),
         ("on_boot: [{action: ClearCache, delay: soon}]", "on_boot[0].delay:"),
-        ("on_boot: [{action: ClearCache, when: 1}]", "on_boot[0].when: unknown key"),
-        ("periodic: [{action: ClearCache}]", "periodic[0].period: required"),
+        ("on_boot: [{action: ClearCache, when: 1}]", "unknown key 'when' in on_boot[0]"),
+        ("periodic: [{action: ClearCache}]", "missing required key 'period' in periodic[0]"),
         ("periodic: [{action: ClearCache, period: 0}]", "periodic[0].period: must be greater"),
         ("call_timeout: -3", "call_timeout:"),
         ("[1, 2]", "expected a mapping"),
@@ -358,14 +365,15 @@ def test_a_bad_config_names_the_file_and_the_key(tmp_path: Path, text: str, wher
     path.write_text(text, encoding="utf-8")
     with pytest.raises(UsageError) as info:
         load_config(path)
-    assert str(info.value).startswith(f"{path}: ")
+    # file:line:column of the value (of the key, when the key is what is wrong)
+    assert re.match(rf"{re.escape(str(path))}:1:\d+: ", str(info.value)), str(info.value)
     assert where in str(info.value)
 
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "csms.yaml"
     path.write_text("boot:\n  status: [Accepted\n", encoding="utf-8")
-    with pytest.raises(UsageError, match=rf"^{path}:3:\d+: not valid YAML"):
+    with pytest.raises(UsageError, match=rf"^{path}:3:\d+: invalid YAML"):
         load_config(path)
 
 

@@ -97,7 +97,7 @@ def test_a_bad_config_file_is_a_usage_error(
     path = tmp_path / "csms.yaml"
     path.write_text("boot: {status: Maybe}\n", encoding="utf-8")
     assert main(["csms", "--port", "0", "--config", str(path)]) == ExitCode.USAGE
-    assert f"{path}: boot.status:" in capsys.readouterr().err
+    assert f"{path}:1:16: boot.status:" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -250,35 +250,36 @@ def test_a_configuration_file_is_not_taken_for_a_scenario(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("block", "line", "where"),
+    ("block", "place", "where"),
     [
-        ("  boot:\n    status: Maybe\n", 4, "mock_csms.boot.status: 'Maybe' is not one of"),
-        ("  bot: {}\n", 3, "mock_csms.bot: unknown key"),
+        ("  boot:\n    status: Maybe\n", "4:13", "mock_csms.boot.status: 'Maybe' is not one of"),
+        ("  bot: {}\n", "3:3", "unknown key 'bot' in mock_csms; did you mean boot?"),
         (
             "  on_boot:\n    - {action: ClearCache}\n    - action: Reset\n      payload: {}\n",
-            5,
+            "5:7",
             "mock_csms.on_boot[1]: Reset request: ",
         ),
         (
             "  id_tags:\n    expiry_date:\n      TAG.1: tomorrow\n",
-            5,
+            "5:14",
             "mock_csms.id_tags.expiry_date.TAG.1: 'tomorrow' is not an RFC 3339 time",
         ),
         (
             "  periodic:\n    - action: ClearCache\n",
-            4,
-            "mock_csms.periodic[0].period: required",
+            "4:7",
+            "missing required key 'period' in mock_csms.periodic[0]",
         ),
-        ("  [1, 2]\n", 2, "mock_csms: expected a mapping, got a list"),
+        # at the value that is wrong, not at its key
+        ("  [1, 2]\n", "3:3", "mock_csms: expected a mapping, got a list"),
     ],
 )
 def test_an_error_in_a_scenario_s_mock_csms_block_names_the_line(
-    tmp_path: Path, block: str, line: int, where: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, block: str, place: str, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "scenario.yaml"
     path.write_text(f"name: s\nmock_csms:\n{block}steps: [{{wait: 1}}]\n", encoding="utf-8")
     with pytest.raises(UsageError) as caught:
         load_csms_config(path)
-    assert str(caught.value).startswith(f"{path}:{line}: {where}"), str(caught.value)
+    assert str(caught.value).startswith(f"{path}:{place}: {where}"), str(caught.value)
     assert main(["csms", "--port", "0", "--config", str(path)]) == ExitCode.USAGE
-    assert f"{path}:{line}: {where}" in capsys.readouterr().err
+    assert f"{path}:{place}: {where}" in capsys.readouterr().err

@@ -508,7 +508,7 @@ def test_a_configuration_that_does_not_load_is_a_usage_error(folder: pytest.Pyte
     write(folder, "scenarios/ok.yaml", PASSING)
     result = folder.runpytest("-p", "no:cacheprovider", "--mockpoint-csms-config", "csms.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*csms.yaml: id_tags.blocked: expected a list*"])
+    result.stderr.fnmatch_lines(["*csms.yaml:1:20: id_tags.blocked: expected a list*"])
 
 
 # --- the CSMS driver, what the CSMS lacks, not applicable -----------------------------------

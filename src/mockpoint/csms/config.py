@@ -43,29 +43,48 @@ be written in the file; no message of the loader ever shows a password.
 ``mockpoint csms --config`` also takes a scenario file (docs/scenario-format.md): a mapping
 with ``steps``, ``charge_point`` or ``mock_csms``, none of which a configuration has. Its
 ``mock_csms`` block, the same keys as above, is the configuration (:func:`load_csms_config`);
-an error in it names ``<file>:<line>`` and ``mock_csms.<key>``. A scenario without the block
-stands for the default configuration, as the scenario runner's embedded mock CSMS does.
+an error in it names ``mock_csms.<key>``. A scenario without the block stands for the
+default configuration, as the scenario runner's embedded mock CSMS does.
 
-The YAML is read without YAML 1.1's timestamp conversion: ``2030-01-01T00:00:00Z`` stays the
-string OCPP puts on the wire instead of becoming a ``datetime``.
+The keys are the pydantic models :class:`CsmsConfigFile` (the file) and
+:class:`MockCsmsBlock` (a scenario's or a fleet's block); :meth:`CsmsConfigFile.config`
+turns one into the :class:`CsmsConfig` the mock CSMS runs on. A file is read as scenarios
+are (:mod:`mockpoint.yamlsource`: no YAML 1.1 timestamps, so ``2030-01-01T00:00:00Z`` stays
+the string OCPP puts on the wire; no duplicate keys, unknown tags or runaway aliases), and
+its errors say where, as a scenario's do (:mod:`mockpoint.modelerrors`):
+``<file>:<line>:<column>: <key path>: <problem>``, every one of them. Durations are
+:mod:`mockpoint.quantities`' (``500ms``, ``30s``, ``2m``, ``1h`` or seconds).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-import yaml
+import pydantic
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    model_validator,
+)
 
 from mockpoint.csms.answers import DEFAULT_INTERVAL, check_override
 from mockpoint.errors import ErrorCode, UsageError
+from mockpoint.modelerrors import PathError, placed_errors
 from mockpoint.ocpp16.actions import ACTIONS, CENTRAL_SYSTEM_HANDLES
 from mockpoint.ocpp16.enums import RegistrationStatus
+from mockpoint.quantities import Duration, PositiveDuration
+from mockpoint.quantities import parse_duration as parse_duration
 from mockpoint.rpc.validation import check_request, check_response
+from mockpoint.variables import env_reference
+from mockpoint.yamlsource import Tree, YamlSource
 
 #: OCPP 1.6 §7.28 IdToken: an idTag is at most 20 characters.
 MAX_ID_TAG_LENGTH = 20
@@ -210,102 +229,38 @@ class LoadedConfig:
 
 
 def load_config(path: str | Path) -> CsmsConfig:
-    """Read a YAML configuration file; raises :class:`UsageError` naming the file and key."""
-    source = str(path)
-    data, _ = _read_yaml(path)
-    return config_from_mapping({} if data is None else data, source)
+    """Read a YAML configuration file; raises :class:`UsageError` naming the file, the line
+    and the key of every problem."""
+    source, data, tree = _read_yaml(path)
+    if tree is None or data is None:
+        return _default(source)
+    return _validated(source, CsmsConfigFile, data, tree).config()
 
 
 def load_csms_config(path: str | Path) -> LoadedConfig:
     """Read a configuration file or a scenario file (its ``mock_csms`` block); raises
-    :class:`UsageError` naming the file and key, and for a scenario the line too."""
-    data, node = _read_yaml(path)
+    :class:`UsageError` naming the file, the line and the key of every problem."""
+    source, data, tree = _read_yaml(path)
+    if tree is None or data is None:
+        return LoadedConfig(_default(source))
     if not isinstance(data, dict) or not SCENARIO_KEYS.intersection(data):
-        return LoadedConfig(config_from_mapping({} if data is None else data, str(path)))
+        return LoadedConfig(_validated(source, CsmsConfigFile, data, tree).config())
     block = data.get("mock_csms")
     if block is None:
-        return LoadedConfig(CsmsConfig(), scenario=True)
-    reader = _Reader(str(path), block="mock_csms", node=node)
-    return LoadedConfig(_config(reader, block), scenario=True, block=True)
+        return LoadedConfig(_default(source), scenario=True)
+    read = _validated(source, MockCsmsBlock, {"mock_csms": block}, tree)
+    return LoadedConfig(read.mock_csms.config(), scenario=True, block=True)
 
 
 def config_from_mapping(data: object, source: str = "<config>") -> CsmsConfig:
-    """Build a :class:`CsmsConfig` from decoded YAML or JSON (the same keys as the file)."""
-    return _config(_Reader(source), data)
-
-
-def _read_yaml(path: str | Path) -> tuple[object, yaml.Node | None]:
-    """The decoded document and its node tree (where each value stands in the file)."""
-    source = str(path)
+    """Build a :class:`CsmsConfig` from decoded YAML or JSON (the same keys as the file);
+    raises :class:`UsageError` with a ``<source>: <key path>: <problem>`` line for every
+    problem."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise UsageError(f"{source}: cannot read the CSMS configuration: {reason}") from exc
-    loader = _Loader(text)  # safe: _Loader is a SafeLoader
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UsageError(f"{source}{where}: not valid YAML: {problem}") from exc
-    except (ValueError, OverflowError, RecursionError) as exc:
-        # A tagged value that cannot be what its tag says (!!int abc), or nesting too deep.
-        raise UsageError(f"{source}: not valid YAML: {type(exc).__name__}: {exc}") from exc
-    finally:
-        loader.dispose()
-    return data, node
-
-
-def _config(reader: _Reader, data: object) -> CsmsConfig:
-    top = reader.mapping(data, "", _TOP_KEYS)
-    return CsmsConfig(
-        boot=_boot(reader, top.get("boot")),
-        id_tags=_id_tags(reader, top.get("id_tags")),
-        answers=_answers(reader, top.get("answers")),
-        on_boot=tuple(
-            _scripted(reader, item, f"on_boot[{n}]")
-            for n, item in enumerate(reader.sequence(top.get("on_boot", []), "on_boot"))
-        ),
-        periodic=tuple(
-            _periodic(reader, item, f"periodic[{n}]")
-            for n, item in enumerate(reader.sequence(top.get("periodic", []), "periodic"))
-        ),
-        on_request=tuple(
-            _triggered(reader, item, f"on_request[{n}]")
-            for n, item in enumerate(reader.sequence(top.get("on_request", []), "on_request"))
-        ),
-        call_timeout=(
-            reader.duration(top["call_timeout"], "call_timeout", positive=True)
-            if "call_timeout" in top
-            else 30.0
-        ),
-        auth=_auth(reader, top.get("auth")),
-        deduplicate=reader.boolean(top.get("deduplicate", False), "deduplicate"),
-    )
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from a number or a string such as ``"5s"``, ``"500ms"``, ``"2m"``, ``"1h"``.
-
-    Raises :class:`ValueError` for anything else, including negative durations.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if match is None:
-            raise ValueError(f"{value!r} is not a duration (use e.g. 5, 1.5s, 500ms, 2m, 1h)")
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    else:
-        raise ValueError(f"{value!r} is not a duration")
-    if seconds < 0 or seconds != seconds or seconds == float("inf"):
-        raise ValueError(f"{value!r} is not a finite, non-negative duration")
-    return seconds
+        return CsmsConfigFile.model_validate(data).config()
+    except pydantic.ValidationError as exc:
+        errors = placed_errors(exc, data, CsmsConfigFile)
+    raise UsageError("\n".join(f"{source}: {error.message(data)}" for error in errors))
 
 
 def check_csms_request(action: str, payload: Mapping[str, Any]) -> str | None:
@@ -321,162 +276,79 @@ def check_csms_request(action: str, payload: Mapping[str, Any]) -> str | None:
     return None
 
 
-# --- internals ---------------------------------------------------------------------------
+def substitute(value: Any, values: Mapping[str, object]) -> Any:
+    """``value`` with every string that is a key of ``values`` replaced by its value."""
+    if isinstance(value, str):
+        return values.get(value, value)
+    if isinstance(value, Mapping):
+        return {key: substitute(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute(item, values) for item in value]
+    return value
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-_TOP_KEYS = frozenset(
-    {
-        "boot",
-        "id_tags",
-        "answers",
-        "on_boot",
-        "periodic",
-        "on_request",
-        "call_timeout",
-        "auth",
-        "deduplicate",
-    }
-)
-_AUTH_KEYS = frozenset({"passwords", "any_password"})
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TRIGGERED_KEYS = frozenset({"when", "send", "delay", "times"})
-_WHEN_KEYS = frozenset({"action", "match"})
 #: placeholders of triggered payloads, and a stand-in value to check the schema with
 PLACEHOLDERS: dict[str, object] = {"${transaction_id}": 1}
-_BOOT_KEYS = frozenset({"status", "interval"})
-_ID_TAG_LISTS = ("blocked", "expired", "invalid", "concurrent_tx")
-_ID_TAG_KEYS = frozenset({*_ID_TAG_LISTS, "expiry_date", "parent_id_tag"})
-_ANSWER_KEYS = frozenset({"payload", "error", "description", "ignore", "times"})
-_SCRIPTED_KEYS = frozenset({"action", "payload", "delay"})
-_PERIODIC_KEYS = frozenset({"action", "payload", "period"})
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without the YAML 1.1 timestamp resolver (timestamps stay strings)."""
+# --- reading a file ------------------------------------------------------------------------
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _ConfigSource(YamlSource):
+    empty = None  # an empty file is the default configuration
 
+
+def _read_yaml(path: str | Path) -> tuple[YamlSource, Any, Tree | None]:
+    """The file, its decoded document and where each value stands (no tree: the file is
+    empty); raises :class:`UsageError` when it cannot be read or parsed. Other problems of
+    the YAML (a duplicate key, a refused tag) are in the file's ``problems``, said with
+    those of the configuration."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"{source}: cannot read the CSMS configuration: {reason}") from exc
+    reader = _ConfigSource(source, text)
+    decoded = reader.read()
+    if decoded is None:
+        if reader.problems:
+            raise _invalid(reader)
+        return reader, None, None
+    data, tree = decoded
+    return reader, data, tree
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _default(source: YamlSource) -> CsmsConfig:
+    """The default configuration, for a file that sets none, if the file has no problem."""
+    if source.problems:
+        raise _invalid(source)
+    return CsmsConfig()
+
+
+def _validated(source: YamlSource, model: type[M], data: Any, tree: Tree) -> M:
+    """``data`` as ``model``; raises :class:`UsageError` with every problem of the file."""
+    read = source.validated(model, data, tree)
+    if read is None or source.problems:
+        raise _invalid(source)
+    return read
+
+
+def _invalid(source: YamlSource) -> UsageError:
+    """Every problem of the file, one a line, by position."""
+    return UsageError("\n".join(str(problem) for problem in source.sorted_problems()))
+
+
+# --- the models ----------------------------------------------------------------------------
 
 _T = TypeVar("_T")
 
 
 def _nth(values: tuple[_T, ...], number: int) -> _T:
     return values[min(max(number, 1), len(values)) - 1]
-
-
-class _Reader:
-    """Type checks that report ``<file>: <key path>: <problem>``.
-
-    Reading the ``block`` of a larger file (a scenario's ``mock_csms``) whose YAML ``node``
-    tree it has, they report ``<file>:<line>: <block>.<key path>: <problem>``.
-    """
-
-    def __init__(self, source: str, block: str = "", node: yaml.Node | None = None) -> None:
-        self.source = source
-        self.block = block
-        self.node = node
-
-    def fail(self, key: str, problem: str) -> UsageError:
-        if self.block:
-            path = f"{self.block}.{key}" if key else self.block
-            line = _line(self.node, path) if self.node is not None else None
-            where = f"{self.source}:{line}" if line is not None else self.source
-            return UsageError(f"{where}: {path}: {problem}")
-        return UsageError(
-            f"{self.source}: {key}: {problem}" if key else f"{self.source}: {problem}"
-        )
-
-    def mapping(self, value: object, key: str, allowed: frozenset[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {_kind(value)}")
-        for name in value:
-            if not isinstance(name, str) or name not in allowed:
-                where = f"{key}.{name}" if key else str(name)
-                raise self.fail(
-                    where, f"unknown key (expected one of {', '.join(sorted(allowed))})"
-                )
-        return value
-
-    def sequence(self, value: object, key: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list, got {_kind(value)}")
-        return value
-
-    def string(self, value: object, key: str) -> str:
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
-        return value
-
-    def boolean(self, value: object, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {value!r}")
-        return value
-
-    def integer(self, value: object, key: str, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(key, f"expected an integer >= {minimum}, got {value!r}")
-        return value
-
-    def duration(self, value: object, key: str, *, positive: bool = False) -> float:
-        try:
-            seconds = parse_duration(value)
-        except ValueError as exc:
-            raise self.fail(key, str(exc)) from None
-        if positive and seconds <= 0:
-            raise self.fail(key, "must be greater than 0")
-        return seconds
-
-    def payload(self, value: object, key: str) -> dict[str, Any]:
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise self.fail(key, f"expected a mapping (a JSON object), got {_kind(value)}")
-        return value
-
-    def one_or_many(self, value: object, key: str) -> list[tuple[str, object]]:
-        """``value`` as a non-empty list of (key path, item)."""
-        if isinstance(value, list):
-            if not value:
-                raise self.fail(key, "expected a value or a non-empty list")
-            return [(f"{key}[{n}]", item) for n, item in enumerate(value)]
-        return [(key, value)]
-
-
-def _line(node: yaml.Node, path: str) -> int | None:
-    """The line (1-based) of the value a key path such as ``on_boot[0].payload`` names in
-    the file: of its key inside a mapping, else of the value itself; the deepest one found
-    when the path goes further than the file (a required key that is missing)."""
-    line = node.start_mark.line + 1
-    rest = path
-    while rest:
-        if isinstance(node, yaml.SequenceNode):
-            index = re.match(r"\[(\d+)\]", rest)
-            if index is None or int(index.group(1)) >= len(node.value):
-                break
-            node = node.value[int(index.group(1))]
-            line = node.start_mark.line + 1
-            rest = rest[index.end() :]
-        elif isinstance(node, yaml.MappingNode):
-            # The longest key that starts the path: an id tag may hold a dot.
-            matches = [
-                (key, value)
-                for key, value in node.value
-                if isinstance(key, yaml.ScalarNode)
-                and rest.startswith(key.value)
-                and rest[len(key.value) : len(key.value) + 1] in ("", ".", "[")
-            ]
-            if not matches:
-                break
-            key, node = max(matches, key=lambda match: len(match[0].value))
-            line = key.start_mark.line + 1
-            rest = rest[len(key.value) :].removeprefix(".")
-        else:
-            break
-    return line
 
 
 def _kind(value: object) -> str:
@@ -491,196 +363,358 @@ def _kind(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _boot(reader: _Reader, value: object) -> BootConfig:
-    if value is None:
-        return BootConfig()
-    boot = reader.mapping(value, "boot", _BOOT_KEYS)
-    statuses: list[RegistrationStatus] = []
-    for key, item in reader.one_or_many(boot.get("status", "Accepted"), "boot.status"):
-        try:
-            statuses.append(RegistrationStatus(str(item)))
-        except ValueError:
-            allowed = ", ".join(RegistrationStatus)
-            raise reader.fail(key, f"{item!r} is not one of {allowed}") from None
-    intervals = [
-        reader.integer(item, key, 0)
-        for key, item in reader.one_or_many(boot.get("interval", DEFAULT_INTERVAL), "boot.interval")
-    ]
-    return BootConfig(tuple(statuses), tuple(intervals))
-
-
-def _id_tags(reader: _Reader, value: object) -> IdTagConfig:
-    if value is None:
-        return IdTagConfig()
-    section = reader.mapping(value, "id_tags", _ID_TAG_KEYS)
-    lists: dict[str, frozenset[str]] = {}
-    seen: dict[str, str] = {}
-    for name in _ID_TAG_LISTS:
-        key = f"id_tags.{name}"
-        tags = [
-            _id_tag(reader, tag, f"{key}[{n}]")
-            for n, tag in enumerate(reader.sequence(section.get(name, []), key))
-        ]
-        for tag in tags:
-            if tag in seen and seen[tag] != name:
-                raise reader.fail(key, f"{tag!r} is also listed in id_tags.{seen[tag]}")
-            seen[tag] = name
-        lists[name] = frozenset(tags)
-    expiry = _tag_map(reader, section.get("expiry_date", {}), "id_tags.expiry_date")
-    for tag, date in expiry.items():
-        # The schema's date-time format is the test that matters: it is what the answer
-        # must pass on the wire.
-        info = {"idTagInfo": {"status": "Accepted", "expiryDate": date}}
-        if check_response("Authorize", info) is not None:
-            raise reader.fail(f"id_tags.expiry_date.{tag}", f"{date!r} is not an RFC 3339 time")
-    parents = _tag_map(reader, section.get("parent_id_tag", {}), "id_tags.parent_id_tag")
-    for tag, parent in parents.items():
-        _id_tag(reader, parent, f"id_tags.parent_id_tag.{tag}")
-    return IdTagConfig(
-        blocked=lists["blocked"],
-        expired=lists["expired"],
-        invalid=lists["invalid"],
-        concurrent_tx=lists["concurrent_tx"],
-        expiry_date=expiry,
-        parent_id_tag=parents,
-    )
-
-
-def _id_tag(reader: _Reader, value: object, key: str) -> str:
-    tag = reader.string(value, key)
-    if len(tag) > MAX_ID_TAG_LENGTH:
-        raise reader.fail(key, f"an idTag has at most {MAX_ID_TAG_LENGTH} characters")
-    return tag
-
-
-def _tag_map(reader: _Reader, value: object, key: str) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise reader.fail(key, f"expected a mapping of idTag to text, got {_kind(value)}")
-    return {
-        _id_tag(reader, tag, key): reader.string(text, f"{key}.{tag}")
-        for tag, text in value.items()
-    }
-
-
-def _answers(reader: _Reader, value: object) -> dict[str, AnswerOverride]:
-    if value is None:
-        return {}
-    section = reader.mapping(value, "answers", CENTRAL_SYSTEM_HANDLES)
-    return {action: _answer(reader, action, item) for action, item in section.items()}
-
-
-def _answer(reader: _Reader, action: str, value: object) -> AnswerOverride:
-    key = f"answers.{action}"
-    entry = reader.mapping(value, key, _ANSWER_KEYS)
-    kinds = [name for name in ("payload", "error", "ignore") if name in entry]
-    if len(kinds) != 1:
-        raise reader.fail(key, "give exactly one of payload, error, ignore")
-    times = reader.integer(entry["times"], f"{key}.times", 1) if "times" in entry else None
-    description = entry.get("description", "")
-    if not isinstance(description, str):
-        raise reader.fail(f"{key}.description", f"expected text, got {_kind(description)}")
-    if "ignore" in entry:
-        if entry["ignore"] is not True:
-            raise reader.fail(f"{key}.ignore", "the only meaningful value is true")
-        return AnswerOverride(ignore=True, times=times)
-    if "error" in entry:
-        code = ErrorCode.parse(str(entry["error"]))
-        if code is None:
-            allowed = ", ".join(ErrorCode)
-            raise reader.fail(f"{key}.error", f"{entry['error']!r} is not one of {allowed}")
-        return AnswerOverride(error=code, description=description, times=times)
-    payload = reader.payload(entry["payload"], f"{key}.payload")
-    problem = check_override(action, payload)
-    if problem is not None:
-        raise reader.fail(f"{key}.payload", problem)
-    return AnswerOverride(payload=payload, times=times)
-
-
-def _request(reader: _Reader, entry: dict[str, Any], key: str) -> tuple[str, dict[str, Any]]:
-    action = reader.string(entry.get("action"), f"{key}.action")
-    payload = reader.payload(entry.get("payload", {}), f"{key}.payload")
-    problem = check_csms_request(action, payload)
-    if problem is not None:
-        raise reader.fail(key, problem)
-    return action, payload
-
-
-def _scripted(reader: _Reader, value: object, key: str) -> ScriptedRequest:
-    entry = reader.mapping(value, key, _SCRIPTED_KEYS)
-    action, payload = _request(reader, entry, key)
-    delay = reader.duration(entry.get("delay", 0), f"{key}.delay")
-    return ScriptedRequest(action, payload, delay)
-
-
-def _triggered(reader: _Reader, value: object, key: str) -> TriggeredRequest:
-    entry = reader.mapping(value, key, _TRIGGERED_KEYS)
-    when = reader.mapping(entry.get("when"), f"{key}.when", _WHEN_KEYS)
-    when_action = reader.string(when.get("action"), f"{key}.when.action")
-    info = ACTIONS.get(when_action)
-    if info is None or not info.sent_by_charge_point():
-        raise reader.fail(f"{key}.when.action", f"{when_action!r} is not sent by a charge point")
-    when_match = reader.payload(when.get("match", {}), f"{key}.when.match")
-    request = reader.mapping(entry.get("send"), f"{key}.send", _SCRIPTED_KEYS - {"delay"})
-    action = reader.string(request.get("action"), f"{key}.send.action")
-    payload = reader.payload(request.get("payload", {}), f"{key}.send.payload")
-    problem = check_csms_request(action, substitute(payload, PLACEHOLDERS))
-    if problem is not None:
-        raise reader.fail(f"{key}.send", problem)
-    delay = reader.duration(entry.get("delay", 0), f"{key}.delay")
-    times = reader.integer(entry.get("times", 1), f"{key}.times", 1)
-    return TriggeredRequest(when_action, when_match, action, payload, delay, times)
-
-
-def substitute(value: Any, values: Mapping[str, object]) -> Any:
-    """``value`` with every string that is a key of ``values`` replaced by its value."""
-    if isinstance(value, str):
-        return values.get(value, value)
-    if isinstance(value, Mapping):
-        return {key: substitute(item, values) for key, item in value.items()}
-    if isinstance(value, list):
-        return [substitute(item, values) for item in value]
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {_kind(value)}")
     return value
 
 
-def _periodic(reader: _Reader, value: object, key: str) -> PeriodicRequest:
-    entry = reader.mapping(value, key, _PERIODIC_KEYS)
-    action, payload = _request(reader, entry, key)
-    if "period" not in entry:
-        raise reader.fail(f"{key}.period", "required (seconds between two requests)")
-    period = reader.duration(entry["period"], f"{key}.period", positive=True)
-    return PeriodicRequest(action, payload, period)
+def _id_tag(value: object) -> str:
+    tag = _text(value)
+    if len(tag) > MAX_ID_TAG_LENGTH:
+        raise ValueError(f"an idTag has at most {MAX_ID_TAG_LENGTH} characters")
+    return tag
 
 
-def _auth(reader: _Reader, value: object) -> AuthConfig:
-    if value is None:
-        return AuthConfig()
-    section = reader.mapping(value, "auth", _AUTH_KEYS)
-    table = section.get("passwords", {})
-    if not isinstance(table, dict):
-        raise reader.fail("auth.passwords", "expected a mapping of charge point id to password")
-    passwords: dict[str, str] = {}
-    for cp_id, password in table.items():
-        if not isinstance(cp_id, str) or not cp_id:
-            raise reader.fail("auth.passwords", "every charge point id must be a non-empty string")
-        passwords[cp_id] = _password(reader, password, f"auth.passwords.{cp_id}")
-    any_password = (
-        _password(reader, section["any_password"], "auth.any_password")
-        if section.get("any_password") is not None
-        else None
-    )
-    return AuthConfig(passwords, any_password)
+def _at_least(minimum: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"expected an integer >= {minimum}, got {value!r}")
+        return value
+
+    return check
 
 
-def _password(reader: _Reader, value: object, key: str) -> str:
+def _payload(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+        raise ValueError(f"expected a mapping (a JSON object), got {_kind(value)}")
+    return value
+
+
+def _one_or_many(item: Callable[[object], object]) -> BeforeValidator:
+    """A value or a non-empty list of them: a value alone is checked here, where it
+    stands; a list's items by the list, each at its index."""
+
+    def before(value: object) -> object:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("expected a value or a non-empty list")
+            return value
+        return [item(value)]
+
+    return BeforeValidator(before)
+
+
+def _status(value: object) -> RegistrationStatus:
+    try:
+        return RegistrationStatus(str(value))
+    except ValueError:
+        allowed = ", ".join(RegistrationStatus)
+        raise ValueError(f"{value!r} is not one of {allowed}") from None
+
+
+def _tag_map(value: object) -> object:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping of idTag to text, got {_kind(value)}")
+    return value
+
+
+def _expiry_date(value: object) -> str:
+    date = _text(value)
+    # The schema's date-time format is the test that matters: it is what the answer must
+    # pass on the wire.
+    info = {"idTagInfo": {"status": "Accepted", "expiryDate": date}}
+    if check_response("Authorize", info) is not None:
+        raise ValueError(f"{date!r} is not an RFC 3339 time")
+    return date
+
+
+def _error_code(value: object) -> ErrorCode:
+    code = ErrorCode.parse(str(value))
+    if code is None:
+        raise ValueError(f"{value!r} is not one of {', '.join(ErrorCode)}")
+    return code
+
+
+def _description(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {_kind(value)}")
+    return value
+
+
+def _ignore(value: object) -> bool:
+    if value is not True:
+        raise ValueError("the only meaningful value is true")
+    return True
+
+
+def _charge_point_action(value: object) -> str:
+    action = _text(value)
+    info = ACTIONS.get(action)
+    if info is None or not info.sent_by_charge_point():
+        raise ValueError(f"{action!r} is not sent by a charge point")
+    return action
+
+
+def _auth_shape(value: object) -> object:
+    # Not _kind(value): a password written in the wrong place would be shown.
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def _passwords(value: object) -> object:
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of charge point id to password")
+    return value
+
+
+def _charge_point_id(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("every charge point id must be a non-empty string")
+    return value
+
+
+def _password(value: object) -> str:
     """A password, ``${NAME}`` read from the environment; messages never show the value."""
     if not isinstance(value, str) or not value:
         # Not _kind(value): that would print a password written as a number.
-        raise reader.fail(key, "expected a non-empty string (quote a password made of digits)")
-    reference = _ENV_REFERENCE.fullmatch(value)
-    if reference is None:
+        raise ValueError("expected a non-empty string (quote a password made of digits)")
+    name = env_reference(value)
+    if name is None:
         return value
-    name = reference.group(1)
     resolved = os.environ.get(name)
     if not resolved:
-        raise reader.fail(key, f"the environment variable {name} is not set (or empty)")
+        raise ValueError(f"the environment variable {name} is not set (or empty)")
     return resolved
+
+
+Text = Annotated[str, PlainValidator(_text)]
+IdTag = Annotated[str, PlainValidator(_id_tag)]
+Payload = Annotated[dict[str, Any], PlainValidator(_payload)]
+Password = Annotated[str, PlainValidator(_password)]
+
+
+class _Section(BaseModel):
+    """A mapping of the configuration: its keys and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: an unknown key's message lists the known ones when none is close (modelerrors)
+    lists_known_keys: ClassVar[bool] = True
+
+
+class _Boot(_Section):
+    status: Annotated[
+        tuple[Annotated[RegistrationStatus, PlainValidator(_status)], ...],
+        _one_or_many(_status),
+    ] = (RegistrationStatus.ACCEPTED,)
+    interval: Annotated[
+        tuple[Annotated[int, PlainValidator(_at_least(0))], ...],
+        _one_or_many(_at_least(0)),
+    ] = (DEFAULT_INTERVAL,)
+
+    def config(self) -> BootConfig:
+        return BootConfig(self.status, self.interval)
+
+
+_ID_TAG_LISTS = ("blocked", "expired", "invalid", "concurrent_tx")
+
+
+class _IdTags(_Section):
+    blocked: list[IdTag] = Field(default_factory=list)
+    expired: list[IdTag] = Field(default_factory=list)
+    invalid: list[IdTag] = Field(default_factory=list)
+    concurrent_tx: list[IdTag] = Field(default_factory=list)
+    expiry_date: Annotated[
+        dict[IdTag, Annotated[str, PlainValidator(_expiry_date)]], BeforeValidator(_tag_map)
+    ] = Field(default_factory=dict)
+    parent_id_tag: Annotated[dict[IdTag, IdTag], BeforeValidator(_tag_map)] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _apart(self) -> _IdTags:
+        """A tag has one status: it is in one list at most."""
+        seen: dict[str, str] = {}
+        for name in _ID_TAG_LISTS:
+            for tag in getattr(self, name):
+                if tag in seen and seen[tag] != name:
+                    raise PathError([name], f"{tag!r} is also listed in id_tags.{seen[tag]}")
+                seen[tag] = name
+        return self
+
+    def config(self) -> IdTagConfig:
+        return IdTagConfig(
+            blocked=frozenset(self.blocked),
+            expired=frozenset(self.expired),
+            invalid=frozenset(self.invalid),
+            concurrent_tx=frozenset(self.concurrent_tx),
+            expiry_date=dict(self.expiry_date),
+            parent_id_tag=dict(self.parent_id_tag),
+        )
+
+
+class _Answer(_Section):
+    """Exactly one of ``payload``, ``error`` and ``ignore``."""
+
+    payload: Annotated[dict[str, Any] | None, PlainValidator(_payload)] = None
+    error: Annotated[ErrorCode | None, PlainValidator(_error_code)] = None
+    description: Annotated[str, PlainValidator(_description)] = ""
+    ignore: Annotated[bool, PlainValidator(_ignore)] = False
+    times: Annotated[int | None, PlainValidator(_at_least(1))] = None
+
+    @model_validator(mode="after")
+    def _one(self) -> _Answer:
+        kinds = [name for name in ("payload", "error", "ignore") if name in self.model_fields_set]
+        if len(kinds) != 1:
+            raise PathError([], "give exactly one of payload, error, ignore")
+        return self
+
+    def config(self) -> AnswerOverride:
+        if self.ignore:
+            return AnswerOverride(ignore=True, times=self.times)
+        if self.error is not None:
+            return AnswerOverride(error=self.error, description=self.description, times=self.times)
+        return AnswerOverride(payload=self.payload, times=self.times)
+
+
+class _AnswersBase(_Section):
+    """One optional key per action the mock CSMS answers (``_Answers`` adds them)."""
+
+    @model_validator(mode="after")
+    def _payloads_fit(self) -> _AnswersBase:
+        for action in type(self).model_fields:
+            answer = getattr(self, action)
+            if answer is None or answer.payload is None:
+                continue
+            problem = check_override(action, answer.payload)
+            if problem is not None:
+                raise PathError([action, "payload"], problem)
+        return self
+
+    def config(self) -> dict[str, AnswerOverride]:
+        return {
+            action: answer.config()
+            for action in type(self).model_fields
+            if (answer := getattr(self, action)) is not None
+        }
+
+
+if TYPE_CHECKING:
+    _Answers = _AnswersBase
+else:
+    # A null answer is refused (no Optional): only a key left out means the default.
+    _Answers = pydantic.create_model(
+        "_Answers",
+        __base__=_AnswersBase,
+        **{action: (_Answer, None) for action in sorted(CENTRAL_SYSTEM_HANDLES)},
+    )
+
+
+class _Request(_Section):
+    action: Text
+    payload: Payload = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sendable(self) -> _Request:
+        problem = check_csms_request(self.action, self.payload)
+        if problem is not None:
+            raise PathError([], problem)
+        return self
+
+
+class _Scripted(_Request):
+    delay: Duration = 0.0
+
+    def config(self) -> ScriptedRequest:
+        return ScriptedRequest(self.action, self.payload, self.delay)
+
+
+class _Periodic(_Request):
+    period: PositiveDuration
+
+    def config(self) -> PeriodicRequest:
+        return PeriodicRequest(self.action, self.payload, self.period)
+
+
+class _When(_Section):
+    action: Annotated[str, PlainValidator(_charge_point_action)]
+    match: Payload = Field(default_factory=dict)
+
+
+class _Send(_Section):
+    action: Text
+    payload: Payload = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sendable(self) -> _Send:
+        problem = check_csms_request(self.action, substitute(self.payload, PLACEHOLDERS))
+        if problem is not None:
+            raise PathError([], problem)
+        return self
+
+
+class _Triggered(_Section):
+    when: _When
+    send: _Send
+    delay: Duration = 0.0
+    times: Annotated[int, PlainValidator(_at_least(1))] = 1
+
+    def config(self) -> TriggeredRequest:
+        return TriggeredRequest(
+            self.when.action,
+            self.when.match,
+            self.send.action,
+            self.send.payload,
+            self.delay,
+            self.times,
+        )
+
+
+class _Auth(_Section):
+    passwords: Annotated[
+        dict[Annotated[str, PlainValidator(_charge_point_id)], Password],
+        BeforeValidator(_passwords),
+    ] = Field(default_factory=dict, repr=False)
+    any_password: Password | None = Field(None, repr=False)
+
+    def config(self) -> AuthConfig:
+        return AuthConfig(dict(self.passwords), self.any_password)
+
+
+class CsmsConfigFile(_Section):
+    """A configuration file's keys (the module docstring shows them all); every one may be
+    left out. :meth:`config` is the :class:`CsmsConfig` it describes."""
+
+    boot: _Boot | None = None
+    id_tags: _IdTags | None = None
+    answers: _Answers | None = None
+    on_boot: list[_Scripted] = Field(default_factory=list)
+    periodic: list[_Periodic] = Field(default_factory=list)
+    on_request: list[_Triggered] = Field(default_factory=list)
+    call_timeout: PositiveDuration = 30.0
+    auth: Annotated[_Auth | None, BeforeValidator(_auth_shape)] = Field(None, repr=False)
+    deduplicate: StrictBool = False
+
+    def config(self) -> CsmsConfig:
+        return CsmsConfig(
+            boot=self.boot.config() if self.boot is not None else BootConfig(),
+            id_tags=self.id_tags.config() if self.id_tags is not None else IdTagConfig(),
+            answers=self.answers.config() if self.answers is not None else {},
+            on_boot=tuple(request.config() for request in self.on_boot),
+            periodic=tuple(request.config() for request in self.periodic),
+            on_request=tuple(request.config() for request in self.on_request),
+            call_timeout=self.call_timeout,
+            auth=self.auth.config() if self.auth is not None else AuthConfig(),
+            deduplicate=self.deduplicate,
+        )
+
+
+class MockCsmsBlock(BaseModel):
+    """A file's ``mock_csms`` block (a scenario's, a fleet's), validated where it stands
+    so that its errors read ``mock_csms.<key path>``; the file's other keys are not its
+    business."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    mock_csms: CsmsConfigFile

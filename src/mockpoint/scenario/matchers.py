@@ -1,19 +1,23 @@
 """Subset matching for ``expect`` and ``expect_state``, and ``${variable}`` resolution.
 
-``expect`` is a subset match (PRODUCT.md): a scalar must be equal (and of the same JSON
-type: ``1`` does not match ``true`` or ``"1"``), a mapping matches recursively and may leave
-keys out, a list must have the same length and match item by item, and a value may be a
-matcher: ``{$in: [...]}``, ``{$regex: ...}`` (a full match), ``{$type: integer}``,
-``{$exists: true}``. Several matcher keys in one mapping must all hold.
+``expect`` is a subset match (docs/scenario-format.md, ``expect``): a scalar must be equal
+(and of the same JSON type: ``1`` does not match ``true`` or ``"1"``), a mapping matches
+recursively and may leave keys out, a list must have the same length and match item by
+item, and a value may be a matcher: ``{$in: [...]}``, ``{$regex: ...}`` (a full match),
+``{$type: integer}``, ``{$exists: true}``. Several matcher keys in one mapping must all
+hold. ``${name}`` is resolved by :func:`mockpoint.variables.resolve`, re-exported here.
 """
 
 from __future__ import annotations
 
 import operator
-import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
+
+# ``${name}`` is mockpoint.variables' syntax; these stay importable from here.
+from mockpoint.variables import UnknownVariable as UnknownVariable
+from mockpoint.variables import resolve as resolve
 
 _MISSING = object()
 
@@ -131,41 +135,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-# --- variables -------------------------------------------------------------------------------
-
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-
-
-class UnknownVariable(LookupError):
-    """A ``${name}`` that is neither a saved variable nor an environment variable."""
-
-
-def resolve(value: Any, variables: Mapping[str, Any], env: Mapping[str, str] = os.environ) -> Any:
-    """``value`` with every ``${name}`` replaced: saved variables first, then the environment.
-
-    A string that is exactly one ``${name}`` becomes the variable's value with its type (a
-    saved transaction id stays an integer); inside longer text it is substituted as text.
-    """
-    if isinstance(value, str):
-        whole = _VARIABLE.fullmatch(value)
-        if whole is not None:
-            return _lookup(whole.group(1), variables, env)
-        return _VARIABLE.sub(lambda m: str(_lookup(m.group(1), variables, env)), value)
-    if isinstance(value, dict):
-        return {key: resolve(item, variables, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [resolve(item, variables, env) for item in value]
-    return value
-
-
-def _lookup(name: str, variables: Mapping[str, Any], env: Mapping[str, str]) -> Any:
-    if name in variables:
-        return variables[name]
-    if name in env:
-        return env[name]
-    if not env:  # mockpoint serve's verbs read no environment
-        raise UnknownVariable(f"${{{name}}} is not a saved variable")
-    raise UnknownVariable(f"${{{name}}} is neither a saved variable nor an environment variable")
+# --- paths ---------------------------------------------------------------------------------
 
 
 def extract(data: Any, path: str) -> Any:

@@ -1,24 +1,22 @@
-"""The scenario format, v1 (PRODUCT.md, "Scenario format"), as typed models.
+"""The scenario format, v1 (docs/scenario-format.md), as typed models.
 
 These models are the single source of the format: the loader validates YAML into them and
 ``mockpoint schema`` prints their JSON Schema for editors. Every model forbids unknown keys.
 
 Durations are ``500ms``, ``30s``, ``5m``, ``2h`` or a number of seconds; power is ``7.4kW``,
-``11000W`` or a number of watts; energy ``20kWh``, ``500Wh`` or a number of watt-hours.
+``11000W`` or a number of watts; energy ``20kWh``, ``500Wh`` or a number of watt-hours
+(:mod:`mockpoint.quantities`, the one grammar of them, whose names stay importable here).
 Strings may hold ``${name}``: a variable saved by an earlier step, or else an environment
 variable; they are resolved when the step runs.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -30,75 +28,12 @@ from pydantic import (
 )
 
 from mockpoint.ocpp16.enums import ChargePointErrorCode, Reason
-
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
-
-def _quantity(value: object, units: dict[str, float], what: str, example: str) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"a {what} is a number or a string like {example}")
-    if isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            raise ValueError(f"this {what} is too large") from None
-        if not math.isfinite(number):
-            raise ValueError(f"a {what} must be a finite number")
-        if number < 0:
-            raise ValueError(f"a {what} cannot be negative")
-        return number
-    if not isinstance(value, str):
-        raise ValueError(f"a {what} is a number or a string like {example}")
-    match = _QUANTITY.match(value)
-    unit = match.group(2) if match else None
-    if match is None or unit not in units:
-        known = ", ".join(u for u in units if u)
-        raise ValueError(f"{value!r} is not a {what}: use a number and one of {known} ({example})")
-    number = float(match.group(1)) * units[unit]
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is too large")
-    return number
-
-
-def parse_duration(value: object) -> float:
-    """Seconds of ``500ms``, ``30s``, ``5m``, ``2h`` (a bare number is seconds)."""
-    return _quantity(value, {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "": 1}, "duration", "30s")
-
-
-def parse_power(value: object) -> float:
-    """Watts of ``7.4kW``, ``11000W`` (a bare number is watts)."""
-    return _quantity(value, {"kW": 1000, "W": 1, "": 1}, "power", "11kW")
-
-
-def parse_energy(value: object) -> float:
-    """Watt-hours of ``20kWh``, ``500Wh`` (a bare number is watt-hours)."""
-    return _quantity(value, {"kWh": 1000, "Wh": 1, "": 1}, "energy", "20kWh")
-
-
-def _quantity_schema(pattern: str, description: str) -> WithJsonSchema:
-    return WithJsonSchema(
-        {
-            "description": description,
-            "anyOf": [{"type": "string", "pattern": pattern}, {"type": "number", "minimum": 0}],
-        }
-    )
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    _quantity_schema(r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$", "500ms, 30s, 5m, 2h, or seconds"),
-]
-Power = Annotated[
-    float,
-    BeforeValidator(parse_power),
-    _quantity_schema(r"^\s*\d+(\.\d+)?\s*(kW|W)?\s*$", "7.4kW, 11000W, or watts"),
-]
-Energy = Annotated[
-    float,
-    BeforeValidator(parse_energy),
-    _quantity_schema(r"^\s*\d+(\.\d+)?\s*(kWh|Wh)?\s*$", "20kWh, 500Wh, or watt-hours"),
-]
+from mockpoint.quantities import Duration as Duration
+from mockpoint.quantities import Energy as Energy
+from mockpoint.quantities import Power as Power
+from mockpoint.quantities import parse_duration as parse_duration
+from mockpoint.quantities import parse_energy as parse_energy
+from mockpoint.quantities import parse_power as parse_power
 
 #: A JSON object as the scenario writes it: an OCPP payload, a subset to expect, ...
 Json = dict[str, Any]
@@ -529,7 +464,7 @@ class WaitStep(StepBase):
 
 
 #: What ``expect_state.connectors.<n>`` may compare: what the runner reads off each
-#: connector (README, "Decisions worth knowing").
+#: connector (docs/scenario-format.md, ``expect_state``).
 CONNECTOR_STATE_KEYS: tuple[str, ...] = (
     "status",
     "error_code",
