@@ -51,11 +51,11 @@ from mockpoint.csms.config import (
     ScriptedRequest,
     check_csms_request,
     load_csms_config,
-    parse_duration,
 )
 from mockpoint.csms.control import ControlServer, is_loopback, read_token
 from mockpoint.csms.server import MockCsms, wire_logger
 from mockpoint.errors import ExitCode, UsageError
+from mockpoint.quantities import parse_duration
 
 
 @cli.command("csms")

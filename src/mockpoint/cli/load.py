@@ -69,10 +69,10 @@ from mockpoint.load.thresholds import (
     silence,
     with_defaults,
 )
+from mockpoint.quantities import parse_duration
 from mockpoint.scenario import model
 from mockpoint.scenario.loader import is_fleet, load_scenario
 from mockpoint.scenario.matchers import UnknownVariable, resolve
-from mockpoint.scenario.model import parse_duration
 from mockpoint.transport.websocket import check_csms_url
 
 _FILE = click.Path(dir_okay=False, writable=True, path_type=Path)

@@ -36,10 +36,10 @@ from mockpoint.csms.config import (
     check_csms_request,
     config_from_mapping,
     load_config,
-    parse_duration,
 )
 from mockpoint.errors import ErrorCode
 from mockpoint.ocpp16.enums import RegistrationStatus
+from mockpoint.quantities import parse_duration
 from mockpoint.rpc.frames import Call
 
 

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from mockpoint.csms.config import check_csms_request, parse_duration
+from mockpoint.csms.config import check_csms_request
 from mockpoint.csms.server import MockCsms
 from mockpoint.errors import (
     CallErrorReceived,
@@ -62,6 +62,7 @@ from mockpoint.errors import (
     RemoteProtocolError,
     UsageError,
 )
+from mockpoint.quantities import parse_duration
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_BODY", "ControlServer", "is_loopback", "read_token"]
 

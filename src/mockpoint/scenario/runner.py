@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +39,6 @@ from mockpoint.runtime.charge_point import tally
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.driver import CsmsDriver, lacking, mock_csms_examples, prompted
-from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.scenario.outcome import (
     FrameRecord,
     RunOutcome,
@@ -52,6 +50,7 @@ from mockpoint.scenario.reports.console import NullReporter, Reporter
 from mockpoint.scenario.reports.transcript import TranscriptWriter
 from mockpoint.scenario.stepping import run_steps
 from mockpoint.scenario.steps import StepContext
+from mockpoint.variables import UnknownVariable, names_in, resolve
 
 
 @dataclass
@@ -183,16 +182,13 @@ async def run_scenario(
     return outcome, recorder.next_seq
 
 
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
 def _variables(scenario: model.Scenario, options: RunOptions) -> tuple[dict[str, Any], list[str]]:
     """The variables the scenario starts with, and the inputs it needs that nobody gave."""
     variables = dict(options.variables)
     if _embedded(scenario, options):
         for name, value in options.embedded_defaults.items():
             variables.setdefault(name, value)
-    used = set(_VARIABLE.findall(scenario.model_dump_json()))
+    used = set(names_in(scenario.model_dump_json(), dots=False))
     missing = [
         f"{description} ({name})"
         for name, description in options.inputs.items()
