@@ -92,6 +92,16 @@ class UsageError(MockpointError):
     exit_code = ExitCode.USAGE
 
 
+class ScenarioError(UsageError):
+    """Scenario files are invalid; ``problems`` holds every problem of every file (each
+    ``file:line:column: key: message`` as text), one per line in the message, by file and
+    then by position."""
+
+    def __init__(self, problems: Sequence[Any]) -> None:
+        self.problems: list[Any] = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
 class Refused(UsageError):
     """The station's state forbids what was asked: a second transaction on a connector, a
     stop where none runs. What was asked is sound; its moment is not."""

@@ -12,14 +12,14 @@ A validator can say which value below the one it checks is wrong by raising
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
 
 import pydantic
 
-from mockpoint.scenario.checks import did_you_mean
-from mockpoint.scenario.payloads import NOT_THERE, json_path, key_in
+from mockpoint.datapaths import NOT_THERE, json_path, key_in
 
 __all__ = ["PathError", "PlacedError", "TaggedList", "placed_errors", "shown"]
 
@@ -310,3 +310,14 @@ def shown(value: object) -> str:
         return "a list"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def did_you_mean(word: str, known: Iterable[Any]) -> str:
+    """``; did you mean X?`` with the closest of ``known``, or nothing when none is close
+    (as written first, then ignoring case)."""
+    names = [str(name) for name in known]
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if not close:
+        folded = {name.lower(): name for name in names}
+        close = [folded[m] for m in difflib.get_close_matches(word.lower(), folded, n=1)]
+    return f"; did you mean {close[0]}?" if close else ""

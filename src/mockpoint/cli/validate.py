@@ -14,9 +14,8 @@ from pathlib import Path
 import click
 
 from mockpoint.cli.main import cli
-from mockpoint.errors import ExitCode, UsageError
+from mockpoint.errors import ExitCode, ScenarioError, UsageError
 from mockpoint.load.fleet import load_files
-from mockpoint.scenario.loader import ScenarioError
 from mockpoint.scenario.model import json_schema
 
 

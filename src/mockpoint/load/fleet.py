@@ -44,10 +44,12 @@ from pydantic import (
     model_validator,
 )
 
+from mockpoint.datapaths import json_path
 from mockpoint.errors import UsageError
 from mockpoint.load.arrivals import Arrivals
 from mockpoint.load.thresholds import parse_threshold
-from mockpoint.scenario.checks import did_you_mean, findings
+from mockpoint.modelerrors import did_you_mean
+from mockpoint.scenario.checks import findings
 from mockpoint.scenario.loader import (
     SUFFIXES,
     Problem,
@@ -60,7 +62,6 @@ from mockpoint.scenario.loader import (
     read_text,
 )
 from mockpoint.scenario.model import ChargePointSpec, CsmsTarget, Duration, Json, Scenario
-from mockpoint.scenario.payloads import json_path
 from mockpoint.station.configuration import Configuration, ConfigurationError
 
 __all__ = [

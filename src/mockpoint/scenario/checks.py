@@ -21,20 +21,21 @@ its ``file:line:column`` by the loader.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 
+from mockpoint.datapaths import json_path
 from mockpoint.errors import ErrorCode
+from mockpoint.modelerrors import did_you_mean
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.configuration_keys import KEYS
 from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.scenario.matchers import MATCHERS
 from mockpoint.scenario.model import CONNECTOR_STATE_KEYS, step_kind
-from mockpoint.scenario.payloads import json_path, resolve_ref
+from mockpoint.scenario.payloads import resolve_ref
 
 __all__ = ["ERROR_CODES", "Finding", "did_you_mean", "findings"]
 
@@ -100,17 +101,6 @@ def findings(data: dict[Any, Any]) -> list[Finding]:
         found += _error_codes(step, kind, at)
         found += _expected_fields(step, kind, at)
     return found
-
-
-def did_you_mean(word: str, known: Iterable[Any]) -> str:
-    """``; did you mean X?`` with the closest of ``known``, or nothing when none is close
-    (as written first, then ignoring case)."""
-    names = [str(name) for name in known]
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    if not close:
-        folded = {name.lower(): name for name in names}
-        close = [folded[m] for m in difflib.get_close_matches(word.lower(), folded, n=1)]
-    return f"; did you mean {close[0]}?" if close else ""
 
 
 # --- connectors ------------------------------------------------------------------------------

@@ -36,17 +36,16 @@ from typing import Any
 import pydantic
 
 from mockpoint.csms.config import MockCsmsBlock
-from mockpoint.errors import UsageError
-from mockpoint.modelerrors import PlacedError, TaggedList, shown
+from mockpoint.datapaths import json_path, parse_path
+from mockpoint.errors import ScenarioError, UsageError
+from mockpoint.modelerrors import PlacedError, TaggedList, did_you_mean, shown
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.ocpp16.schemas import load_schema
 from mockpoint.rpc.validation import check_request, check_response
-from mockpoint.scenario.checks import did_you_mean, findings
+from mockpoint.scenario.checks import findings
 from mockpoint.scenario.model import STEP_KINDS, STEP_TYPES, Location, Scenario, step_kind
 from mockpoint.scenario.payloads import (
     MAX_ROUNDS,
-    json_path,
-    parse_path,
     placeholder,
     schema_at,
     value_at,
@@ -71,15 +70,6 @@ __all__ = [
 SUFFIXES = (".yaml", ".yml")
 #: A fleet file (docs/load-fleets.md) says ``fleet:`` at its top level.
 _FLEET_KEY = re.compile(r"""^["']?fleet["']?[ \t]*:""", re.MULTILINE)
-
-
-class ScenarioError(UsageError):
-    """Scenario files are invalid; ``problems`` holds every problem of every file, one per
-    line in the message, by file and then by position."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: list[Problem] = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -8,39 +8,14 @@ fills), so that every problem of a payload is found, each at its own field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
-NOT_THERE = object()
-
-
-def key_in(container: Any, part: object) -> Any:
-    if isinstance(container, dict):
-        if part in container:
-            return part
-        return next((key for key in container if str(key) == str(part)), NOT_THERE)
-    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
-        return part
-    return NOT_THERE
-
+from mockpoint.datapaths import NOT_THERE, key_in
 
 #: A payload cannot break its schema in more ways than it has values; this only bounds a
 #: check that a stand-in could not quiet.
 MAX_ROUNDS = 200
-_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
-
-
-def parse_path(text: str) -> list[Any]:
-    """``["meterValue", 0, "timestamp"]`` from ``meterValue[0].timestamp``."""
-    return [int(index) if index else name for index, name in _PATH_PART.findall(text)]
-
-
-def json_path(parts: Sequence[Any]) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def resolve_ref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
