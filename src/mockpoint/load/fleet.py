@@ -45,24 +45,16 @@ from pydantic import (
 )
 
 from mockpoint.datapaths import json_path
-from mockpoint.errors import UsageError
+from mockpoint.errors import ConfigurationError, ScenarioError, UsageError
 from mockpoint.load.arrivals import Arrivals
 from mockpoint.load.thresholds import parse_threshold
 from mockpoint.modelerrors import did_you_mean
+from mockpoint.quantities import Duration
 from mockpoint.scenario.checks import findings
-from mockpoint.scenario.loader import (
-    SUFFIXES,
-    Problem,
-    ScenarioError,
-    Tree,
-    YamlCheck,
-    is_fleet,
-    load_paths,
-    load_scenario,
-    read_text,
-)
-from mockpoint.scenario.model import ChargePointSpec, CsmsTarget, Duration, Json, Scenario
-from mockpoint.station.configuration import Configuration, ConfigurationError
+from mockpoint.scenario.loader import SUFFIXES, YamlCheck, is_fleet, load_paths, load_scenario
+from mockpoint.scenario.model import ChargePointSpec, CsmsTarget, Json, Scenario
+from mockpoint.station.configuration import Configuration
+from mockpoint.yamlsource import Problem, Tree, read_text
 
 __all__ = [
     "Blackout",

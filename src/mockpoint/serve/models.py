@@ -11,14 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockpoint.scenario.model import (
-    ChargePointSpec,
-    ClockSpec,
-    CsmsTarget,
-    Duration,
-    Json,
-    ReplyError,
-)
+from mockpoint.quantities import Duration
+from mockpoint.scenario.model import ChargePointSpec, ClockSpec, CsmsTarget, Json, ReplyError
 
 
 class _Body(BaseModel):
