@@ -33,10 +33,11 @@ from urllib.parse import urlsplit
 import click
 from rich.console import Console
 
+from mockpoint.assembly import csms_choice
 from mockpoint.assembly import csms_url as embedded_or
 from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.cli.run import _assignments
-from mockpoint.csms.config import config_from_mapping, load_config
+from mockpoint.csms.config import load_config
 from mockpoint.errors import ConnectError, ExitCode, UsageError
 from mockpoint.load.addresses import (
     limit_warnings,
@@ -348,7 +349,14 @@ def load(
         workers = os.cpu_count() or 1
     workers = max(0, min(workers, count))
     target = fleet.csms if fleet is not None else parsed.csms
-    url = csms_url or _url_of(target)
+    config = load_config(csms_config) if csms_config else None
+    mock_csms = fleet.mock_csms if fleet is not None else parsed.mock_csms
+    url, config = csms_choice(
+        csms_url,
+        model.CsmsTarget(url=target) if isinstance(target, str) else target,
+        config,
+        mock_csms,
+    )
     values = _assignments(variables, "--var")
     if url is not None and "${" in url:
         # Checked here, once, rather than by every charge point in its worker.
@@ -357,10 +365,6 @@ def load(
             check_csms_url(str(resolve(url, values)), source)
         except UnknownVariable as exc:
             raise UsageError(f"{source}: {exc}") from None
-    config = load_config(csms_config) if csms_config else None
-    mock_csms = fleet.mock_csms if fleet is not None else parsed.mock_csms
-    if config is None and url is None and mock_csms is not None:
-        config = config_from_mapping(mock_csms, f"{scenario}: mock_csms")
     base = ShardPlan(
         scenario=str(scenario),
         count=count,

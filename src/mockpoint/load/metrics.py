@@ -32,7 +32,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from mockpoint.errors import UsageError
-from mockpoint.load.stats import Histogram, LoadStats, _bounds
+from mockpoint.load.stats import Histogram, LoadStats, bucket_bounds
 
 __all__ = [
     "LATENCY_BUCKETS",
@@ -243,7 +243,7 @@ def _cumulative(histogram: Histogram) -> tuple[list[int], int]:
     total = 0
     for index, n in histogram.buckets.items():
         total += n
-        position = bisect_left(_BOUNDS_US, _bounds(index)[1])
+        position = bisect_left(_BOUNDS_US, bucket_bounds(index)[1])
         if position < len(counts):
             counts[position] += n
     running = 0

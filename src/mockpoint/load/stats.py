@@ -82,7 +82,7 @@ def _bucket(us: int) -> int:
     return us if shift <= 0 else (shift << _SUB_BITS) + (us >> shift)
 
 
-def _bounds(index: int) -> tuple[int, int]:
+def bucket_bounds(index: int) -> tuple[int, int]:
     """The smallest and largest value (µs) of bucket ``index``: the inverse of :func:`_bucket`."""
     if index < _EXACT_BELOW:
         return index, index
@@ -172,7 +172,7 @@ class Histogram:
         for index in sorted(self.buckets):
             seen += self.buckets[index]
             if seen >= rank:
-                return max(self.min, min(_bounds(index)[1], self.max))
+                return max(self.min, min(bucket_bounds(index)[1], self.max))
         return self.max  # not reached: the counts add up to self.count
 
     def __eq__(self, other: object) -> bool:
@@ -198,7 +198,7 @@ class Histogram:
             "max": self.max,
             "sum": self.total,
             "buckets": {
-                str(_bounds(index)[0]): self.buckets[index] for index in sorted(self.buckets)
+                str(bucket_bounds(index)[0]): self.buckets[index] for index in sorted(self.buckets)
             },
         }
 

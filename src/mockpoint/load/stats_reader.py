@@ -16,8 +16,8 @@ from mockpoint.load.stats import (
     TimelinePoint,
     _add_capped,
     _add_event,
-    _bounds,
     _bucket,
+    bucket_bounds,
 )
 
 
@@ -85,7 +85,7 @@ class Reader:
             # Digits only, and few: int() of thousands of digits raises a message of its own.
             lower = int(text) if text.isascii() and text.isdigit() and len(text) < 30 else -1
             index = _bucket(lower) if lower >= 0 else -1
-            if index < 0 or _bounds(index)[0] != lower:
+            if index < 0 or bucket_bounds(index)[0] != lower:
                 self.fail(where, "not the lower bound of a bucket (µs)")
             if (
                 not isinstance(n, int)

@@ -1,7 +1,7 @@
 """Guessing the charge point's configuration from a recorded session.
 
 A replay's station must meter as the original did, or its MeterValues and StopTransactions
-differ from the recorded ones. :func:`_infer_configuration` reads the meter keys of OCPP 1.6
+differ from the recorded ones. :func:`infer_configuration` reads the meter keys of OCPP 1.6
 §9.1 (MeterValueSampleInterval, MeterValuesSampledData, StopTxnSampledData,
 ClockAlignedDataInterval, MeterValuesAlignedData) off the recorded MeterValues (§4.7) and
 StopTransactions' transactionData (§4.10), leaving out what the defaults already say.
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockpoint.scenario.record.reading import _ENERGY, _parse_time, _payload_time
+from mockpoint.scenario.record.reading import ENERGY, parse_time, payload_time
 
 
-def _infer_configuration(
+def infer_configuration(
     calls: list[tuple[int, str, dict[str, Any]]], times: list[float | None]
 ) -> dict[str, Any]:
     """The meter keys the recorded MeterValues and StopTransactions show (defaults left out)."""
@@ -32,7 +32,7 @@ def _infer_configuration(
     stops: dict[int, float] = {}
     last = max((time for time in times if time is not None), default=0.0)
     for index, action, payload in calls:
-        when = times[index] if times[index] is not None else _payload_time(action, payload)
+        when = times[index] if times[index] is not None else payload_time(action, payload)
         connector = payload.get("connectorId")
         if action == "StartTransaction" and isinstance(connector, int) and when is not None:
             starts[connector] = when
@@ -43,7 +43,7 @@ def _infer_configuration(
                 samples = value.get("sampledValue", []) if isinstance(value, dict) else []
                 contexts = {s.get("context", "Sample.Periodic") for s in samples}
                 measurands = _measurands(samples)
-                stamp = _parse_time(str(value.get("timestamp", "")))
+                stamp = parse_time(str(value.get("timestamp", "")))
                 if contexts == {"Sample.Periodic"} and stamp is not None:
                     sampled = sampled if sampled is not None else measurands
                     earlier = periodic.setdefault(connector, [])
@@ -74,14 +74,14 @@ def _infer_configuration(
         (stops.get(connector, last) - started) >= 60 for connector, started in starts.items()
     ):
         config["MeterValueSampleInterval"] = 0  # transactions longer than the default, unsampled
-    if sampled is not None and sampled != [_ENERGY]:
+    if sampled is not None and sampled != [ENERGY]:
         config["MeterValuesSampledData"] = ",".join(sampled)
-    if stop_data is not None and stop_data != [_ENERGY]:
+    if stop_data is not None and stop_data != [ENERGY]:
         config["StopTxnSampledData"] = ",".join(stop_data)
     if len(aligned) > 1:
         interval = min(b - a for a, b in zip(aligned, aligned[1:], strict=False) if b > a)
         config["ClockAlignedDataInterval"] = round(interval)
-    if aligned_data is not None and aligned_data != [_ENERGY]:
+    if aligned_data is not None and aligned_data != [ENERGY]:
         config["MeterValuesAlignedData"] = ",".join(aligned_data)
     if config.get("MeterValueSampleInterval") == 60:
         del config["MeterValueSampleInterval"]  # the default
@@ -89,5 +89,5 @@ def _infer_configuration(
 
 
 def _measurands(samples: list[Any]) -> list[str]:
-    found = [s.get("measurand", _ENERGY) for s in samples if isinstance(s, dict)]
+    found = [s.get("measurand", ENERGY) for s in samples if isinstance(s, dict)]
     return list(dict.fromkeys(found))

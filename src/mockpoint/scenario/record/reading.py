@@ -32,7 +32,7 @@ from mockpoint.rpc.frames import MessageType
 Origin = Literal["transcript", "csms-log"]
 
 _CALL, _RESULT, _ERROR = MessageType.CALL, MessageType.CALLRESULT, MessageType.CALLERROR
-_ENERGY = "Energy.Active.Import.Register"
+ENERGY = "Energy.Active.Import.Register"
 _POWER = "Power.Active.Import"
 
 
@@ -128,23 +128,23 @@ def charge_points(records: Sequence[Record]) -> list[str]:
     return list(dict.fromkeys(record.cp for record in records))
 
 
-def _parse_time(text: str) -> float | None:
+def parse_time(text: str) -> float | None:
     try:
         return parse_timestamp(text)
     except ValueError:
         return None
 
 
-def _payload_time(action: str, payload: object) -> float | None:
+def payload_time(action: str, payload: object) -> float | None:
     """The charge point's own time in a request it sent, where it says one."""
     if not isinstance(payload, dict):
         return None
     if action in ("StatusNotification", "StartTransaction", "StopTransaction"):
         stamp = payload.get("timestamp")
-        return _parse_time(stamp) if isinstance(stamp, str) else None
+        return parse_time(stamp) if isinstance(stamp, str) else None
     if action == "MeterValues":
         times = [
-            _parse_time(value["timestamp"])
+            parse_time(value["timestamp"])
             for value in payload.get("meterValue", [])
             if isinstance(value, dict) and isinstance(value.get("timestamp"), str)
         ]
@@ -157,7 +157,7 @@ def _reading(value: object) -> tuple[float, int, float | None] | None:
     """(time, Wh, W or None) of one MeterValue (§7.17), if it reads the energy register."""
     if not isinstance(value, dict) or not isinstance(value.get("timestamp"), str):
         return None
-    when = _parse_time(value["timestamp"])
+    when = parse_time(value["timestamp"])
     energy: int | None = None
     power: float | None = None
     for sample in value.get("sampledValue", []):
@@ -168,8 +168,8 @@ def _reading(value: object) -> tuple[float, int, float | None] | None:
         except ValueError:
             continue
         unit = sample.get("unit", "")
-        measurand = sample.get("measurand", _ENERGY)
-        if measurand == _ENERGY and energy is None:
+        measurand = sample.get("measurand", ENERGY)
+        if measurand == ENERGY and energy is None:
             energy = round(number * 1000) if unit == "kWh" else round(number)
         elif measurand == _POWER and power is None:
             power = number * 1000 if unit == "kW" else number
@@ -178,10 +178,10 @@ def _reading(value: object) -> tuple[float, int, float | None] | None:
     return when, energy, power
 
 
-def _is_time(value: object) -> bool:
+def is_time(value: object) -> bool:
     if not isinstance(value, str) or len(value) < 19 or value[4] != "-" or "T" not in value:
         return False
-    return _parse_time(value) is not None
+    return parse_time(value) is not None
 
 
 def _clock_ran(records: Sequence[Record], origin: Origin, times: list[float | None]) -> bool:

@@ -84,7 +84,7 @@ from mockpoint.errors import CallErrorReceived, MockpointError, OcppError, Usage
 from mockpoint.ids import SeededIds
 from mockpoint.ocpp16.actions import ACTIONS
 from mockpoint.rpc.validation import check_request
-from mockpoint.scenario.record.configuration import _infer_configuration
+from mockpoint.scenario.record.configuration import infer_configuration
 from mockpoint.scenario.record.reading import (
     _CALL,
     _ERROR,
@@ -92,13 +92,13 @@ from mockpoint.scenario.record.reading import (
     Origin,
     Record,
     _clock_ran,
-    _is_time,
-    _parse_time,
-    _payload_time,
     _reading,
     charge_points,
+    is_time,
+    parse_time,
+    payload_time,
 )
-from mockpoint.scenario.record.writing import _duration, _Flow, _loose, _power_text
+from mockpoint.scenario.record.writing import Flow, duration_text, loose, power_text
 from mockpoint.station.configuration import Configuration, ConfigurationError
 from mockpoint.station.handlers import handle
 from mockpoint.station.station import Identity, Message, Reboot, Reconnect, Station
@@ -252,7 +252,7 @@ class _Recorder:
             return parse_timestamp(record.virtual_time) if record.virtual_time else None
         if record.direction != "out" or record.kind != _CALL or len(record.frame) < 4:
             return None
-        return _payload_time(str(record.frame[2]), record.frame[3])
+        return payload_time(str(record.frame[2]), record.frame[3])
 
     def _calls(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         for index, record in enumerate(self.records):
@@ -288,7 +288,7 @@ class _Recorder:
             ]
         )
         spec["connectors"] = connectors
-        configuration = _infer_configuration(list(self._calls()), self.times)
+        configuration = infer_configuration(list(self._calls()), self.times)
         if configuration:
             spec["configuration"] = configuration
         return spec
@@ -505,7 +505,7 @@ class _Recorder:
                         return found[0], float(found[1])
             elif frame[2] == "StartTransaction":
                 stamp, start = payload.get("timestamp"), payload.get("meterStart")
-                when = _parse_time(stamp) if isinstance(stamp, str) else None
+                when = parse_time(stamp) if isinstance(stamp, str) else None
                 if when is None or not isinstance(start, int) or when >= before:
                     return None
                 return when, float(start)
@@ -532,7 +532,7 @@ class _Recorder:
                     stamp = payload.get("timestamp")
                     stop = payload.get("meterStop")
                     if isinstance(stamp, str) and isinstance(stop, int):
-                        return _parse_time(stamp) or 0.0, stop, None
+                        return parse_time(stamp) or 0.0, stop, None
                     return None
             elif action == "StartTransaction" and payload.get("connectorId") == connector:
                 return None
@@ -548,13 +548,13 @@ class _Recorder:
         """
         self._end_background()
         for segment in self.pending:
-            duration = _duration(segment.seconds)
+            duration = duration_text(segment.seconds)
             powers = dict(segment.powers)
             if not self.background and len(powers) <= 1:
                 if not powers:
                     self.steps.append({"wait": duration})
                 for number, watts in powers.items():
-                    charge = _Flow(connector=number, power=_power_text(watts), duration=duration)
+                    charge = Flow(connector=number, power=power_text(watts), duration=duration)
                     self.steps.append({"charge": charge})
                 continue
             for number in sorted(set(self.background) | set(powers)):
@@ -562,7 +562,7 @@ class _Recorder:
                 key = _key(self.shadow, number)
                 if key is None or self.background.get(number, (key, 0.0))[1] == watts:
                     continue
-                self.steps.append({"charge": _Flow(connector=number, power=_power_text(watts))})
+                self.steps.append({"charge": Flow(connector=number, power=power_text(watts))})
                 if watts:
                     self.background[number] = (key, watts)
                 else:
@@ -630,7 +630,7 @@ class _Recorder:
             return
         step: dict[str, Any] = {"send": action}
         if payload or action == "BootNotification":
-            step["payload"] = _Flow(self._payload(action, payload))
+            step["payload"] = Flow(self._payload(action, payload))
         info = ACTIONS.get(action)
         if info is None or not info.sent_by_charge_point() or check_request(action, payload):
             step["invalid"] = True
@@ -750,7 +750,7 @@ class _Recorder:
                     fault["vendor_error_code"] = payload["vendorErrorCode"]
                 options.append(
                     (
-                        {"fault": _Flow(fault)},
+                        {"fault": Flow(fault)},
                         lambda s: s.fault(
                             connector, error, payload.get("info"), payload.get("vendorErrorCode")
                         ),
@@ -759,20 +759,20 @@ class _Recorder:
             else:
                 if connector >= 1:
                     options.append(
-                        ({"plug_in": _Flow(connector=connector)}, lambda s: s.plug_in(connector))
+                        ({"plug_in": Flow(connector=connector)}, lambda s: s.plug_in(connector))
                     )
                     options.append(
-                        ({"unplug": _Flow(connector=connector)}, lambda s: s.unplug(connector))
+                        ({"unplug": Flow(connector=connector)}, lambda s: s.unplug(connector))
                     )
                 options.append(
                     (
-                        {"clear_fault": _Flow(connector=connector)},
+                        {"clear_fault": Flow(connector=connector)},
                         lambda s: s.clear_fault(connector),
                     )
                 )
         elif action == "Authorize" and isinstance(payload.get("idTag"), str):
             id_tag: str = payload["idTag"]
-            options.append(({"authorize": _Flow(id_tag=id_tag)}, lambda s: s.authorize(id_tag)))
+            options.append(({"authorize": Flow(id_tag=id_tag)}, lambda s: s.authorize(id_tag)))
         elif action == "StartTransaction" and isinstance(connector, int):
             tag = payload.get("idTag")
             reservation = payload.get("reservationId")
@@ -781,7 +781,7 @@ class _Recorder:
                 start["reservation_id"] = reservation
             options.append(
                 (
-                    {"start_transaction": _Flow(start)},
+                    {"start_transaction": Flow(start)},
                     lambda s: s.start_transaction(connector, tag, reservation_id=reservation),
                 )
             )
@@ -790,7 +790,7 @@ class _Recorder:
             reason = payload.get("reason", "Local")
             for number, transaction in self.shadow.transactions.items():
                 if transaction.transaction_id == wanted and not transaction.stopping:
-                    stop = _Flow(connector=number, reason=reason)
+                    stop = Flow(connector=number, reason=reason)
                     options.append(({"stop_transaction": stop}, _stopping(number, reason)))
         for step, operation in options:
             trial = copy.deepcopy(self.shadow)
@@ -833,15 +833,15 @@ class _Recorder:
             payload = frame[2] if len(frame) > 2 and isinstance(frame[2], dict) else {}
             self._note_answer(message, payload)
             if step is not None:
-                expect = _loose(payload, self.variables)
+                expect = loose(payload, self.variables)
                 if message.action == "StartTransaction" and isinstance(
                     payload.get("transactionId"), int
                 ):
                     name = "tx" if not self.variables else f"tx{len(self.variables) + 1}"
                     self.variables[payload["transactionId"]] = name
-                    step["save"] = _Flow(**{name: "transactionId"})
+                    step["save"] = Flow(**{name: "transactionId"})
                 if expect:
-                    step["expect"] = _Flow(expect)
+                    step["expect"] = Flow(expect)
                     if "save" in step:
                         step["save"] = step.pop("save")
             self.shadow.on_result(message, payload)
@@ -895,9 +895,9 @@ class _Recorder:
         except OcppError as exc:
             model = ("error", exc.code.value)
         step: dict[str, Any] = {"await": action}
-        expect = _loose(payload, self.variables, request=True)
+        expect = loose(payload, self.variables, request=True)
         if expect:
-            step["expect"] = _Flow(expect)
+            step["expect"] = Flow(expect)
         if answer is None:
             self.warnings.append(
                 f"line {record.line}: {action} was never answered; the replay answers it"
@@ -913,7 +913,7 @@ class _Recorder:
             if recorded == model:
                 self.shadow = trial
             elif recorded[0] == "result" and isinstance(recorded[1], dict):
-                step["reply"] = _Flow(recorded[1])
+                step["reply"] = Flow(recorded[1])
                 if recorded[1].get("status", "Accepted") == "Accepted" and model[0] == "result":
                     self.shadow = trial  # the station carries the request out
             else:
@@ -938,15 +938,15 @@ class _Recorder:
             sent["transactionId"] = "${transaction_id}"
         self.triggers.append(
             {
-                "when": _Flow(action=when_action, match=match),
-                "send": _Flow(action=action, payload=sent),
+                "when": Flow(action=when_action, match=match),
+                "send": Flow(action=action, payload=sent),
             }
         )
 
     def _mock_csms(self) -> dict[str, Any]:
         mock: dict[str, Any] = {}
         if any(boot != _DEFAULT_BOOT for boot in self.boots):
-            mock["boot"] = _Flow(
+            mock["boot"] = Flow(
                 status=[status for status, _ in self.boots],
                 interval=[interval for _, interval in self.boots],
             )
@@ -954,7 +954,7 @@ class _Recorder:
             lists: dict[str, list[str]] = {}
             for tag, status in self.refused.items():
                 lists.setdefault(_LISTS[status], []).append(tag)
-            mock["id_tags"] = _Flow(lists)
+            mock["id_tags"] = Flow(lists)
         if self.triggers:
             mock["on_request"] = self.triggers
         return mock
@@ -1004,7 +1004,7 @@ def _alike(ours: Any, theirs: Any, key: str = "") -> bool:
             and len(ours) == len(theirs)
             and all(_alike(a, b) for a, b in zip(ours, theirs, strict=True))
         )
-    if _is_time(ours) and _is_time(theirs):
+    if is_time(ours) and is_time(theirs):
         return True
     if key in ("value", "meterStart", "meterStop"):
         a, b = _number(ours), _number(theirs)

@@ -4,7 +4,7 @@
 durations (``30s``, ``5m``, ``250ms``) and powers (``11kW``, ``7400W``) as
 docs/scenario-format.md reads them, what an ``expect`` keeps of a recorded payload (times
 and the CSMS's transaction ids by type or by variable, see "Volatile values" in the
-replay's docstring), and :class:`_Flow` for the mappings written on one line.
+replay's docstring), and :class:`Flow` for the mappings written on one line.
 :func:`to_yaml` writes the result in the style of ``examples/``.
 """
 
@@ -14,17 +14,17 @@ from typing import Any
 
 import yaml
 
-from mockpoint.scenario.record.reading import _is_time
+from mockpoint.scenario.record.reading import is_time
 
 
-def _loose(value: Any, variables: dict[int, str], *, request: bool = False, key: str = "") -> Any:
+def loose(value: Any, variables: dict[int, str], *, request: bool = False, key: str = "") -> Any:
     """What an ``expect`` keeps of ``value``: times by type, the CSMS's transaction ids by
     variable (or by type when there is none)."""
     if isinstance(value, dict):
-        return {k: _loose(v, variables, request=request, key=k) for k, v in value.items()}
+        return {k: loose(v, variables, request=request, key=k) for k, v in value.items()}
     if isinstance(value, list):
-        return [_loose(item, variables, request=request) for item in value]
-    if key == "currentTime" or _is_time(value):
+        return [loose(item, variables, request=request) for item in value]
+    if key == "currentTime" or is_time(value):
         return {"$type": "string"}
     if key == "transactionId" and isinstance(value, int) and not isinstance(value, bool):
         if request and value in variables:
@@ -33,7 +33,7 @@ def _loose(value: Any, variables: dict[int, str], *, request: bool = False, key:
     return value
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """``30s``, ``5m``, ``2h``, ``1.5s``, ``250ms``: what the scenario format reads."""
     millis = round(seconds * 1000)
     if millis % 1000:
@@ -46,7 +46,7 @@ def _duration(seconds: float) -> str:
     return f"{whole}s"
 
 
-def _power_text(watts: float) -> str | int:
+def power_text(watts: float) -> str | int:
     if watts == 0:
         return 0
     if watts == int(watts) and int(watts) % 1000 == 0:
@@ -59,7 +59,7 @@ def _power_text(watts: float) -> str | int:
 # --- YAML -----------------------------------------------------------------------------------
 
 
-class _Flow(dict[str, Any]):
+class Flow(dict[str, Any]):
     """A mapping written in flow style: ``{connector: 1, power: 11kW}``."""
 
 
@@ -68,11 +68,11 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)  # "  - step", as the examples are written
 
 
-def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+def _represent_flow(dumper: yaml.SafeDumper, data: Flow) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
 
 
-_Dumper.add_representer(_Flow, _represent_flow)
+_Dumper.add_representer(Flow, _represent_flow)
 
 
 def to_yaml(scenario: dict[str, Any]) -> str:
