@@ -14,6 +14,7 @@ starts at the wall-clock time, as a real charge point's would (:func:`seed_and_s
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import secrets
 import time
@@ -32,12 +33,12 @@ from mockpoint.ids import IdGenerator
 from mockpoint.runtime.charge_point import ChargePoint, Connect, Observer, WireObserver
 from mockpoint.runtime.timers import Timers
 from mockpoint.scenario import model
-from mockpoint.scenario.matchers import UnknownVariable, resolve
 from mockpoint.station.configuration import Configuration
 from mockpoint.station.station import Identity, Station
 from mockpoint.transport.base import Transport
 from mockpoint.transport.security import Dial, check_profile, tls_context, uses_basic_auth
 from mockpoint.transport.websocket import check_csms_url, connect
+from mockpoint.variables import UnknownVariable, resolve
 
 #: Where the virtual clock starts against the embedded mock CSMS, unless the file says.
 PINNED_START = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
@@ -96,7 +97,7 @@ class Target:
 
     ``security`` is the long form of a scenario's ``csms`` (profile, password, TLS files),
     whose file names are relative to ``folder``; ``${NAME}`` in the URL and the settings
-    reads ``variables``, then the environment. ``source`` names where it came from in
+    reads ``variables``, then ``env`` (the environment). ``source`` names where it came from in
     messages (a scenario file, ``serve``).
     """
 
@@ -107,6 +108,9 @@ class Target:
     variables: Mapping[str, Any] = field(default_factory=dict)
     #: random latency, drops and disconnects over every connection (a scenario's ``faults``)
     faults: model.RandomFaultsSpec | None = None
+    #: where ``${NAME}`` looks after ``variables`` (none for ``mockpoint serve``, whose
+    #: clients must not read the server's environment)
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property
     def profile(self) -> int:
@@ -116,7 +120,7 @@ class Target:
         if value is None:
             return None
         try:
-            return str(resolve(value, self.variables))
+            return str(resolve(value, self.variables, self.env))
         except UnknownVariable as exc:
             raise UsageError(f"{self.source}: csms: {exc}") from None
 

@@ -715,6 +715,9 @@ async def test_a_failing_run_and_its_events(api: tuple[httpx.AsyncClient, Hub]) 
     assert events[0] == {**events[0], "type": "run", "run": run_id, "status": "running"}
     steps = [e for e in events if e["type"] == "step"]
     assert steps[-1]["status"] == "failed" and steps[-1]["step"] == "expect_state"
+    assert steps[-1]["location"].startswith("f.yaml:")  # as uploaded, no folder of the server
+    scenario_events = [e for e in events if e["type"] == "scenario"]
+    assert {e["file"] for e in scenario_events} == {"f.yaml"}
     assert events[-1]["status"] == "failed" and events[-1]["exit_code"] == 1
     view = (await client.get(f"/runs/{run_id}")).json()
     assert view["status"] == "failed" and view["counts"] == {"failed": 1}
@@ -829,3 +832,124 @@ def test_serve_refuses_the_network_without_a_token(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         assert main(["serve", "--port", str(taken.getsockname()[1])]) == 2
+
+
+# --- what the review of the first version found ---------------------------------------------
+
+
+async def test_the_csms_settings_never_read_the_servers_environment(
+    api: tuple[httpx.AsyncClient, Hub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, hub = api
+    monkeypatch.setenv("MOCKPOINT_TEST_SECRET", "hunter2-topsecret")
+    for csms in (
+        {"url": "ws://127.0.0.1:9/${MOCKPOINT_TEST_SECRET}"},
+        {
+            "url": "ws://127.0.0.1:9/ocpp",
+            "security_profile": 1,
+            "password": "${MOCKPOINT_TEST_SECRET}",
+        },
+    ):
+        response = await client.post(
+            "/charge-points", json={"charge_point": {"id": "CP-ENV"}, "csms": csms}
+        )
+        assert response.status_code == 400, response.text
+        assert "is not a saved variable" in response.json()["error"]
+        assert "hunter2" not in response.text
+    assert hub.charge_points == {}
+
+
+async def test_an_awaited_authorization_key_is_masked() -> None:
+    secret = "0123456789abcdef0123456789abcdef"
+    change = {"key": "AuthorizationKey", "value": secret}
+    async with serving() as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+
+            async def awaited(cp_id: str, body: dict[str, Any]) -> httpx.Response:
+                # A CSMS of its own: the new key is the password it then asks for.
+                async with MockCsms() as csms:
+                    await create(client, cp_id, csms=csms.url)
+                    waiting = asyncio.create_task(
+                        client.post(f"/charge-points/{cp_id}/await", json=body)
+                    )
+                    await asyncio.sleep(0.2)
+                    await csms.call(cp_id, "ChangeConfiguration", change)
+                    return await waiting
+
+            passed = await awaited("CP-K2", {"action": "ChangeConfiguration"})
+            assert passed.status_code == 200
+            assert passed.json()["request"] == {"key": "AuthorizationKey", "value": "***"}
+            failed = await awaited(
+                "CP-K3", {"action": "ChangeConfiguration", "expect": {"key": "HeartbeatInterval"}}
+            )
+            assert failed.status_code == 422
+            assert failed.json()["actual"] == {"key": "AuthorizationKey", "value": "***"}
+    assert secret not in failed.text + passed.text
+
+
+async def test_a_create_given_up_halfway_leaves_nothing_behind() -> None:
+    config = config_from_mapping({"boot": {"status": ["Pending"], "interval": [1]}}, "test")
+    async with MockCsms(config=config) as csms:
+        from mockpoint.serve.models import CreateChargePoint
+
+        hub = Hub()
+        body = CreateChargePoint.model_validate(
+            {"charge_point": {"id": "CP-HALF"}, "csms": csms.url, "timeout": 20}
+        )
+        creating = asyncio.create_task(hub.create(body))
+        await csms.wait_connected("CP-HALF", timeout=5)
+        creating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await creating
+        async with asyncio.timeout(5):
+            while csms.connected("CP-HALF"):
+                await asyncio.sleep(0.02)
+        assert hub.charge_points == {}
+        await hub.close()
+
+
+async def test_a_load_scenario_names_its_csms_with_a_variable() -> None:
+    scenario = (
+        "name: load with a variable\n"
+        "csms: ${CSMS_URL}\n"
+        "clock: {speed: 0}\n"
+        "steps:\n"
+        "  - send: Heartbeat\n"
+    )
+    async with MockCsms() as csms, serving() as served:
+        async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+            started = await client.post(
+                "/loads",
+                json={
+                    "file": {"name": "v.yaml", "content": scenario},
+                    "charge_points": 2,
+                    "duration": "30s",
+                    "variables": {"CSMS_URL": csms.url},
+                },
+            )
+            assert started.status_code == 202, started.text
+            load_id = started.json()["id"]
+            async with asyncio.timeout(10):
+                while len(csms.charge_points()) < 2:
+                    await asyncio.sleep(0.05)
+            stopped = await client.delete(f"/loads/{load_id}")
+            assert stopped.json()["status"] == "stopped"
+            missing = await client.post(
+                "/loads",
+                json={"file": {"name": "v.yaml", "content": scenario}, "charge_points": 1},
+            )
+            assert missing.status_code == 400 and "CSMS_URL" in missing.json()["error"]
+
+
+async def test_connector_events_come_while_offline_too(api: tuple[httpx.AsyncClient, Hub]) -> None:
+    client, _hub = api
+    await create(client, "CP-O")
+    async with client.stream(
+        "GET", "/events", params={"charge_point": "CP-O", "types": "connector"}
+    ) as stream:
+        lines = stream.aiter_lines()
+        assert (await client.post("/charge-points/CP-O/disconnect")).status_code == 200
+        fault = {"connector": 1, "error_code": "GroundFailure"}
+        assert (await client.post("/charge-points/CP-O/fault", json=fault)).status_code == 200
+        events = await read_events(lines, lambda e: e["status"] == "Faulted")
+    assert events[-1]["connector"] == 1 and events[-1]["error_code"] == "GroundFailure"

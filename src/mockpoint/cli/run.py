@@ -11,7 +11,7 @@ import click
 
 from mockpoint.cli.main import checked_csms_url, cli
 from mockpoint.csms.config import CsmsConfig, load_csms_config
-from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
+from mockpoint.packs import EMBEDDED_DEFAULTS, INPUT_REASONS, pack_files, run_variables
 from mockpoint.scenario.driver import FEATURES, feature
 from mockpoint.scenario.loader import load_paths
 from mockpoint.scenario.model import Scenario
@@ -161,13 +161,12 @@ def run(
         raise click.UsageError(
             f"--state keeps one charge point's state: name one scenario, not {len(items)}"
         )
-    values = _assignments(variables, "--var")
-    if csms_url:
-        values.setdefault("CSMS_URL", csms_url)
-    for name, value in _assignments(tags, "--tag").items():
-        if name not in TAG_OPTIONS:
-            raise click.UsageError(f"--tag {name}=...: use one of {', '.join(TAG_OPTIONS)}")
-        values[TAG_OPTIONS[name]] = value
+    values = run_variables(
+        _assignments(variables, "--var"),
+        _assignments(tags, "--tag"),
+        csms_url,
+        source="--tag",
+    )
     # A configuration file, or a scenario file whose mock_csms block to use.
     config: CsmsConfig | None = load_csms_config(csms_config).config if csms_config else None
     lacks = _features(csms_lacks)
@@ -183,7 +182,7 @@ def run(
             reporter=reporter,
             transcript=writer,
             variables=values,
-            inputs={i.variable: f"{i.description}: set {i.option}" for i in INPUTS},
+            inputs=INPUT_REASONS,
             embedded_defaults=EMBEDDED_DEFAULTS,
             charge_point_id=cp_id,
             wait_for_csms=wait_for_csms,

@@ -24,3 +24,10 @@ def redact_frame(frame: object) -> object:
     ):
         return [*frame[:3], {**frame[3], "value": REDACTED}]
     return frame
+
+
+def redact_payload(action: str, payload: object) -> object:
+    """The payload of a request ``action``, with its secret masked as :func:`redact_frame`
+    masks it in a frame."""
+    masked = redact_frame([MessageType.CALL, "", action, payload])
+    return masked[3] if isinstance(masked, list) else payload

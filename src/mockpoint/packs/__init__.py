@@ -8,6 +8,7 @@ scenario scripts in its ``mock_csms`` block) and gives a verdict against a real 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,26 @@ TAG_OPTIONS: dict[str, str] = {
     "invalid": "TAG_INVALID",
 }
 
+#: why a scenario that needs an input nobody gave is skipped: RunOptions.inputs
+INPUT_REASONS: dict[str, str] = {i.variable: f"{i.description}: set {i.option}" for i in INPUTS}
+
 PACKS: dict[str, Path] = {"ocpp16-csms": _HERE / "ocpp16_csms"}
+
+
+def run_variables(
+    variables: Mapping[str, str], tags: Mapping[str, str], csms_url: str | None, *, source: str
+) -> dict[str, str]:
+    """The ``${NAME}`` values of a run: ``variables`` (``--var``), the CSMS URL as
+    ``CSMS_URL`` unless given, and the pack's id tags (``--tag accepted=ID``); an unknown
+    tag name is a :class:`UsageError` naming ``source``."""
+    values = dict(variables)
+    if csms_url:
+        values.setdefault("CSMS_URL", csms_url)
+    for name, value in tags.items():
+        if name not in TAG_OPTIONS:
+            raise UsageError(f"{source} {name}=...: use one of {', '.join(TAG_OPTIONS)}")
+        values[TAG_OPTIONS[name]] = value
+    return values
 
 
 def pack_files(name: str, only: list[str] | None = None) -> list[Path]:

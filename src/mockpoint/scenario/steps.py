@@ -33,6 +33,7 @@ from mockpoint.errors import (
 )
 from mockpoint.errors import StepCause as Cause
 from mockpoint.ocpp16.enums import AuthorizationStatus
+from mockpoint.ocpp16.secrets import redact_payload
 from mockpoint.rpc.frames import Call, CallError, CallResult, readable_id
 from mockpoint.runtime.charge_point import ChargePoint
 from mockpoint.scenario import model
@@ -168,14 +169,18 @@ def _expected_error(step: model._Exchange, action: str, exc: CallErrorReceived) 
     return {}
 
 
-def _check(ctx: StepContext, expected: Any, actual: Any, what: str) -> None:
+def _check(ctx: StepContext, expected: Any, actual: Any, what: str, shown: Any = None) -> None:
+    """Fail unless ``actual`` matches ``expected``; the failure shows ``shown`` (``actual``
+    with its secrets masked) when given."""
     if expected is None:
         return
     wanted = ctx.resolve(expected)
     problems = match(wanted, actual)
     if problems:
         raise StepFailed(
-            f"{what} does not match: " + "; ".join(problems), expected=wanted, actual=actual
+            f"{what} does not match: " + "; ".join(problems),
+            expected=wanted,
+            actual=actual if shown is None else shown,
         )
 
 
@@ -545,9 +550,11 @@ async def await_request(ctx: StepContext, step: model.AwaitStep) -> None:
     if record.error is not None and armed is None and not record.not_supported:
         raise StepFailed(
             f"{action} was answered with CALLERROR {record.error.code}: {record.error}",
-            actual=record.call.payload,
+            actual=redact_payload(action, record.call.payload),
         )
-    _check(ctx, step.expect, record.call.payload, f"{action} request")
+    # A request's AuthorizationKey is never shown (ocpp16/secrets.py).
+    shown = redact_payload(action, record.call.payload)
+    _check(ctx, step.expect, record.call.payload, f"{action} request", shown)
     _save(ctx, step.save, record.call.payload)
 
 

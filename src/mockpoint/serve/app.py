@@ -4,8 +4,9 @@ Routes and their bodies come from :mod:`mockpoint.serve.models` and the scenario
 models, so the OpenAPI document at ``/openapi.json`` is the code's own description. Errors
 are one shape (:class:`ErrorBody`) with the status that says what happened: 400 for a body
 or value that cannot be (naming the field), 401 without the token, 404 for an unknown id,
-409 for what the state forbids, 502 for a CSMS that cannot be reached, 504 for a CSMS that
-did not answer in time.
+409 for what the state forbids, 502 for a CSMS that cannot be reached. A verb that ran
+answers its :class:`StepResult`: 200 passed, 400 invalid, 409 refused, 422 a check failed,
+504 the CSMS did not answer in time (docs/serve.md, "Verbs").
 """
 
 from __future__ import annotations
@@ -65,10 +66,11 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    """``("body", "charge_point", "connectors")`` as ``charge_point.connectors``."""
+    """``("body", "charge_point", "connectors")`` as ``charge_point.connectors``; a query
+    parameter keeps its ``query.`` prefix."""
     parts = [str(part) for part in loc]
-    if parts and parts[0] in ("body", "query", "path"):
-        parts = parts[1:] if parts[0] == "body" else parts
+    if parts[:1] == ["body"]:
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
@@ -102,14 +104,20 @@ def create_app(
         yield
         await the_hub.close()
 
-    async def authorized(connection: HTTPConnection) -> None:
-        if token is None or connection.scope["type"] == "websocket":  # events_ws checks
-            return
-        given = connection.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
+    def bears_token(connection: HTTPConnection) -> bool:
+        """Whether the request bears the token (compared in constant time), or none is
+        needed."""
+        if token is None:
+            return True
+        scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
             value.strip().encode(), token.encode()
-        ):
+        )
+
+    async def authorized(connection: HTTPConnection) -> None:
+        if connection.scope["type"] == "websocket":
+            return  # events_ws closes the handshake itself
+        if not bears_token(connection):
             raise _Unauthorized()
 
     app = FastAPI(
@@ -167,6 +175,10 @@ def create_app(
         if isinstance(exc, UsageError):
             return _error(400, str(exc))
         return _error(500, f"{type(exc).__name__}: {exc}")
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, f"internal error (a bug: please report it): {type(exc).__name__}")
 
     # --- the server --------------------------------------------------------------------------
 
@@ -319,14 +331,9 @@ def create_app(
         websocket: WebSocket, charge_point: str | None = None, types: str | None = None
     ) -> None:
         """The same events, one JSON text message each."""
-        if token is not None:
-            given = websocket.headers.get("authorization", "")
-            scheme, _, value = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(), token.encode()
-            ):
-                await websocket.close(code=1008, reason="this server needs its token")
-                return
+        if not bears_token(websocket):
+            await websocket.close(code=1008, reason="this server needs its token")
+            return
         try:
             subscription = subscribe(charge_point, types)
         except UsageError as exc:
@@ -358,7 +365,7 @@ def create_app(
     async def start_run(body: RunRequest) -> RunView:
         """Run scenario files (on the server, or uploaded) or a pack, as ``mockpoint run``;
         the run goes on in the background."""
-        return the_hub.start_run(body).view()
+        return (await the_hub.start_run(body)).view()
 
     @app.get("/runs", tags=["runs"])
     async def list_runs() -> list[RunView]:

@@ -9,27 +9,29 @@ A charge point here is the one ``mockpoint run`` drives: the station and driver 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import dataclasses
 import itertools
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockpoint.assembly import Target, assemble, csms_choice, csms_url, new_clock
+from mockpoint.assembly import Target, assemble, build_station, csms_choice, csms_url, new_clock
 from mockpoint.clock import format_timestamp
-from mockpoint.errors import ConnectError, MockpointError, UsageError
+from mockpoint.errors import ConnectError, ExitCode, MockpointError, UsageError
 from mockpoint.ids import SeededIds
 from mockpoint.load.engines import plans_for, run_in_workers
 from mockpoint.load.shard import Shard, ShardPlan, check_id_pattern
 from mockpoint.load.stats import LoadStats
-from mockpoint.packs import EMBEDDED_DEFAULTS, INPUTS, TAG_OPTIONS, pack_files
-from mockpoint.runtime.charge_point import ChargePoint
+from mockpoint.ocpp16.secrets import redact_payload
+from mockpoint.packs import EMBEDDED_DEFAULTS, INPUT_REASONS, pack_files, run_variables
+from mockpoint.runtime.charge_point import ChargePoint, Received
 from mockpoint.runtime.state_file import StateFile
 from mockpoint.scenario import model
 from mockpoint.scenario.driver import feature
@@ -48,7 +50,6 @@ from mockpoint.scenario.stepping import run_steps
 from mockpoint.scenario.steps import StepContext, describe, station_state
 from mockpoint.serve.events import EventStream
 from mockpoint.serve.models import (
-    AwaitBody,
     ChargePointView,
     ConnectorView,
     CreateChargePoint,
@@ -61,6 +62,7 @@ from mockpoint.serve.models import (
     UploadedFile,
 )
 from mockpoint.transport.websocket import check_csms_url, without_credentials
+from mockpoint.variables import UnknownVariable, resolve
 
 
 class NotFound(MockpointError):
@@ -71,47 +73,37 @@ class Conflict(MockpointError):
     """409: the request contradicts what exists (an id taken, a run already stopped)."""
 
 
-_ = AwaitBody  # the await verb's body, named in the app's routes
-
-
 class EventReporter(NullReporter):
     """Reports frames, steps and scenarios to the event stream (and nothing to a
     terminal)."""
 
-    def __init__(self, events: EventStream, run: str | None = None) -> None:
+    def __init__(
+        self, events: EventStream, run: str | None = None, uploads: Path | None = None
+    ) -> None:
         self.events = events
         self.run = run
+        #: the folder of a run's uploaded files, which events name as uploaded
+        self.uploads = uploads
         self.scenario_cp: str | None = None
-        #: per charge point, its connectors' (status, error code) at the last frame
-        self.statuses: dict[str, dict[int, tuple[str, str]]] = {}
-        #: per charge point, how to read its connectors now (serve's own charge points)
-        self.stations: dict[str, Callable[[], dict[int, tuple[str, str]]]] = {}
 
     def scenario_started(self, name: str, file: str, cp: str) -> None:
         self.scenario_cp = cp
         self.events.publish(
-            "scenario", run=self.run, charge_point=cp, name=name, file=file, status="running"
+            "scenario",
+            run=self.run,
+            charge_point=cp,
+            name=name,
+            file=_shown(file, self.uploads),
+            status="running",
         )
 
     def frame(self, record: FrameRecord) -> None:
+        if not self.events.subscribers:
+            self.events.publish("frame")  # numbered all the same
+            return
         data = _frame(record)
         data["frame_seq"] = data.pop("seq")
         self.events.publish("frame", run=self.run, charge_point=record.cp, **data)
-        read = self.stations.get(record.cp)
-        if read is None:
-            return
-        now = read()
-        before = self.statuses.get(record.cp, {})
-        for number, (status, error_code) in now.items():
-            if before.get(number) != (status, error_code):
-                self.events.publish(
-                    "connector",
-                    charge_point=record.cp,
-                    connector=number,
-                    status=status,
-                    error_code=error_code,
-                )
-        self.statuses[record.cp] = now
 
     def step_finished(self, step: StepOutcome, charge_point: str | None = None) -> None:
         self.events.publish(
@@ -119,9 +111,9 @@ class EventReporter(NullReporter):
             run=self.run,
             charge_point=charge_point or self.scenario_cp,
             step=step.label,
-            location=step.location,
+            location=_shown(step.location, self.uploads),
             status=step.status.value,
-            message=step.message,
+            message=_shown(step.message, self.uploads),
             duration_s=round(step.duration, 6),
         )
 
@@ -131,10 +123,25 @@ class EventReporter(NullReporter):
             run=self.run,
             charge_point=outcome.cp,
             name=outcome.name,
-            file=outcome.file,
+            file=_shown(outcome.file, self.uploads),
             status=outcome.status.value,
-            error=outcome.error,
+            error=_shown(outcome.error, self.uploads),
         )
+
+
+async def _answer_of(record: Received, seconds: float) -> Any:
+    """What the charge point answered the CSMS's request ``record``: at once, in the frame's
+    callback, or later when a ``delay`` fault holds it back. None when it answers nothing
+    within ``seconds`` (an ``ignore`` fault) or may not answer at all (a Rejected boot)."""
+    deadline = time.monotonic() + seconds
+    while record.response is None and record.error is None and not record.ignored:
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.01)
+    error = record.error
+    if error is not None:
+        return {"code": error.code, "description": error.description, "details": error.details}
+    return record.response
 
 
 def _frame(record: FrameRecord) -> dict[str, Any]:
@@ -158,6 +165,8 @@ class ServedChargePoint:
     stack: contextlib.AsyncExitStack
     state: StateFile | None
     reporter: EventReporter
+    #: its connectors' (status, error code) when last told (``connector`` events)
+    statuses: dict[int, tuple[str, str]] = field(default_factory=dict)
     #: verbs run one at a time, in the order they came
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: the verbs running now (a delete cancels them)
@@ -195,11 +204,20 @@ class ServedChargePoint:
             frames=len(self.recorder.records),
         )
 
-    def statuses(self) -> dict[int, tuple[str, str]]:
-        return {
-            number: (connector.status.value, connector.error_code.value)
-            for number, connector in self.driver.station.connectors.items()
-        }
+    def connectors_changed(self) -> None:
+        """A ``connector`` event for each connector whose status or error code changed (the
+        driver tells of every change of the station)."""
+        for number, connector in self.driver.station.connectors.items():
+            now = (connector.status.value, connector.error_code.value)
+            if self.statuses.get(number) != now:
+                self.statuses[number] = now
+                self.reporter.events.publish(
+                    "connector",
+                    charge_point=self.id,
+                    connector=number,
+                    status=now[0],
+                    error_code=now[1],
+                )
 
     async def take(self, step: model.StepBase) -> StepResult:
         """Take ``step`` as a scenario would, after the verbs before it."""
@@ -220,7 +238,7 @@ class ServedChargePoint:
                 self.tasks.discard(task)
 
     async def _take(self, step: model.StepBase) -> StepResult:
-        first = self.recorder.next_seq
+        first = len(self.recorder.records)
         self.ctx.answer = None
         outcomes: list[StepOutcome] = []
         await run_steps(
@@ -232,45 +250,39 @@ class ServedChargePoint:
         )
         outcome = outcomes[0]
         self.reporter.step_finished(outcome, self.id)
-        answer, request = self.ctx.answer, None
-        if isinstance(step, model.AwaitStep) and outcome.status is Status.PASSED:
-            record = self.driver.received[self.ctx.inbox_cursor - 1]
-            request = record.call.payload
-            for _ in range(100):  # answered in the frame's callback, or by an awaited handler
-                if record.response is not None or record.error is not None:
-                    break
-                await asyncio.sleep(0.01)
-            if record.error is not None:
-                answer = {"code": record.error.code, "description": str(record.error)}
-            else:
-                answer = record.response
+        answer, request, actual = self.ctx.answer, None, outcome.actual
+        if isinstance(step, model.AwaitStep):
+            actual = redact_payload(step.await_, actual)
+            if outcome.status is Status.PASSED:
+                record = self.driver.received[self.ctx.inbox_cursor - 1]
+                request = redact_payload(record.call.action, record.call.payload)
+                answer = await _answer_of(record, self.ctx.timeout_of(step))
         return StepResult(
             status="passed" if outcome.status is Status.PASSED else "failed",
             step=outcome.label,
             message=outcome.message,
             cause=outcome.cause,
             expected=outcome.expected,
-            actual=outcome.actual,
+            actual=actual,
             answer=answer,
             request=request,
             duration_s=round(outcome.duration, 6),
-            frames=[_frame(r) for r in self.recorder.records if r.seq >= first],
+            frames=[_frame(r) for r in self.recorder.records[first:]],
         )
 
     def frames(self, after: int = 0) -> list[dict[str, Any]]:
-        return [_frame(r) for r in self.recorder.records if r.seq > after]
+        records = self.recorder.records
+        start = bisect.bisect_right(records, after, key=lambda r: r.seq)
+        return [_frame(r) for r in records[start:]]
 
     async def close(self) -> None:
+        """End the verbs, then the connection, the state file and the embedded CSMS (the
+        exit stack holds them, in reverse order)."""
         self.closed = True
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        try:
-            await self.driver.stop()
-        finally:
-            if self.state is not None:
-                self.state.detach()
-            await self.stack.aclose()
+        await self.stack.aclose()
 
 
 # --- scenario runs and load runs --------------------------------------------------------------
@@ -282,6 +294,8 @@ class RunJob:
     task: asyncio.Task[RunOutcome]
     folder: Path | None
     outcome: RunOutcome | None = None
+    #: the JSON report, made once the run ended
+    report: dict[str, Any] | None = None
     error: str | None = None
 
     def view(self) -> RunView:
@@ -291,27 +305,30 @@ class RunJob:
             for each in Status:
                 if n := outcome.count(each):
                     counts[each.value] = n
-        status: str
         if self.error is not None:
             status = "error"
         elif outcome is None:
             status = "running"
-        elif outcome.count(Status.ERROR):
-            status = "error"
-        elif outcome.count(Status.FAILED):
-            status = "failed"
-        elif outcome.count(Status.UNREACHABLE):
-            status = "unreachable"
         else:
-            status = "passed"
+            status = _RUN_STATUS[outcome.exit_code]
         return RunView(
             id=self.id,
             status=status,
             exit_code=int(outcome.exit_code) if outcome is not None else None,
             counts=counts,
-            report=json_summary(outcome) if outcome is not None else None,
+            report=self.report,
             error=self.error,
         )
+
+
+#: a run's status by the exit code `mockpoint run` would give it (docs/behaviour.md)
+_RUN_STATUS = {
+    ExitCode.OK: "passed",
+    ExitCode.FAILED: "failed",
+    ExitCode.UNREACHABLE: "unreachable",
+    ExitCode.INTERNAL: "error",
+    ExitCode.USAGE: "error",
+}
 
 
 @dataclass(eq=False)
@@ -326,6 +343,8 @@ class LoadJob:
     stopped: bool = False
     error: str | None = None
     folder: Path | None = None
+    #: publishes its figures, and takes the final ones when the run ends
+    reporter: asyncio.Task[None] | None = None
 
     def statistics(self) -> tuple[LoadStats | None, int]:
         if self.final is not None:
@@ -399,7 +418,7 @@ class Hub:
         override = body.csms if isinstance(body.csms, str) else None
         named, config = csms_choice(override, security, None, body.mock_csms)
         if named is not None:
-            check_csms_url(named, "csms")
+            check_csms_url(named, "csms")  # ${NAME} is not read (env={} below): as written
         state = StateFile(body.state) if body.state is not None else None
         if state is not None and not Path(body.state or "").parent.is_dir():
             raise UsageError(f"state: the folder of {body.state} does not exist")
@@ -407,6 +426,9 @@ class Hub:
         if state is not None and (saved := state.saved_seed()) is not None:
             pinned = saved
         seed, clock = new_clock(body.clock, pinned, embedded=named is None)
+        station = build_station(body.charge_point, cp_id, clock)
+        if state is not None:
+            state.restore(station)  # before the target's settings, as `run --state` does
         stack = contextlib.AsyncExitStack()
         try:
             url = await stack.enter_async_context(csms_url(named, config, clock))
@@ -415,19 +437,21 @@ class Hub:
                 body.charge_point,
                 cp_id,
                 clock,
-                Target(url, security, source="serve"),
+                Target(url, security, source="serve", env={}),
                 ids=SeededIds(seed),
                 call_timeout=body.timeout,
                 connect_timeout=body.connect_timeout,
                 observer=recorder,
+                station=station,
             )
             if state is not None:
-                state.restore(driver.station)
-            ctx = StepContext(driver, driver.station, body.timeout, reporter=self._reporter, env={})
+                stack.callback(state.detach)  # after the stop below: LIFO
+            stack.push_async_callback(driver.stop)
+            ctx = StepContext(driver, station, body.timeout, reporter=self._reporter, env={})
             served = ServedChargePoint(
                 cp_id, driver, ctx, recorder, url, named is None, seed, stack, state, self._reporter
             )
-            self._reporter.stations[cp_id] = served.statuses
+            driver.on_change.append(served.connectors_changed)
             driver.on_connected_change = lambda up: self.events.publish(
                 "link", charge_point=cp_id, connected=up, link=driver.link.value
             )
@@ -435,17 +459,16 @@ class Hub:
                 await state.start(driver, auto_boot=body.boot)
             else:
                 await driver.start(auto_boot=body.boot)
+            if body.boot:
+                # A CSMS may keep the boot Pending or Rejected (§4.2): the charge point goes
+                # on retrying, and the view says where the registration stands.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(body.timeout):
+                        await driver.wait_registered(body.timeout)
+                        await driver.wait_idle()
         except BaseException:
-            self._reporter.stations.pop(cp_id, None)
             await stack.aclose()
             raise
-        if body.boot:
-            # A CSMS may keep the boot Pending or Rejected (§4.2): the charge point goes on
-            # retrying, and the view says where the registration stands.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(body.timeout):
-                    await driver.wait_registered(body.timeout)
-                    await driver.wait_idle()
         return served
 
     async def delete(self, cp_id: str) -> None:
@@ -454,8 +477,6 @@ class Hub:
         try:
             await served.close()
         finally:
-            self._reporter.stations.pop(cp_id, None)
-            self._reporter.statuses.pop(cp_id, None)
             self.events.publish("charge_point", charge_point=cp_id, change="deleted")
 
     # --- scenario runs ---------------------------------------------------------------------
@@ -466,7 +487,7 @@ class Hub:
         except KeyError:
             raise NotFound(f"no run {run_id!r}") from None
 
-    def start_run(self, body: RunRequest) -> RunJob:
+    async def start_run(self, body: RunRequest) -> RunJob:
         if not body.paths and not body.files and not body.pack:
             raise UsageError("paths, files or pack: name what to run")
         if body.only and not body.pack:
@@ -481,17 +502,11 @@ class Hub:
                 files += sorted(folder.iterdir())
             if body.pack:
                 files += pack_files(body.pack, body.only)
-            try:
-                items = load_paths(files)
+            try:  # off the loop: a pack is some 60 files to read and check
+                items = await asyncio.to_thread(load_paths, files)
             except UsageError as exc:
-                raise UsageError(_shown(str(exc), folder)) from None
-            variables = dict(body.variables)
-            if body.csms:
-                variables.setdefault("CSMS_URL", body.csms)
-            for name, value in body.tags.items():
-                if name not in TAG_OPTIONS:
-                    raise UsageError(f"tags.{name}: use one of {', '.join(TAG_OPTIONS)}")
-                variables[TAG_OPTIONS[name]] = value
+                raise UsageError(_shown(str(exc), folder) or "") from None
+            variables = run_variables(body.variables, body.tags, body.csms, source="tags:")
             try:
                 lacks = tuple(feature(name) for name in body.csms_lacks)
             except ValueError as exc:
@@ -503,9 +518,9 @@ class Hub:
         options = RunOptions(
             csms_url=body.csms,
             connect_timeout=body.connect_timeout,
-            reporter=EventReporter(self.events, run=run_id),
+            reporter=EventReporter(self.events, run=run_id, uploads=folder),
             variables=variables,
-            inputs={i.variable: f"{i.description}: set {i.option}" for i in INPUTS},
+            inputs=INPUT_REASONS,
             embedded_defaults=EMBEDDED_DEFAULTS,
             charge_point_id=body.charge_point_id,
             seed=body.seed,
@@ -528,6 +543,7 @@ class Hub:
             job.outcome = task.result()
             if job.folder is not None:
                 _name_uploads(job.outcome, job.folder)
+            job.report = json_summary(job.outcome)
         if job.folder is not None:
             shutil.rmtree(job.folder, ignore_errors=True)
         view = job.view()
@@ -559,12 +575,17 @@ class Hub:
         stack = contextlib.AsyncExitStack()
         try:
             try:
-                scenario = load_scenario(path)
+                scenario = await asyncio.to_thread(load_scenario, path)
             except UsageError as exc:
-                raise UsageError(_shown(str(exc), folder)) from None
+                raise UsageError(_shown(str(exc), folder) or "") from None
             named, config = csms_choice(body.csms, scenario.target, None, scenario.mock_csms)
             if named is not None:
-                check_csms_url(named, "csms")
+                # checked once here, as `mockpoint load` does, with the run's variables
+                # (never the server's environment)
+                try:
+                    check_csms_url(str(resolve(named, body.variables, {})), "csms")
+                except UnknownVariable as exc:
+                    raise UsageError(f"csms: {exc}") from None
             url = await stack.enter_async_context(csms_url(named, config))
         except BaseException:
             await stack.aclose()
@@ -585,16 +606,14 @@ class Hub:
         )
         job = LoadJob(load_id, body.charge_points, stack, folder=folder)
         if body.workers == 0:
-            job.shard = Shard(dataclass_replace(plan, start_at=time.time()))
+            job.shard = Shard(dataclasses.replace(plan, start_at=time.time()), scenario)
             job.task = asyncio.create_task(job.shard.run())
         else:
             plans = plans_for(plan, url, None, min(body.workers, body.charge_points))
             job.task = asyncio.create_task(run_in_workers(plans, job.snapshots.update))
         self.loads[load_id] = job
         self.events.publish("load", load=load_id, status="running", target=body.charge_points)
-        reporter = asyncio.create_task(self._report_load(job))
-        self._background.add(reporter)
-        reporter.add_done_callback(self._background.discard)
+        job.reporter = asyncio.create_task(self._report_load(job))
         return job
 
     async def _report_load(self, job: LoadJob) -> None:
@@ -641,42 +660,33 @@ class Hub:
             raise Conflict(f"load run {job.id} has ended")
         job.stopped = True
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        for _ in range(500):  # until _report_load has taken the final figures
-            if job.final is not None or job.error is not None:
-                break
-            await asyncio.sleep(0.01)
+        assert job.reporter is not None
+        # it takes the final figures, closes the embedded CSMS and removes the upload
+        await asyncio.gather(job.reporter, return_exceptions=True)
 
     # --- the end ---------------------------------------------------------------------------
 
     async def close(self) -> None:
         """Stop everything (the server is shutting down)."""
-        for job in self.loads.values():
+        for job in list(self.loads.values()):
             if job.task is not None and not job.task.done():
                 with contextlib.suppress(Conflict):
                     await self.stop_load(job)
-        for run in self.runs.values():
-            run.task.cancel()
-        await asyncio.gather(*(r.task for r in self.runs.values()), return_exceptions=True)
+        runs = [run.task for run in list(self.runs.values())]
+        for task in runs:
+            task.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
         for cp_id in list(self.charge_points):
             with contextlib.suppress(Exception):
                 await self.delete(cp_id)
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
         self.events.close()
 
 
-def dataclass_replace(plan: ShardPlan, **changes: Any) -> ShardPlan:
-    import dataclasses
-
-    return dataclasses.replace(plan, **changes)
-
-
 def _brief(served: ServedChargePoint) -> dict[str, Any]:
+    registration = served.driver.station.registration
     return {
         "csms_url": without_credentials(served.csms_url),
-        "registration": served.view().registration,
+        "registration": registration.value if registration else None,
         "link": served.driver.link.value,
     }
 
@@ -686,20 +696,20 @@ def _load_figures(stats: LoadStats) -> dict[str, Any]:
     return {"summary": data["summary"], "connections": data["connections"]}
 
 
-def _shown(text: str, folder: Path | None) -> str:
+def _shown(text: str | None, folder: Path | None) -> str | None:
     """``text`` with the uploads' folder left out of file names: they are shown as uploaded."""
-    return text if folder is None else text.replace(f"{folder}{os.sep}", "")
+    if text is None or folder is None:
+        return text
+    return text.replace(f"{folder}{os.sep}", "")
 
 
 def _name_uploads(outcome: RunOutcome, folder: Path) -> None:
     for scenario in outcome.scenarios:
-        scenario.file = _shown(scenario.file, folder)
-        if scenario.error is not None:
-            scenario.error = _shown(scenario.error, folder)
+        scenario.file = _shown(scenario.file, folder) or ""
+        scenario.error = _shown(scenario.error, folder)
         for step in scenario.steps:
-            step.location = _shown(step.location, folder)
-            if step.message is not None:
-                step.message = _shown(step.message, folder)
+            step.location = _shown(step.location, folder) or ""
+            step.message = _shown(step.message, folder)
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$")

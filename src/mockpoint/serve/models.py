@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mockpoint.quantities import Duration
+from mockpoint.quantities import Duration, PositiveDuration
 from mockpoint.scenario.model import ChargePointSpec, ClockSpec, CsmsTarget, Json, ReplyError
 
 
@@ -43,7 +43,7 @@ class CreateChargePoint(_Body):
     seed: int | None = Field(
         None, description="seed of the message ids; default: 0 with the embedded mock CSMS"
     )
-    timeout: Duration = Field(30.0, description="default real time to wait for each answer")
+    timeout: PositiveDuration = Field(30.0, description="default real time to wait for each answer")
     boot: bool = Field(
         True, description="send BootNotification at once and wait (up to timeout) for Accepted"
     )
@@ -52,7 +52,7 @@ class CreateChargePoint(_Body):
         description="a state file on the server: start from the state saved there and save "
         "after every change (as `--state`)",
     )
-    connect_timeout: Duration = Field(
+    connect_timeout: PositiveDuration = Field(
         10.0, description="how long to keep retrying the connection before giving up"
     )
 
