@@ -91,8 +91,8 @@ async def test_a_callerror_and_a_refused_verb_raise() -> None:
             assert caught.value.code == "NotSupported"
             with pytest.raises(mockpoint.LocalProtocolError):
                 await cp.send("Authorize", {})  # idTag missing: never sent
-            with pytest.raises(mockpoint.UsageError):
-                await cp.stop_transaction(1)  # no transaction
+            with pytest.raises(mockpoint.Refused):
+                await cp.stop_transaction(1)  # no transaction: the station's state refuses
 
 
 async def test_no_csms_is_a_connect_error() -> None:

@@ -28,6 +28,7 @@ from mockpoint.errors import (
     MockpointError,
     OcppError,
     ProtocolError,
+    Refused,
     RemoteProtocolError,
     UsageError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "MockpointError",
     "OcppError",
     "ProtocolError",
+    "Refused",
     "RemoteProtocolError",
     "SeededIds",
     "SimulatedChargePoint",

@@ -258,7 +258,12 @@ async def charge_point(
             else None
         )
     except pydantic.ValidationError as exc:
-        raise UsageError(str(exc)) from None
+        # Not str(exc): pydantic's text repeats the input, the password with it.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_input=False)
+        )
+        raise UsageError(f"charge_point(): {problems}") from None
     seed, clock = new_clock(model.ClockSpec(start=pinned, speed=speed), seed, embedded=False)
     driver = assemble(
         spec,

@@ -102,9 +102,11 @@ class ScenarioError(UsageError):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-class Refused(UsageError):
+class Refused(MockpointError):
     """The station's state forbids what was asked: a second transaction on a connector, a
     stop where none runs. What was asked is sound; its moment is not."""
+
+    exit_code = ExitCode.FAILED
 
 
 class InvalidTransition(Refused):

@@ -1,5 +1,5 @@
 """A CSMS URL that is not ws:// or wss:// is a usage error: exit 2 at once, with where the
-URL came from and what it was probably meant to be (PRODUCT.md, "Commands"), from every
+URL came from and what it was probably meant to be (docs/reference/run.md), from every
 command that connects and from ``validate``. Before, it was retried for
 ``--connect-timeout`` and reported unreachable (exit 3), once per charge point by ``load``."""
 

@@ -1,6 +1,7 @@
-"""Offline behaviour over loopback WebSockets (OCPP 1.6 §4.7, §4.10; PRODUCT.md "Offline
-behaviour"): transaction messages queued while disconnected arrive exactly once, in their
-original order, before newer traffic; retries after CALLERRORs; nothing silently dropped."""
+"""Offline behaviour over loopback WebSockets (OCPP 1.6 §4.7, §4.10; docs/behaviour.md,
+"Charge point behaviour"): transaction messages queued while disconnected arrive exactly
+once, in their original order, before newer traffic; retries after CALLERRORs; nothing
+silently dropped."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ async def test_disconnects_mid_transaction_deliver_every_message_once_in_order(
         int(p["meterValue"][0]["sampledValue"][0]["value"]) for a, p in calls if a == "MeterValues"
     ]
     assert values == [120 * m for m in range(1, minutes + 1)]  # 7.2 kW = 120 Wh a minute
-    # Back online without a new boot, as a real charge point (PRODUCT.md, "Booting").
+    # Back online without a new boot, as a real charge point: only a reboot boots again.
     assert [a for a, _ in received_calls(log)].count("BootNotification") == 1
 
 

@@ -2,7 +2,7 @@
 it pushes a charging profile, a DataTransfer and a GetConfiguration right after the boot,
 rejects or parks boots with a short interval and sends requests meanwhile, and deduplicates
 by message id. What a CSMS may legally do never fails a scenario; what OCPP 1.6 forbids is
-reported (PRODUCT.md, "Determinism, and the CSMSs people run" and "Charge point behaviour").
+reported (docs/behaviour.md, "Time and ids" and "Charge point behaviour").
 
 The CSMS is ``mockpoint csms`` in a process of its own; its frame log is the CSMS's view.
 """

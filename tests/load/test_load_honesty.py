@@ -1,4 +1,4 @@
-"""A load run is honest (PRODUCT.md, "Load"): failed steps fail it, a CSMS that stops
+"""A load run is honest (docs/load.md): failed steps fail it, a CSMS that stops
 answering fails it, and the live figures are what the CSMS itself counted.
 
 Every run here goes over loopback WebSockets to a real mock CSMS: the embedded one, or

@@ -101,7 +101,7 @@ CONSTRAINT_CODES = frozenset(
         "TypeConstraintViolation",
     ]
 )
-#: PRODUCT.md, "CALLERROR codes", for the schema keywords it names
+#: docs/behaviour.md, "CALLERROR codes", for the schema keywords it names
 CODE_OF_KEYWORD = {
     "required": "OccurenceConstraintViolation",
     "type": "TypeConstraintViolation",
@@ -833,7 +833,7 @@ def check_own_answer(
 
 
 def test_the_generator_is_deterministic() -> None:
-    """Same seed, same frames, whatever the global random state (STYLE.md item 4)."""
+    """Same seed, same frames, whatever the global random state."""
     frames = []
     for global_seed in (1, 2):
         random.seed(global_seed)

@@ -1,6 +1,6 @@
 """``mockpoint run`` against a hostile CSMS: everything a CSMS can send, over real loopback
 WebSockets, becomes a clear failure (what arrived, which rule it broke) with the right exit
-code (PRODUCT.md, "Exit codes"), never a traceback or a hang.
+code (docs/behaviour.md, "Exit codes"), never a traceback or a hang.
 
 The hostile CSMS is a raw ``websockets`` server in a thread of its own (``mockpoint run``
 owns the test's thread with its own event loop). It answers the boot and the status reports

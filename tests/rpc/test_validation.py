@@ -1,4 +1,4 @@
-"""Payload validation against the OCA 1.6 schemas and its CALLERROR codes (PRODUCT.md,
+"""Payload validation against the OCA 1.6 schemas and its CALLERROR codes (docs/behaviour.md,
 "CALLERROR codes"), checked against an independent validator (``jsonschema``)."""
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def test_unknown_field_is_named_with_its_path() -> None:
 
 def test_unknown_fields_are_listed_in_payload_order() -> None:
     # The message ends up in CALLERROR descriptions, and those must be the same on every run
-    # (PRODUCT.md, "Determinism"): no set or hash order may leak into it.
+    # (docs/behaviour.md, "Time and ids"): no set or hash order may leak into it.
     payload = {"idTag": "T", "zulu": 1, "alpha": 2, "mike": 3, "bravo": 4}
     violation = _violation("Authorize", payload)
     assert violation.code == ErrorCode.FORMATION_VIOLATION
@@ -308,7 +308,7 @@ def test_multiple_of_a_tenth_refuses_finer_values(limit: float) -> None:
 
 @pytest.mark.parametrize("limit", [10**400, -(10**400), 1e308], ids=["1e400", "-1e400", "1e308"])
 def test_numbers_beyond_float_range_are_a_violation_not_a_crash(limit: float) -> None:
-    # A peer's mistake is a value (STYLE.md 2): dividing 10**400 by 0.1 overflows a float.
+    # A peer's mistake is a value, not a crash: dividing 10**400 by 0.1 overflows a float.
     violation = check_request("RemoteStartTransaction", _remote_start(limit))
     assert violation is not None
     assert violation.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
@@ -483,7 +483,7 @@ def test_agrees_with_the_independent_validator(case: tuple[str, dict[str, Any]])
         assert expected == [violation.code], (violation, errors)
 
 
-# What each jsonschema message means, in PRODUCT.md's CALLERROR terms.
+# What each jsonschema message means, in the CALLERROR terms of docs/behaviour.md.
 _CODE_BY_MESSAGE = [
     ("is a required property", ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION),
     ("should be non-empty", ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION),

@@ -1,5 +1,5 @@
 """A run looks like a real charge point to a CSMS it names, and is reproducible against the
-embedded one (PRODUCT.md, "Determinism, and the CSMSs people run"), over loopback
+embedded one (docs/behaviour.md, "Time and ids"), over loopback
 WebSockets: unless the file or the command line pins them, the clock starts at the wall-clock
 time and the seed is drawn fresh against a stand-alone CSMS, so message ids never repeat
 between runs; against the embedded mock CSMS both are pinned. The seed is in every report

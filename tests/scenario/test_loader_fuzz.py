@@ -1,7 +1,7 @@
 """Fuzzing the scenario loader: whatever a file holds, ``load_paths`` gives scenarios or a
 :class:`ScenarioError` whose every problem is at a ``file:line:column`` inside the file, and
-``mockpoint validate`` exits 0 or 2 with those same lines, never a traceback (PRODUCT.md,
-exit codes; the issue: "random and mutated scenario files (fuzzed YAML) give exit code 2
+``mockpoint validate`` exits 0 or 2 with those same lines, never a traceback (docs/behaviour.md,
+"Exit codes"; the issue: "random and mutated scenario files (fuzzed YAML) give exit code 2
 with a file:line:column message, never a traceback").
 
 Inputs: random bytes and text (invalid UTF-8, NUL, control characters, odd line breaks,

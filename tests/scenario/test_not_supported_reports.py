@@ -1,6 +1,6 @@
 """CSMS requests mockpoint does not implement are "not supported here" in every report, and
 requests left unanswered while the boot was Rejected (OCPP 1.6 §4.2) are listed too; neither
-is a failure (PRODUCT.md, "Charge point behaviour"). The embedded mock CSMS pushes them over
+is a failure (docs/behaviour.md, "Charge point behaviour"). The embedded mock CSMS pushes them over
 a loopback WebSocket, configured by the scenario's ``mock_csms``."""
 
 from __future__ import annotations

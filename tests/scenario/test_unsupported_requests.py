@@ -1,5 +1,5 @@
 """Requests a CSMS may legally send that mockpoint does not implement, and DataTransfer, in
-scenarios run end to end against the embedded mock CSMS (PRODUCT.md, "Charge point
+scenarios run end to end against the embedded mock CSMS (docs/behaviour.md, "Charge point
 behaviour"): answered NotSupported or UnknownVendorId, never failing a step; ``await`` still
 sees them and ``reply`` shapes their answer."""
 

@@ -1,6 +1,6 @@
 """The CSMS URL: where the charge point id goes (OCPP-J 1.6 §3.1.1, or where the URL says
 ``{id}``), seen by real servers over loopback WebSockets, and a URL that is not ws:// or
-wss:// refused at once as a usage error (PRODUCT.md, "Commands")."""
+wss:// refused at once as a usage error (docs/reference/run.md)."""
 
 from __future__ import annotations
 

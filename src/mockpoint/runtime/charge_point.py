@@ -639,7 +639,7 @@ class ChargePoint:
         self._lost_event.clear()
         self.station.on_connected(auto_boot=self._auto_boot)
         # Only the first boot may be a scenario's own; after a Reset the station boots by
-        # itself (docs/scenario-format.md, "Booting").
+        # itself (docs/behaviour.md, "Booting").
         self._auto_boot = True
         self._changed()
         endpoint.open()

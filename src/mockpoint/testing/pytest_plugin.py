@@ -18,9 +18,9 @@ by ``--mockpoint-csms-config FILE`` / ``mockpoint_csms_config`` and the
   the ini turns that off. ``--mockpoint-csms-driver`` and ``--mockpoint-csms-lacks`` are
   ``run``'s ``--csms-driver`` and ``--csms-lacks`` for these files.
 
-Seed and clock as ``mockpoint run`` has them (docs/behaviour.md, "Time and ids",
-run"): pinned against the in-process mock CSMS, fresh against a CSMS the option names; a
-failing scenario's report says its seed. A CSMS URL that is not ws:// or wss://, a CSMS
+Seed and clock as ``mockpoint run`` has them (docs/behaviour.md, "Time and ids"): pinned
+against the in-process mock CSMS, fresh against a CSMS the option names; a failing
+scenario's report says its seed. A CSMS URL that is not ws:// or wss://, a CSMS
 configuration that does not load or an unknown ``--mockpoint-csms-lacks`` name is a usage
 error before any test runs.
 
