@@ -882,3 +882,22 @@ def test_data_transfer_is_answered_unknown_vendor_id() -> None:
         "status": "UnknownVendorId"
     }
     assert rig.station.next_item() is None
+
+
+def test_a_remote_start_that_lapsed_while_authorizing_leaves_no_trace() -> None:
+    # ConnectionTimeOut (§9.1.7) ran out while the Authorize of a remote start was unanswered:
+    # once the connector is free, a later remote start and cable start as any other (§5.11).
+    rig = make_rig({"AuthorizeRemoteTxRequests": True, "ConnectionTimeOut": 30})
+    assert rig.call("RemoteStartTransaction", {"idTag": "TAG-R", "connectorId": 1}) == ACCEPTED
+    authorize = rig.csms.expect("Authorize")
+    rig.run_until(30)
+    rig.csms.answer(authorize)
+    rig.csms.drain()
+    assert rig.station.connectors[1].status == "Available"
+    assert not rig.station.remote_starts.is_authorizing(1)
+    change = {"key": "AuthorizeRemoteTxRequests", "value": "false"}
+    assert rig.call("ChangeConfiguration", change) == ACCEPTED
+    assert rig.call("RemoteStartTransaction", {"idTag": "TAG-S", "connectorId": 1}) == ACCEPTED
+    assert statuses(rig.csms.drain()) == [(1, "Preparing")]
+    rig.station.plug_in(1)
+    assert rig.csms.exchange("StartTransaction")["idTag"] == "TAG-S"

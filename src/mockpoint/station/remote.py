@@ -27,9 +27,9 @@ class RemoteStarts:
     """Accepted remote starts that wait, by connector (§5.11).
 
     A start *waits* for a cable with its id tag; with AuthorizeRemoteTxRequests (§9.1.3) it
-    is also *authorizing* until the id tag's verdict comes. A connector whose wait lapsed
-    (ConnectionTimeOut) before the verdict stays authorizing until that verdict or a reboot,
-    as it always has; the state file keeps both sets as they are.
+    is also *authorizing* until the id tag's verdict comes. A start whose wait ends (it
+    started, lapsed at ConnectionTimeOut, or was refused) authorizes no longer: a verdict
+    that comes after it changes nothing on its connector. The state file keeps both sets.
     """
 
     # Slots: a load run holds thousands of these.
@@ -55,7 +55,9 @@ class RemoteStarts:
         return connector_id in self._authorizing
 
     def take(self, connector_id: int) -> str | None:
-        """End the connector's wait: the id tag it waited with, or None if none waited."""
+        """End the connector's wait, and its authorizing with it: the id tag it waited
+        with, or None if none waited."""
+        self._authorizing.pop(connector_id, None)
         return self._waiting.pop(connector_id, None)
 
     def decided(self, id_tag: str) -> list[int]:
