@@ -390,7 +390,6 @@ class Hub:
         self._run_ids = itertools.count(1)
         self._load_ids = itertools.count(1)
         self._reporter = EventReporter(self.events)
-        self._background: set[asyncio.Task[Any]] = set()
 
     # --- charge points ---------------------------------------------------------------------
 

@@ -55,7 +55,6 @@ __all__ = [
     "claim",
     "end",
     "expire",
-    "holder",
     "rearm",
     "reserve_now",
 ]
@@ -144,11 +143,6 @@ class Reservations(Mapping[int, Reservation]):
         self._by_id = dict(reservations)
 
 
-def holder(station: Station, connector_id: int) -> Reservation | None:
-    """The reservation holding ``connector_id``, if any."""
-    return station.reservations.holder(connector_id)
-
-
 def reserve_now(station: Station, request: dict[str, Any]) -> ReservationStatus:
     """ReserveNow.req (§5.13): reserve, or say why not.
 
@@ -196,7 +190,7 @@ def _connector_answer(station: Station, connector_id: int, reservation_id: int) 
         return _R.UNAVAILABLE
     if connector_id in station.transactions or station.remote_starts.is_waiting(connector_id):
         return _R.OCCUPIED
-    current = holder(station, connector_id)
+    current = station.reservations.holder(connector_id)
     if current is not None:
         # Held by this very reservation (Reserved, or claimed by a cable): it is replaced.
         return _R.ACCEPTED if current.reservation_id == reservation_id else _R.OCCUPIED
@@ -258,7 +252,7 @@ def claim(station: Station, connector_id: int, id_tag: str) -> Reservation | Non
     charge point refuse charging for any other tag there.
     """
     parent = parent_of(station, id_tag)
-    current = holder(station, connector_id)
+    current = station.reservations.holder(connector_id)
     if current is not None:
         if not current.admits(id_tag, parent):
             raise UsageError(
@@ -272,7 +266,7 @@ def claim(station: Station, connector_id: int, id_tag: str) -> Reservation | Non
 
 def admits(station: Station, connector_id: int, id_tag: str) -> bool:
     """Whether a reservation leaves ``connector_id`` to ``id_tag`` (RemoteStartTransaction)."""
-    current = holder(station, connector_id)
+    current = station.reservations.holder(connector_id)
     return current is None or current.admits(id_tag, parent_of(station, id_tag))
 
 
@@ -283,7 +277,7 @@ def after_transition(station: Station, connector: Connector) -> None:
             for each in list(station.reservations.values()):
                 end(station, each)
         return
-    reservation = holder(station, connector.connector_id)
+    reservation = station.reservations.holder(connector.connector_id)
     if reservation is None:
         return
     if connector.status in _ENDING:
